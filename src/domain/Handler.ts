@@ -1,0 +1,65 @@
+/**
+ * What the bus knows about a registered handler, and the options a registration takes.
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+
+/** Sync handlers run inside the dispatch; async ones run in a fiber owned by the bus (actions only). */
+export type HandlerMode = "sync" | "async"
+
+/** What happens when a filter handler fails: stop the chain ("abort") or pass over it ("skip"). */
+export type FilterErrorPolicy = "abort" | "skip"
+
+/** Options shared by `addAction` and `addFilter`. */
+export interface HandlerOptions {
+  /** Lower runs first; ties keep registration order. Default 10; must be finite. */
+  readonly priority?: number | undefined
+  /** A name for the handler, used in errors, logs, metrics and ordering constraints. Default `handler-<id>`. */
+  readonly source?: string | undefined
+  /** Sources this handler must run before. */
+  readonly before?: ReadonlyArray<string> | undefined
+  /** Sources this handler must run after. */
+  readonly after?: ReadonlyArray<string> | undefined
+  /** Remove the handler after its first run (exactly one run, also under concurrent dispatch). */
+  readonly once?: boolean | undefined
+  /** Interrupt the handler when it runs longer than this; it then counts as `HandlerFailed` with reason "Timeout". */
+  readonly timeout?: Duration.Input | undefined
+}
+
+/** Options of `addAction`. */
+export interface ActionOptions<Args extends ReadonlyArray<unknown> = ReadonlyArray<unknown>> extends HandlerOptions {
+  /** "sync" (default) runs inside `doAction`; "async" runs in a bus-owned fiber and `doAction` does not wait. */
+  readonly mode?: HandlerMode | undefined
+  /**
+   * Async handlers only: events with the same key run one at a time in dispatch order; different keys run in
+   * parallel.
+   */
+  readonly orderBy?: ((...args: Args) => string) | undefined
+}
+
+/** Options of `addFilter`. */
+export interface FilterOptions extends HandlerOptions {
+  /** Overrides the bus's `filterErrors` policy for this handler. */
+  readonly onError?: FilterErrorPolicy | undefined
+}
+
+/** One handler as `handlers(hook)` shows it, in resolved order. */
+export interface HandlerInfo {
+  readonly id: number
+  readonly source: string
+  readonly priority: number
+  readonly mode: HandlerMode
+  readonly before: ReadonlyArray<string>
+  readonly after: ReadonlyArray<string>
+  readonly once: boolean
+}
+
+/** A live registration. Closing the scope it was made in removes it; so does `remove`, earlier and idempotently. */
+export interface Registration {
+  readonly id: number
+  readonly hook: string
+  readonly source: string
+  readonly remove: Effect.Effect<void>
+}

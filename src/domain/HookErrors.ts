@@ -1,0 +1,110 @@
+/**
+ * The tagged errors of the hook bus. Every failure a caller can meet is one of these, and each names the hook.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Data from "effect/Data"
+import type { HookKind } from "./Hook.ts"
+
+/**
+ * A filter handler stops the chain with `value`. Raised by {@link Hook.shortCircuit}; from an action handler it is
+ * an ordinary failure.
+ */
+export class ShortCircuit<out A = unknown> extends Data.TaggedError("ShortCircuit")<{ readonly value: A }> {
+  override get message(): string {
+    return "a filter handler short-circuited the chain"
+  }
+}
+
+/** Why a handler did not complete. */
+export type FailureReason = "Failure" | "Defect" | "Interrupt" | "Timeout"
+
+/**
+ * One handler that did not complete: it failed, died (threw or `Effect.die`), was interrupted, or overran its
+ * timeout. `cause` keeps the full `Cause`.
+ */
+export class HandlerFailed extends Data.TaggedError("HandlerFailed")<{
+  readonly hook: string
+  readonly kind: HookKind
+  readonly source: string
+  readonly reason: FailureReason
+  readonly cause: Cause.Cause<unknown>
+}> {
+  /** The typed error the handler failed with, when `reason` is "Failure". */
+  get error(): unknown {
+    const reason = this.cause.reasons.find(Cause.isFailReason)
+    return reason?.error
+  }
+  override get message(): string {
+    return `${this.kind} handler "${this.source}" on hook "${this.hook}" ${describeReason(this.reason)}: ${
+      firstLine(Cause.pretty(this.cause))
+    }`
+  }
+}
+
+/** `doAction` ran every sync handler, and these failed (in chain order). */
+export class ActionFailed extends Data.TaggedError("ActionFailed")<{
+  readonly hook: string
+  readonly failures: ReadonlyArray<HandlerFailed>
+}> {
+  override get message(): string {
+    const sources = this.failures.map((f) => `${f.source} (${f.reason})`).join(", ")
+    return `action "${this.hook}": ${this.failures.length} handler(s) failed: ${sources}`
+  }
+}
+
+/** A filter chain stopped at a failing handler; `value` is the last value a handler accepted. */
+export class FilterFailed<out A = unknown> extends Data.TaggedError("FilterFailed")<{
+  readonly hook: string
+  readonly value: A
+  readonly failure: HandlerFailed
+}> {
+  override get message(): string {
+    return `filter "${this.hook}" stopped: ${this.failure.message}`
+  }
+}
+
+/** Why a registration was refused. */
+export type RejectionReason = "InvalidPriority" | "InvalidHookName" | "InvalidOption" | "Cycle" | "SelfConstraint"
+
+/** A registration was refused; the chain is unchanged. */
+export class RegistrationRejected extends Data.TaggedError("RegistrationRejected")<{
+  readonly hook: string
+  readonly reason: RejectionReason
+  readonly message: string
+}> {}
+
+/** Nested dispatch went deeper than the bus's `maxDepth`. */
+export class RecursionLimit extends Data.TaggedError("RecursionLimit")<{
+  readonly hook: string
+  readonly depth: number
+}> {
+  override get message(): string {
+    return `hook "${this.hook}" dispatched at nesting depth ${this.depth}, over the bus's maxDepth`
+  }
+}
+
+const describeReason = (reason: FailureReason): string => {
+  switch (reason) {
+    case "Failure":
+      return "failed"
+    case "Defect":
+      return "died"
+    case "Interrupt":
+      return "was interrupted"
+    case "Timeout":
+      return "timed out"
+  }
+}
+
+const firstLine = (text: string): string => {
+  const end = text.indexOf("\n")
+  return end === -1 ? text : text.slice(0, end)
+}
+
+/** A hook was defined with a name that breaks the rules in `HookName` (thrown by `Hook.action`/`Hook.filter`). */
+export class InvalidHookName extends Data.TaggedError("InvalidHookName")<{
+  readonly name: string
+  readonly message: string
+}> {}

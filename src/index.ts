@@ -1,0 +1,12 @@
+/**
+ * hookbus: an Effect-native hook runtime.
+ *
+ * @since 0.1.0
+ */
+export type * from "./domain/Handler.ts"
+export * as HandlerOrder from "./domain/HandlerOrder.ts"
+export * as Hook from "./domain/Hook.ts"
+export type { ActionHook, AnyHook, ArgsOf, FilterHook, HookKind, ValueOf } from "./domain/Hook.ts"
+export * from "./domain/HookErrors.ts"
+export * as HookName from "./domain/HookName.ts"
+export * from "./services/HookBus.ts"

@@ -1,0 +1,614 @@
+/**
+ * The live hook bus.
+ *
+ * Each hook has a slot holding a `Ref` of its chain: an immutable array of handlers, already in run order. A
+ * registration builds a new array (copy-on-write) and swaps it in, in one synchronous step, so dispatch reads the
+ * chain once and never sorts. Dispatch calls handlers in a plain loop; a handler that returns an already-completed
+ * Effect (`Effect.succeed`, `Hook.shortCircuit`) is settled on the spot, and the fiber machinery is entered only for
+ * handlers that really suspend.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberSet from "effect/FiberSet"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Scope from "effect/Scope"
+import type { FilterErrorPolicy, HandlerInfo, HandlerMode, Registration } from "../domain/Handler.ts"
+import * as HandlerOrder from "../domain/HandlerOrder.ts"
+import type { ActionHook, AnyHook, FilterHook, HookKind } from "../domain/Hook.ts"
+import {
+  ActionFailed,
+  type FailureReason,
+  FilterFailed,
+  HandlerFailed,
+  RecursionLimit,
+  RegistrationRejected,
+  type RejectionReason
+} from "../domain/HookErrors.ts"
+import * as HookName from "../domain/HookName.ts"
+import type { FilterResult, HookBusOptions, HookBusShape } from "../services/HookBus.ts"
+import { AsyncRunner } from "./internal/AsyncRunner.ts"
+import * as HandlerContext from "./internal/HandlerContext.ts"
+import * as HookStack from "./internal/HookStack.ts"
+
+type AnyFn = (...args: Array<any>) => Effect.Effect<any, any, any>
+
+/** A registered handler. `removed` stops it from running; `detached` records it has left its chain. */
+interface Entry extends HandlerOrder.Orderable, HandlerContext.MergeCache {
+  readonly id: number
+  readonly slot: Slot
+  readonly fn: AnyFn
+  readonly mode: HandlerMode
+  readonly once: boolean
+  readonly timeout: Duration.Duration | undefined
+  readonly policy: FilterErrorPolicy
+  readonly orderBy: ((...args: ReadonlyArray<unknown>) => string) | undefined
+  readonly services: Context.Context<never> | undefined
+  readonly info: HandlerInfo
+  removed: boolean
+  detached: boolean
+}
+
+/** Everything the bus keeps for one hook. */
+interface Slot {
+  readonly name: string
+  readonly kind: HookKind
+  readonly chain: Ref.Ref<ReadonlyArray<Entry>>
+  dispatches: number
+}
+
+/** A failure settled from an Exit: short-circuit value, or the handler failure. */
+const TimedOut: unique symbol = Symbol.for("hookbus/TimedOut")
+
+const reasonOf = (cause: Cause.Cause<unknown>): FailureReason => {
+  if (cause.reasons.some((r) => Cause.isFailReason(r) && r.error === TimedOut)) return "Timeout"
+  if (Cause.hasDies(cause)) return "Defect"
+  if (Cause.hasFails(cause)) return "Failure"
+  return "Interrupt"
+}
+
+/** The value of a `ShortCircuit` failure, or `NotShortCircuit`. */
+const NotShortCircuit: unique symbol = Symbol.for("hookbus/NotShortCircuit")
+const shortCircuitValue = (cause: Cause.Cause<unknown>): unknown => {
+  if (cause.reasons.length !== 1) return NotShortCircuit
+  const reason = cause.reasons[0]
+  if (!Cause.isFailReason(reason)) return NotShortCircuit
+  const error = reason.error as { readonly _tag?: unknown; readonly value?: unknown } | null
+  return typeof error === "object" && error !== null && error._tag === "ShortCircuit" ? error.value : NotShortCircuit
+}
+
+const timeoutCause = (entry: Entry): Cause.Cause<unknown> =>
+  Cause.fromReasons([
+    Cause.makeFailReason(TimedOut),
+    Cause.makeDieReason(
+      new Cause.TimeoutError(`handler "${entry.source}" ran longer than ${Duration.format(entry.timeout!)}`)
+    )
+  ])
+
+const handlerFailed = (entry: Entry, cause: Cause.Cause<unknown>): HandlerFailed => {
+  const reason = reasonOf(cause)
+  return new HandlerFailed({
+    hook: entry.slot.name,
+    kind: entry.slot.kind,
+    source: entry.source,
+    reason,
+    cause: reason === "Timeout" ? Cause.fromReasons(cause.reasons.filter((r) => !Cause.isFailReason(r))) : cause
+  })
+}
+
+/** Calls a handler; a throw is a defect, like a throw inside `Effect.sync`. */
+const invoke = (fn: AnyFn, first: unknown, args: ReadonlyArray<unknown>, withFirst: boolean): unknown => {
+  try {
+    if (!withFirst) {
+      switch (args.length) {
+        case 0:
+          return fn()
+        case 1:
+          return fn(args[0])
+        default:
+          return fn(...args)
+      }
+    }
+    switch (args.length) {
+      case 0:
+        return fn(first)
+      case 1:
+        return fn(first, args[0])
+      default:
+        return fn(first, ...args)
+    }
+  } catch (error) {
+    return Exit.die(error)
+  }
+}
+
+const notAnEffect = (entry: Entry, returned: unknown): Exit.Exit<never> =>
+  Exit.die(
+    new TypeError(
+      `handler "${entry.source}" on ${entry.slot.kind} "${entry.slot.name}" returned ${
+        returned === null ? "null" : typeof returned
+      }, not an Effect`
+    )
+  )
+
+const logAnnotations = (entry: Entry) => ({ hook: entry.slot.name, kind: entry.slot.kind, source: entry.source })
+
+/** A filter dispatch in progress. One allocation per dispatch; nothing per handler. */
+class FilterRun {
+  value: unknown
+  ran = 0
+  skipped: Array<HandlerFailed> | undefined = undefined
+  shortCircuitedBy: string | undefined = undefined
+  failed: FilterFailed<unknown> | undefined = undefined
+  constructor(value: unknown) {
+    this.value = value
+  }
+  /** Takes a handler's outcome; false stops the chain. */
+  settle(entry: Entry, exit: Exit.Exit<unknown, unknown>): boolean {
+    this.ran++
+    if (exit._tag === "Success") {
+      this.value = exit.value
+      return true
+    }
+    const value = shortCircuitValue(exit.cause)
+    if (value !== NotShortCircuit) {
+      this.value = value
+      this.shortCircuitedBy = entry.source
+      return false
+    }
+    const failure = handlerFailed(entry, exit.cause)
+    if (entry.policy === "skip") {
+      ;(this.skipped ??= []).push(failure)
+      return true
+    }
+    this.failed = new FilterFailed({ hook: entry.slot.name, value: this.value, failure })
+    return false
+  }
+  finish(detailed: boolean): Effect.Effect<unknown, FilterFailed<unknown>> {
+    const outcome: Effect.Effect<unknown, FilterFailed<unknown>> = this.failed !== undefined
+      ? Effect.fail(this.failed)
+      : Effect.succeed(
+        detailed
+          ? {
+            value: this.value,
+            shortCircuitedBy: Option.fromUndefinedOr(this.shortCircuitedBy),
+            ran: this.ran,
+            skipped: this.skipped ?? []
+          } satisfies FilterResult<unknown>
+          : this.value
+      )
+    if (this.skipped === undefined) return outcome
+    return Effect.andThen(Effect.forEach(this.skipped, logSkipped, { discard: true }), outcome)
+  }
+}
+
+const logSkipped = (failure: HandlerFailed) =>
+  Effect.logWarning("filter handler failed and was skipped", failure.cause).pipe(
+    Effect.annotateLogs({ hook: failure.hook, kind: failure.kind, source: failure.source, reason: failure.reason })
+  )
+
+/** An action dispatch in progress. */
+class ActionRun {
+  failures: Array<HandlerFailed> | undefined = undefined
+  settle(entry: Entry, exit: Exit.Exit<unknown, unknown>): void {
+    if (exit._tag === "Failure") (this.failures ??= []).push(handlerFailed(entry, exit.cause))
+  }
+  finish(name: string): Effect.Effect<void, ActionFailed> {
+    return this.failures === undefined
+      ? Effect.void
+      : Effect.fail(new ActionFailed({ hook: name, failures: this.failures }))
+  }
+}
+
+interface ResolvedOptions {
+  readonly maxDepth: number
+  readonly grace: Duration.Duration
+  readonly filterErrors: Readonly<Record<string, FilterErrorPolicy>>
+  readonly concurrency: number
+  readonly overflow: "wait" | "drop"
+}
+
+const resolveOptions = (options: HookBusOptions): ResolvedOptions => {
+  const maxDepth = options.maxDepth ?? 64
+  if (!Number.isInteger(maxDepth) || maxDepth < 1) {
+    throw new RangeError(`HookBus option maxDepth must be a positive integer, got ${String(options.maxDepth)}`)
+  }
+  const grace = Duration.fromInput(options.asyncShutdownGrace ?? "5 seconds")
+  if (Option.isNone(grace)) {
+    throw new RangeError(`HookBus option asyncShutdownGrace is not a duration: ${String(options.asyncShutdownGrace)}`)
+  }
+  const concurrency = options.async?.concurrency ?? 1024
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new RangeError(`HookBus option async.concurrency must be a positive integer, got ${String(concurrency)}`)
+  }
+  const overflow = options.async?.overflow ?? "wait"
+  if (overflow !== "wait" && overflow !== "drop") {
+    throw new RangeError(`HookBus option async.overflow must be "wait" or "drop", got ${String(overflow)}`)
+  }
+  for (const [hook, policy] of Object.entries(options.filterErrors ?? {})) {
+    if (policy !== "abort" && policy !== "skip") {
+      throw new RangeError(`HookBus option filterErrors["${hook}"] must be "abort" or "skip", got ${String(policy)}`)
+    }
+  }
+  return { maxDepth, grace: grace.value, filterErrors: options.filterErrors ?? {}, concurrency, overflow }
+}
+
+interface RawOptions {
+  readonly priority?: unknown
+  readonly source?: unknown
+  readonly before?: unknown
+  readonly after?: unknown
+  readonly once?: unknown
+  readonly timeout?: unknown
+  readonly mode?: unknown
+  readonly orderBy?: unknown
+  readonly onError?: unknown
+}
+
+const isStringArray = (u: unknown): u is ReadonlyArray<string> =>
+  Array.isArray(u) && u.every((s) => typeof s === "string" && s.length > 0)
+
+/** Checks registration options; returns the reason and message of the first problem. */
+const optionProblem = (
+  kind: HookKind,
+  name: string,
+  o: RawOptions
+): readonly [RejectionReason, string] | undefined => {
+  const nameProblem = HookName.problem(name)
+  if (nameProblem !== undefined) return ["InvalidHookName", nameProblem]
+  if (o.priority !== undefined && (typeof o.priority !== "number" || !Number.isFinite(o.priority))) {
+    return ["InvalidPriority", `priority must be a finite number, got ${String(o.priority)}`]
+  }
+  if (o.source !== undefined && (typeof o.source !== "string" || o.source.length === 0)) {
+    return ["InvalidOption", "source must be a non-empty string"]
+  }
+  if (o.before !== undefined && !isStringArray(o.before)) {
+    return ["InvalidOption", "before must be an array of non-empty source names"]
+  }
+  if (o.after !== undefined && !isStringArray(o.after)) {
+    return ["InvalidOption", "after must be an array of non-empty source names"]
+  }
+  if (o.timeout !== undefined) {
+    const d = Duration.fromInput(o.timeout as Duration.Input)
+    if (Option.isNone(d) || !Duration.isFinite(d.value) || Duration.toMillis(d.value) <= 0) {
+      return ["InvalidOption", `timeout must be a positive, finite duration, got ${String(o.timeout)}`]
+    }
+  }
+  if (kind === "action" && o.mode !== undefined && o.mode !== "sync" && o.mode !== "async") {
+    return ["InvalidOption", `mode must be "sync" or "async", got ${String(o.mode)}`]
+  }
+  if (o.orderBy !== undefined) {
+    if (typeof o.orderBy !== "function") return ["InvalidOption", "orderBy must be a function"]
+    if (o.mode !== "async") return ["InvalidOption", "orderBy applies to async action handlers only"]
+  }
+  if (kind === "filter" && o.onError !== undefined && o.onError !== "abort" && o.onError !== "skip") {
+    return ["InvalidOption", `onError must be "abort" or "skip", got ${String(o.onError)}`]
+  }
+  if (kind === "filter" && o.mode !== undefined && o.mode !== "sync") {
+    return ["InvalidOption", "filter handlers are always sync: mode is for actions"]
+  }
+  return undefined
+}
+
+/** Builds a hook bus whose async fibers live in the current scope. */
+export const makeHookBus = (options: HookBusOptions): Effect.Effect<HookBusShape, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const config = resolveOptions(options)
+    const slots = new Map<string, Slot>()
+    const bySource = new Map<string, Set<Entry>>()
+    let nextId = 0
+
+    const fibers = yield* FiberSet.make<void, never>()
+    const runner = new AsyncRunner(fibers, {
+      concurrency: config.concurrency,
+      overflow: config.overflow,
+      onDrop: (reason, hook, source) =>
+        Effect.logWarning(
+          reason === "closing" ? "async handler dropped: the bus is closing" : "async handler dropped: bound reached"
+        ).pipe(Effect.annotateLogs({ hook, kind: "action", source, concurrency: config.concurrency })),
+      onInFlight: () => {}
+    })
+    // Runs before the FiberSet's own finalizer, which interrupts whatever is left.
+    yield* Effect.addFinalizer(() => runner.shutdown(config.grace))
+
+    const slotFor = (kind: HookKind, name: string, key: string): Slot => {
+      let slot = slots.get(key)
+      if (slot === undefined) {
+        slot = { name, kind, chain: Ref.makeUnsafe<ReadonlyArray<Entry>>([]), dispatches: 0 }
+        slots.set(key, slot)
+      }
+      return slot
+    }
+
+    const detach = (entry: Entry): void => {
+      entry.removed = true
+      if (entry.detached) return
+      entry.detached = true
+      const chain = entry.slot.chain.ref
+      chain.current = HandlerOrder.remove(chain.current, entry)
+      const sourceSet = bySource.get(entry.source)
+      sourceSet?.delete(entry)
+      if (sourceSet?.size === 0) bySource.delete(entry.source)
+    }
+
+    const register = (hook: AnyHook, fn: AnyFn, raw: RawOptions | undefined) =>
+      Effect.uninterruptible(Effect.withFiber((fiber) => {
+        const o: RawOptions = raw ?? {}
+        const problem = optionProblem(hook.kind, hook.name, o)
+        if (problem !== undefined) {
+          return Effect.fail(new RegistrationRejected({ hook: hook.name, reason: problem[0], message: problem[1] }))
+        }
+        const id = ++nextId
+        const source = (o.source as string | undefined) ?? `handler-${id}`
+        const before = (o.before as ReadonlyArray<string> | undefined) ?? []
+        const after = (o.after as ReadonlyArray<string> | undefined) ?? []
+        if (before.includes(source) || after.includes(source)) {
+          return Effect.fail(
+            new RegistrationRejected({
+              hook: hook.name,
+              reason: "SelfConstraint",
+              message: `handler "${source}" names its own source in before/after`
+            })
+          )
+        }
+        const slot = slotFor(hook.kind, hook.name, hook.key)
+        const mode: HandlerMode = o.mode === "async" ? "async" : "sync"
+        const priority = (o.priority as number | undefined) ?? 10
+        const once = o.once === true
+        const entry: Entry = {
+          id,
+          seq: id,
+          slot,
+          fn,
+          source,
+          priority,
+          before,
+          after,
+          mode,
+          once,
+          timeout: o.timeout === undefined ? undefined : Duration.fromInputUnsafe(o.timeout as Duration.Input),
+          policy: (o.onError as FilterErrorPolicy | undefined) ?? config.filterErrors[hook.name] ?? "abort",
+          orderBy: o.orderBy as Entry["orderBy"],
+          services: HandlerContext.capture(fiber.context),
+          info: { id, source, priority, mode, before, after, once },
+          base: undefined,
+          merged: undefined,
+          removed: false,
+          detached: false
+        }
+        const chain = Ref.getUnsafe(slot.chain)
+        const resolved = HandlerOrder.insert(chain, entry)
+        if (resolved._tag === "Cycle") {
+          return Effect.fail(
+            new RegistrationRejected({
+              hook: hook.name,
+              reason: "Cycle",
+              message: `ordering constraints form a cycle: ${resolved.sources.join(" -> ")}`
+            })
+          )
+        }
+        slot.chain.ref.current = resolved.order
+        let sourceSet = bySource.get(source)
+        if (sourceSet === undefined) bySource.set(source, sourceSet = new Set())
+        sourceSet.add(entry)
+
+        // A child scope per registration: `remove` closes it, which also detaches it from the parent scope, so
+        // long-lived scopes do not collect finalizers of removed handlers.
+        const scope = Scope.forkUnsafe(Context.get(fiber.context as Context.Context<Scope.Scope>, Scope.Scope))
+        const registration: Registration = {
+          id,
+          hook: hook.name,
+          source,
+          remove: Scope.close(scope, Exit.void)
+        }
+        const missing = HandlerOrder.missingSources(chain, entry)
+        const warn = missing.length === 0 ? Effect.void : Effect.logWarning(
+          `ordering constraint names source(s) not registered on this hook, ignored until they register: ${
+            missing.join(", ")
+          }`
+        ).pipe(Effect.annotateLogs(logAnnotations(entry)))
+        return Scope.addFinalizer(scope, Effect.sync(() => detach(entry))).pipe(
+          Effect.andThen(warn),
+          Effect.as(registration)
+        )
+      }))
+
+    /** Runs a handler Effect that did not complete on the spot, in the handler's context, bounded by its timeout. */
+    const runSlow = (
+      entry: Entry,
+      returned: unknown,
+      frameContext: Context.Context<never>
+    ): Effect.Effect<Exit.Exit<unknown, unknown>> => {
+      if (!Effect.isEffect(returned)) return Effect.succeed(notAnEffect(entry, returned))
+      const context = entry.services === undefined
+        ? frameContext
+        : HandlerContext.merge(entry, frameContext, entry.services)
+      let effect: Effect.Effect<unknown, unknown> = Effect.updateContext(
+        returned as Effect.Effect<unknown, unknown>,
+        (): Context.Context<never> => context
+      )
+      if (entry.timeout !== undefined) {
+        const timeout = entry.timeout
+        effect = Effect.flatMap(
+          Effect.timeoutOption(Effect.exit(effect), timeout),
+          (o) => o._tag === "Some" ? o.value : Effect.failCause(timeoutCause(entry))
+        )
+      }
+      return Effect.exit(effect)
+    }
+
+    /** Claims a handler for this run: false when it was removed, or is `once` and already claimed. */
+    const claim = (entry: Entry): boolean => {
+      if (entry.removed) return false
+      if (entry.once) detach(entry)
+      return true
+    }
+
+    const frameContextOf = (
+      context: Context.Context<never>,
+      frame: HookStack.HookFrame
+    ): Context.Context<never> => Context.add(context, HookStack.CurrentHookFrame, frame)
+
+    const applyFiltersWith = (
+      hook: FilterHook<any, any>,
+      value: unknown,
+      args: ReadonlyArray<unknown>,
+      detailed: boolean
+    ): Effect.Effect<any, FilterFailed<unknown> | RecursionLimit> =>
+      Effect.withFiber<any, FilterFailed<unknown> | RecursionLimit>((fiber) => {
+        const parent = Context.get(fiber.context, HookStack.CurrentHookFrame)
+        if (parent !== undefined && parent.depth >= config.maxDepth) {
+          return Effect.fail(new RecursionLimit({ hook: hook.name, depth: parent.depth + 1 }))
+        }
+        const slot = slotFor("filter", hook.name, hook.key)
+        slot.dispatches++
+        const chain = Ref.getUnsafe(slot.chain)
+        const run = new FilterRun(value)
+        for (let i = 0; i < chain.length; i++) {
+          const entry = chain[i]
+          if (!claim(entry)) continue
+          const returned = invoke(entry.fn, run.value, args, true)
+          if (!Exit.isExit(returned)) {
+            const frame = frameContextOf(fiber.context, HookStack.push(parent, hook.name))
+            return filterSlow(run, chain, i, returned, args, frame, detailed)
+          }
+          if (!run.settle(entry, returned)) break
+        }
+        return run.finish(detailed)
+      })
+
+    const filterSlow = Effect.fnUntraced(function*(
+      run: FilterRun,
+      chain: ReadonlyArray<Entry>,
+      start: number,
+      returned: unknown,
+      args: ReadonlyArray<unknown>,
+      frame: Context.Context<never>,
+      detailed: boolean
+    ) {
+      let proceed = run.settle(chain[start], yield* runSlow(chain[start], returned, frame))
+      for (let i = start + 1; proceed && i < chain.length; i++) {
+        const entry = chain[i]
+        if (!claim(entry)) continue
+        const next = invoke(entry.fn, run.value, args, true)
+        proceed = run.settle(entry, Exit.isExit(next) ? next : yield* runSlow(entry, next, frame))
+      }
+      return yield* run.finish(detailed)
+    })
+
+    /** Starts an async handler run in a bus-owned fiber; the dispatching fiber does not wait for it. */
+    const submitAsync = (entry: Entry, args: ReadonlyArray<unknown>, frame: Context.Context<never>) => {
+      const job = Effect.suspend(() => runSlow(entry, invoke(entry.fn, undefined, args, false), frame)).pipe(
+        Effect.flatMap((exit) =>
+          exit._tag === "Success" ? Effect.void : Effect.logError(
+            "async handler failed",
+            handlerFailed(entry, exit.cause).message,
+            exit.cause
+          ).pipe(Effect.annotateLogs(logAnnotations(entry)))
+        )
+      )
+      let key: string | undefined
+      if (entry.orderBy !== undefined) {
+        try {
+          key = String(entry.orderBy(...args))
+        } catch (error) {
+          return Effect.logError("async handler not run: its orderBy threw", Cause.die(error)).pipe(
+            Effect.annotateLogs(logAnnotations(entry))
+          )
+        }
+      }
+      return runner.submit(job, entry.slot.name, entry.source, key === undefined ? undefined : `${entry.id}:${key}`)
+    }
+
+    const doAction = (hook: ActionHook<any>, ...args: ReadonlyArray<unknown>) =>
+      Effect.withFiber<void, ActionFailed | RecursionLimit>((fiber) => {
+        const parent = Context.get(fiber.context, HookStack.CurrentHookFrame)
+        if (parent !== undefined && parent.depth >= config.maxDepth) {
+          return Effect.fail(new RecursionLimit({ hook: hook.name, depth: parent.depth + 1 }))
+        }
+        const slot = slotFor("action", hook.name, hook.key)
+        slot.dispatches++
+        const chain = Ref.getUnsafe(slot.chain)
+        const run = new ActionRun()
+        for (let i = 0; i < chain.length; i++) {
+          const entry = chain[i]
+          if (entry.mode === "async") {
+            const frame = frameContextOf(fiber.context, HookStack.push(parent, hook.name))
+            return actionSlow(run, chain, i, undefined, args, frame, hook.name)
+          }
+          if (!claim(entry)) continue
+          const returned = invoke(entry.fn, undefined, args, false)
+          if (!Exit.isExit(returned)) {
+            const frame = frameContextOf(fiber.context, HookStack.push(parent, hook.name))
+            return actionSlow(run, chain, i, returned, args, frame, hook.name)
+          }
+          run.settle(entry, returned)
+        }
+        return run.finish(hook.name)
+      })
+
+    const actionSlow = Effect.fnUntraced(function*(
+      run: ActionRun,
+      chain: ReadonlyArray<Entry>,
+      start: number,
+      pending: unknown,
+      args: ReadonlyArray<unknown>,
+      frame: Context.Context<never>,
+      name: string
+    ) {
+      for (let i = start; i < chain.length; i++) {
+        const entry = chain[i]
+        if (i === start && entry.mode === "sync") {
+          run.settle(entry, yield* runSlow(entry, pending, frame))
+          continue
+        }
+        if (!claim(entry)) continue
+        if (entry.mode === "async") {
+          yield* submitAsync(entry, args, frame)
+          continue
+        }
+        const returned = invoke(entry.fn, undefined, args, false)
+        run.settle(entry, Exit.isExit(returned) ? returned : yield* runSlow(entry, returned, frame))
+      }
+      return yield* run.finish(name)
+    })
+
+    const chainOf = (hook: AnyHook): ReadonlyArray<Entry> => {
+      const slot = slots.get(hook.key)
+      return slot === undefined ? [] : Ref.getUnsafe(slot.chain)
+    }
+
+    const shape: HookBusShape = {
+      addAction: (hook, handler, o) => register(hook, handler as AnyFn, o as RawOptions | undefined),
+      addFilter: (hook, handler, o) => register(hook, handler as AnyFn, o as RawOptions | undefined),
+      doAction: doAction as HookBusShape["doAction"],
+      applyFilters: ((hook: FilterHook<any, any>, value: unknown, ...args: ReadonlyArray<unknown>) =>
+        applyFiltersWith(hook, value, args, false)) as HookBusShape["applyFilters"],
+      applyFiltersResult: ((hook: FilterHook<any, any>, value: unknown, ...args: ReadonlyArray<unknown>) =>
+        applyFiltersWith(hook, value, args, true)) as HookBusShape["applyFiltersResult"],
+      has: (hook) =>
+        Effect.sync(() =>
+          chainOf(hook).some((e) => !e.removed)
+        ),
+      handlers: (hook) => Effect.sync(() => chainOf(hook).filter((e) => !e.removed).map((e) => e.info)),
+      dispatchCount: (hook) => Effect.sync(() => slots.get(hook.key)?.dispatches ?? 0),
+      current: Effect.withFiber((fiber) =>
+        Effect.succeed(HookStack.names(Context.get(fiber.context, HookStack.CurrentHookFrame)))
+      ),
+      awaitIdle: runner.awaitIdle,
+      removeSource: (source) =>
+        Effect.sync(() => {
+          const entries = bySource.get(source)
+          if (entries === undefined) return 0
+          const all = [...entries]
+          for (const entry of all) detach(entry)
+          return all.length
+        })
+    }
+    return shape
+  })
