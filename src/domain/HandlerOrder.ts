@@ -49,7 +49,7 @@ export const insert = <A extends Orderable>(chain: ReadonlyArray<A>, entry: A): 
 /** Removes `entry` from an ordered chain, re-resolving when constraints may let others move up. */
 export const remove = <A extends Orderable>(chain: ReadonlyArray<A>, entry: A): ReadonlyArray<A> => {
   const rest = chain.filter((e) => e !== entry)
-  if (!rest.some(hasConstraints)) return rest
+  if (!rest.some(hasConstraints)) return hasConstraints(entry) ? rest.sort(compare) : rest
   const resolved = resolve(rest)
   // Removing a node cannot create a cycle.
   return resolved._tag === "Ordered" ? resolved.order : rest

@@ -522,7 +522,9 @@ export const makeHookBus = (options: HookBusOptions): Effect.Effect<HookBusShape
           )
         }
       }
-      return runner.submit(job, entry.slot.name, entry.source, key === undefined ? undefined : `${entry.id}:${key}`)
+      // One queue per hook and key: all handlers of event N run before event N+1.
+      const queue = key === undefined ? undefined : `${entry.slot.kind}:${entry.slot.name}\u0000${key}`
+      return runner.submit(job, entry.slot.name, entry.source, queue)
     }
 
     const doAction = (hook: ActionHook<any>, ...args: ReadonlyArray<unknown>) =>
