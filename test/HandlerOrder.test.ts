@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import fc from "fast-check"
+import * as fc from "fast-check"
 import { HandlerOrder } from "../src/index.ts"
 
 interface Node extends HandlerOrder.Orderable {
@@ -29,7 +29,7 @@ const acyclicSet = fc
     const n = priorities.length
     const before: Array<Array<string>> = priorities.map(() => [])
     const after: Array<Array<string>> = priorities.map(() => [])
-    const position = new Map(rank.map((node, i) => [node, i]))
+    const position = new Map(rank.map((r, i) => [r, i]))
     for (const [a, b, asBefore] of edges) {
       if (a === b) continue
       const [first, second] = position.get(a)! < position.get(b)! ? [a, b] : [b, a]

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Option, Random, Ref } from "effect"
 import { TestClock } from "effect/testing"
-import fc from "fast-check"
+import * as fc from "fast-check"
 import { type FilterFailed, Hook, HookBus, type HookBusShape } from "../src/index.ts"
 import { captureLogs, type LogEntry, messageOf } from "./helpers.ts"
 
