@@ -101,31 +101,52 @@ const handlerFailed = (entry: Entry, cause: Cause.Cause<unknown>): HandlerFailed
   })
 }
 
-/** Calls a handler; a throw is a defect, like a throw inside `Effect.sync`. */
-const invoke = (fn: AnyFn, first: unknown, args: ReadonlyArray<unknown>, withFirst: boolean): unknown => {
+// Exits are Effects that have already completed. Every Exit carries this key (the `Exit` interface declares it);
+// two property loads with warm inline caches are the cheapest exact test, and this runs once per handler call.
+const ExitKey = "~effect/Exit"
+
+/** The Exit a handler returned, or `undefined` when it returned something still to run (or not an Effect). */
+const completed = (returned: unknown): Exit.Exit<unknown, unknown> | undefined =>
+  returned !== null && typeof returned === "object" && (returned as Record<string, unknown>)[ExitKey] !== undefined
+    ? returned as Exit.Exit<unknown, unknown>
+    : undefined
+
+/** Calls a filter handler; a throw is a defect, like a throw inside `Effect.sync`. */
+const invokeFilter = (fn: AnyFn, value: unknown, args: ReadonlyArray<unknown>): unknown => {
   try {
-    if (!withFirst) {
-      switch (args.length) {
-        case 0:
-          return fn()
-        case 1:
-          return fn(args[0])
-        default:
-          return fn(...args)
-      }
-    }
     switch (args.length) {
       case 0:
-        return fn(first)
+        return fn(value)
       case 1:
-        return fn(first, args[0])
+        return fn(value, args[0])
       default:
-        return fn(first, ...args)
+        return fn(value, ...args)
     }
   } catch (error) {
     return Exit.die(error)
   }
 }
+
+/** Calls an action handler; a throw is a defect. */
+const invokeAction = (fn: AnyFn, args: ReadonlyArray<unknown>): unknown => {
+  try {
+    switch (args.length) {
+      case 0:
+        return fn()
+      case 1:
+        return fn(args[0])
+      default:
+        return fn(...args)
+    }
+  } catch (error) {
+    return Exit.die(error)
+  }
+}
+
+/** Whether a handler returned an already-successful Effect. */
+const isSuccess = (returned: unknown): returned is Exit.Success<unknown> =>
+  returned !== null && typeof returned === "object" && (returned as Exit.Success<unknown>)._tag === "Success" &&
+  (returned as Record<string, unknown>)[ExitKey] !== undefined
 
 const notAnEffect = (entry: Entry, returned: unknown): Exit.Exit<never> =>
   Exit.die(
@@ -145,8 +166,9 @@ class FilterRun {
   skipped: Array<HandlerFailed> | undefined = undefined
   shortCircuitedBy: string | undefined = undefined
   failed: FilterFailed<unknown> | undefined = undefined
-  constructor(value: unknown) {
+  constructor(value: unknown, ran: number) {
     this.value = value
+    this.ran = ran
   }
   /** Takes a handler's outcome; false stops the chain. */
   settle(entry: Entry, exit: Exit.Exit<unknown, unknown>): boolean {
@@ -454,6 +476,9 @@ export const makeHookBus = (options: HookBusOptions): Effect.Effect<HookBusShape
       frame: HookStack.HookFrame
     ): Context.Context<never> => Context.add(context, HookStack.CurrentHookFrame, frame)
 
+    const recursionLimit = (name: string, parent: HookStack.HookFrame) =>
+      Effect.fail(new RecursionLimit({ hook: name, depth: parent.depth + 1 }))
+
     const applyFiltersWith = (
       hook: FilterHook<any, any>,
       value: unknown,
@@ -462,48 +487,68 @@ export const makeHookBus = (options: HookBusOptions): Effect.Effect<HookBusShape
     ): Effect.Effect<any, FilterFailed<unknown> | RecursionLimit> =>
       Effect.withFiber<any, FilterFailed<unknown> | RecursionLimit>((fiber) => {
         const parent = Context.get(fiber.context, HookStack.CurrentHookFrame)
-        if (parent !== undefined && parent.depth >= config.maxDepth) {
-          return Effect.fail(new RecursionLimit({ hook: hook.name, depth: parent.depth + 1 }))
-        }
+        if (parent !== undefined && parent.depth >= config.maxDepth) return recursionLimit(hook.name, parent)
         const slot = slotFor("filter", hook.name, hook.key)
         slot.dispatches++
-        const chain = Ref.getUnsafe(slot.chain)
-        const run = new FilterRun(value)
+        const chain = slot.chain.ref.current
+        // The hot loop: handlers that succeed on the spot cost a call and a prototype check. Anything else (a
+        // failure, a short-circuit, an Effect that must run) hands over to the general loop below.
+        let current = value
+        let ran = 0
         for (let i = 0; i < chain.length; i++) {
           const entry = chain[i]
-          if (!claim(entry)) continue
-          const returned = invoke(entry.fn, run.value, args, true)
-          if (!Exit.isExit(returned)) {
-            const frame = frameContextOf(fiber.context, HookStack.push(parent, hook.name))
-            return filterSlow(run, chain, i, returned, args, frame, detailed)
+          if (entry.removed) continue
+          if (entry.once) detach(entry)
+          const returned = invokeFilter(entry.fn, current, args)
+          if (isSuccess(returned)) {
+            current = returned.value
+            ran++
+            continue
           }
-          if (!run.settle(entry, returned)) break
+          return filterRest(
+            new FilterRun(current, ran),
+            chain,
+            i,
+            returned,
+            args,
+            fiber.context,
+            parent,
+            hook.name,
+            detailed
+          )
         }
-        return run.finish(detailed)
+        return Effect.succeed(
+          detailed ? { value: current, shortCircuitedBy: Option.none(), ran, skipped: [] } : current
+        )
       })
 
-    const filterSlow = Effect.fnUntraced(function*(
+    /** Settles handler `start`'s outcome, then runs the rest of the chain, entering the fiber where needed. */
+    const filterRest = Effect.fnUntraced(function*(
       run: FilterRun,
       chain: ReadonlyArray<Entry>,
       start: number,
       returned: unknown,
       args: ReadonlyArray<unknown>,
-      frame: Context.Context<never>,
+      context: Context.Context<never>,
+      parent: HookStack.HookFrame | undefined,
+      name: string,
       detailed: boolean
     ) {
-      let proceed = run.settle(chain[start], yield* runSlow(chain[start], returned, frame))
+      let frame: Context.Context<never> | undefined
+      const frameOf = () => frame ??= frameContextOf(context, HookStack.push(parent, name))
+      let proceed = run.settle(chain[start], completed(returned) ?? (yield* runSlow(chain[start], returned, frameOf())))
       for (let i = start + 1; proceed && i < chain.length; i++) {
         const entry = chain[i]
         if (!claim(entry)) continue
-        const next = invoke(entry.fn, run.value, args, true)
-        proceed = run.settle(entry, Exit.isExit(next) ? next : yield* runSlow(entry, next, frame))
+        const next = invokeFilter(entry.fn, run.value, args)
+        proceed = run.settle(entry, completed(next) ?? (yield* runSlow(entry, next, frameOf())))
       }
       return yield* run.finish(detailed)
     })
 
     /** Starts an async handler run in a bus-owned fiber; the dispatching fiber does not wait for it. */
     const submitAsync = (entry: Entry, args: ReadonlyArray<unknown>, frame: Context.Context<never>) => {
-      const job = Effect.suspend(() => runSlow(entry, invoke(entry.fn, undefined, args, false), frame)).pipe(
+      const job = Effect.suspend(() => runSlow(entry, invokeAction(entry.fn, args), frame)).pipe(
         Effect.flatMap((exit) =>
           exit._tag === "Success" ? Effect.void : Effect.logError(
             "async handler failed",
@@ -530,28 +575,28 @@ export const makeHookBus = (options: HookBusOptions): Effect.Effect<HookBusShape
     const doAction = (hook: ActionHook<any>, ...args: ReadonlyArray<unknown>) =>
       Effect.withFiber<void, ActionFailed | RecursionLimit>((fiber) => {
         const parent = Context.get(fiber.context, HookStack.CurrentHookFrame)
-        if (parent !== undefined && parent.depth >= config.maxDepth) {
-          return Effect.fail(new RecursionLimit({ hook: hook.name, depth: parent.depth + 1 }))
-        }
+        if (parent !== undefined && parent.depth >= config.maxDepth) return recursionLimit(hook.name, parent)
         const slot = slotFor("action", hook.name, hook.key)
         slot.dispatches++
-        const chain = Ref.getUnsafe(slot.chain)
-        const run = new ActionRun()
+        const chain = slot.chain.ref.current
+        let run: ActionRun | undefined
         for (let i = 0; i < chain.length; i++) {
           const entry = chain[i]
           if (entry.mode === "async") {
             const frame = frameContextOf(fiber.context, HookStack.push(parent, hook.name))
-            return actionSlow(run, chain, i, undefined, args, frame, hook.name)
+            return actionSlow(run ?? new ActionRun(), chain, i, undefined, args, frame, hook.name)
           }
           if (!claim(entry)) continue
-          const returned = invoke(entry.fn, undefined, args, false)
-          if (!Exit.isExit(returned)) {
+          const returned = invokeAction(entry.fn, args)
+          if (isSuccess(returned)) continue
+          const exit = completed(returned)
+          if (exit === undefined) {
             const frame = frameContextOf(fiber.context, HookStack.push(parent, hook.name))
-            return actionSlow(run, chain, i, returned, args, frame, hook.name)
+            return actionSlow(run ?? new ActionRun(), chain, i, returned, args, frame, hook.name)
           }
-          run.settle(entry, returned)
+          ;(run ??= new ActionRun()).settle(entry, exit)
         }
-        return run.finish(hook.name)
+        return run === undefined ? Effect.void : run.finish(hook.name)
       })
 
     const actionSlow = Effect.fnUntraced(function*(
@@ -574,8 +619,8 @@ export const makeHookBus = (options: HookBusOptions): Effect.Effect<HookBusShape
           yield* submitAsync(entry, args, frame)
           continue
         }
-        const returned = invoke(entry.fn, undefined, args, false)
-        run.settle(entry, Exit.isExit(returned) ? returned : yield* runSlow(entry, returned, frame))
+        const returned = invokeAction(entry.fn, args)
+        run.settle(entry, completed(returned) ?? (yield* runSlow(entry, returned, frame)))
       }
       return yield* run.finish(name)
     })
