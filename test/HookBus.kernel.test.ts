@@ -489,7 +489,11 @@ describe("11. context", () => {
             const greeting = yield* Greeting
             const span = yield* Effect.currentSpan
             yield* Effect.log("in handler")
-            return `${s}${greeting} from ${span.name}`
+            // The handler runs under the dispatch span, itself a child of the caller's span.
+            const parent = span.parent._tag === "Some" && span.parent.value._tag === "Span"
+              ? span.parent.value.name
+              : "?"
+            return `${s}${greeting} from ${parent}`
           })).pipe(Effect.provideService(Greeting, "registration"))
         const result = yield* bus.applyFilters(Say, "").pipe(
           Effect.withSpan("caller-span"),

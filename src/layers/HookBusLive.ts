@@ -10,6 +10,7 @@
  * @internal
  */
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -18,9 +19,10 @@ import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
 import type { FilterErrorPolicy, HandlerInfo, HandlerMode, Registration } from "../domain/Handler.ts"
 import * as HandlerOrder from "../domain/HandlerOrder.ts"
-import type { ActionHook, AnyHook, FilterHook, HookKind } from "../domain/Hook.ts"
+import { type ActionHook, type AnyHook, type FilterHook, type HookKind, keyOf } from "../domain/Hook.ts"
 import {
   ActionFailed,
   type FailureReason,
@@ -32,7 +34,9 @@ import {
 } from "../domain/HookErrors.ts"
 import * as HookName from "../domain/HookName.ts"
 import type { FilterResult, HookBusOptions, HookBusShape } from "../services/HookBus.ts"
+import type { DispatchRecord } from "../services/HookRecorder.ts"
 import { AsyncRunner } from "./internal/AsyncRunner.ts"
+import { type HookSeries, Observer, type Probe, startSpan, type TracingMode } from "./internal/DispatchProbe.ts"
 import * as HandlerContext from "./internal/HandlerContext.ts"
 import * as HookStack from "./internal/HookStack.ts"
 
@@ -60,6 +64,8 @@ interface Slot {
   readonly kind: HookKind
   readonly chain: Ref.Ref<ReadonlyArray<Entry>>
   dispatches: number
+  /** Metric series, made on the first observed dispatch. */
+  series: HookSeries | undefined
 }
 
 /** A failure settled from an Exit: short-circuit value, or the handler failure. */
@@ -159,16 +165,18 @@ const notAnEffect = (entry: Entry, returned: unknown): Exit.Exit<never> =>
 
 const logAnnotations = (entry: Entry) => ({ hook: entry.slot.name, kind: entry.slot.kind, source: entry.source })
 
-/** A filter dispatch in progress. One allocation per dispatch; nothing per handler. */
+/** A filter dispatch past its hot loop: a failure, a short-circuit, a suspending handler, or observed handlers. */
 class FilterRun {
   value: unknown
-  ran = 0
+  ran: number
   skipped: Array<HandlerFailed> | undefined = undefined
   shortCircuitedBy: string | undefined = undefined
   failed: FilterFailed<unknown> | undefined = undefined
-  constructor(value: unknown, ran: number) {
+  readonly probe: Probe | undefined
+  constructor(value: unknown, ran: number, probe: Probe | undefined) {
     this.value = value
     this.ran = ran
+    this.probe = probe
   }
   /** Takes a handler's outcome; false stops the chain. */
   settle(entry: Entry, exit: Exit.Exit<unknown, unknown>): boolean {
@@ -184,6 +192,7 @@ class FilterRun {
       return false
     }
     const failure = handlerFailed(entry, exit.cause)
+    this.probe?.failed(failure)
     if (entry.policy === "skip") {
       ;(this.skipped ??= []).push(failure)
       return true
@@ -192,6 +201,12 @@ class FilterRun {
     return false
   }
   finish(detailed: boolean): Effect.Effect<unknown, FilterFailed<unknown>> {
+    this.probe?.finish(
+      this.failed !== undefined ? "failed" : this.shortCircuitedBy !== undefined ? "short_circuit" : "ok",
+      this.ran,
+      this.value,
+      this.shortCircuitedBy
+    )
     const outcome: Effect.Effect<unknown, FilterFailed<unknown>> = this.failed !== undefined
       ? Effect.fail(this.failed)
       : Effect.succeed(
@@ -214,18 +229,32 @@ const logSkipped = (failure: HandlerFailed) =>
     Effect.annotateLogs({ hook: failure.hook, kind: failure.kind, source: failure.source, reason: failure.reason })
   )
 
-/** An action dispatch in progress. */
+/** An action dispatch past its hot loop. */
 class ActionRun {
+  ran: number
   failures: Array<HandlerFailed> | undefined = undefined
+  readonly probe: Probe | undefined
+  constructor(ran: number, probe: Probe | undefined) {
+    this.ran = ran
+    this.probe = probe
+  }
   settle(entry: Entry, exit: Exit.Exit<unknown, unknown>): void {
-    if (exit._tag === "Failure") (this.failures ??= []).push(handlerFailed(entry, exit.cause))
+    this.ran++
+    if (exit._tag === "Success") return
+    const failure = handlerFailed(entry, exit.cause)
+    this.probe?.failed(failure)
+    ;(this.failures ??= []).push(failure)
   }
   finish(name: string): Effect.Effect<void, ActionFailed> {
+    this.probe?.finish(this.failures === undefined ? "ok" : "failed", this.ran, undefined, undefined)
     return this.failures === undefined
       ? Effect.void
       : Effect.fail(new ActionFailed({ hook: name, failures: this.failures }))
   }
 }
+
+/** Marks a handler not yet called when the general loop starts. */
+const NotInvoked: unique symbol = Symbol.for("hookbus/NotInvoked")
 
 interface ResolvedOptions {
   readonly maxDepth: number
@@ -233,6 +262,9 @@ interface ResolvedOptions {
   readonly filterErrors: Readonly<Record<string, FilterErrorPolicy>>
   readonly concurrency: number
   readonly overflow: "wait" | "drop"
+  readonly tracing: TracingMode
+  readonly metrics: boolean
+  readonly maxHookLabels: number
 }
 
 const resolveOptions = (options: HookBusOptions): ResolvedOptions => {
@@ -257,7 +289,27 @@ const resolveOptions = (options: HookBusOptions): ResolvedOptions => {
       throw new RangeError(`HookBus option filterErrors["${hook}"] must be "abort" or "skip", got ${String(policy)}`)
     }
   }
-  return { maxDepth, grace: grace.value, filterErrors: options.filterErrors ?? {}, concurrency, overflow }
+  const tracing = options.tracing ?? "dispatch"
+  if (tracing !== "off" && tracing !== "dispatch" && tracing !== "handlers") {
+    throw new RangeError(`HookBus option tracing must be "off", "dispatch" or "handlers", got ${String(tracing)}`)
+  }
+  const metrics = options.metrics ?? true
+  const maxHookLabels = typeof metrics === "object" ? metrics.maxHookLabels ?? 1000 : 1000
+  if (!Number.isInteger(maxHookLabels) || maxHookLabels < 1) {
+    throw new RangeError(
+      `HookBus option metrics.maxHookLabels must be a positive integer, got ${String(maxHookLabels)}`
+    )
+  }
+  return {
+    maxDepth,
+    grace: grace.value,
+    filterErrors: options.filterErrors ?? {},
+    concurrency,
+    overflow,
+    tracing,
+    metrics: metrics !== false,
+    maxHookLabels
+  }
 }
 
 interface RawOptions {
@@ -317,23 +369,41 @@ const optionProblem = (
   return undefined
 }
 
+/** Internal settings the public options do not expose (the test layer's recorder). */
+export interface HookBusInternals {
+  readonly record?: ((record: DispatchRecord) => void) | undefined
+}
+
 /** Builds a hook bus whose async fibers live in the current scope. */
-export const makeHookBus = (options: HookBusOptions): Effect.Effect<HookBusShape, never, Scope.Scope> =>
+export const makeHookBus = (
+  options: HookBusOptions,
+  internals: HookBusInternals = {}
+): Effect.Effect<HookBusShape, never, Scope.Scope> =>
   Effect.gen(function*() {
     const config = resolveOptions(options)
     const slots = new Map<string, Slot>()
     const bySource = new Map<string, Set<Entry>>()
     let nextId = 0
 
+    const observer = new Observer({
+      tracing: config.tracing,
+      metrics: config.metrics,
+      maxHookLabels: config.maxHookLabels,
+      record: internals.record,
+      metricContext: yield* Effect.context<never>()
+    })
     const fibers = yield* FiberSet.make<void, never>()
     const runner = new AsyncRunner(fibers, {
       concurrency: config.concurrency,
       overflow: config.overflow,
       onDrop: (reason, hook, source) =>
-        Effect.logWarning(
-          reason === "closing" ? "async handler dropped: the bus is closing" : "async handler dropped: bound reached"
-        ).pipe(Effect.annotateLogs({ hook, kind: "action", source, concurrency: config.concurrency })),
-      onInFlight: () => {}
+        Effect.suspend(() => {
+          observer.count(seriesOf(slotFor("action", hook, keyOf("action", hook))).dropped, 1)
+          return Effect.logWarning(
+            reason === "closing" ? "async handler dropped: the bus is closing" : "async handler dropped: bound reached"
+          ).pipe(Effect.annotateLogs({ hook, kind: "action", source, concurrency: config.concurrency }))
+        }),
+      onInFlight: (n) => observer.inFlight(n)
     })
     // Runs before the FiberSet's own finalizer, which interrupts whatever is left.
     yield* Effect.addFinalizer(() => runner.shutdown(config.grace))
@@ -341,11 +411,13 @@ export const makeHookBus = (options: HookBusOptions): Effect.Effect<HookBusShape
     const slotFor = (kind: HookKind, name: string, key: string): Slot => {
       let slot = slots.get(key)
       if (slot === undefined) {
-        slot = { name, kind, chain: Ref.makeUnsafe<ReadonlyArray<Entry>>([]), dispatches: 0 }
+        slot = { name, kind, chain: Ref.makeUnsafe<ReadonlyArray<Entry>>([]), dispatches: 0, series: undefined }
         slots.set(key, slot)
       }
       return slot
     }
+
+    const seriesOf = (slot: Slot): HookSeries => slot.series ??= observer.series(slot.kind, slot.name)
 
     const detach = (entry: Entry): void => {
       entry.removed = true
@@ -471,10 +543,16 @@ export const makeHookBus = (options: HookBusOptions): Effect.Effect<HookBusShape
       return true
     }
 
+    /** The context handlers run in: the caller's, with this dispatch on the hook stack and as the parent span. */
     const frameContextOf = (
       context: Context.Context<never>,
-      frame: HookStack.HookFrame
-    ): Context.Context<never> => Context.add(context, HookStack.CurrentHookFrame, frame)
+      parent: HookStack.HookFrame | undefined,
+      name: string,
+      span: Tracer.Span | undefined
+    ): Context.Context<never> => {
+      const framed = Context.add(context, HookStack.CurrentHookFrame, HookStack.push(parent, name))
+      return span === undefined ? framed : Context.add(framed, Tracer.ParentSpan, span)
+    }
 
     const recursionLimit = (name: string, parent: HookStack.HookFrame) =>
       Effect.fail(new RecursionLimit({ hook: name, depth: parent.depth + 1 }))
@@ -486,13 +564,20 @@ export const makeHookBus = (options: HookBusOptions): Effect.Effect<HookBusShape
       detailed: boolean
     ): Effect.Effect<any, FilterFailed<unknown> | RecursionLimit> =>
       Effect.withFiber<any, FilterFailed<unknown> | RecursionLimit>((fiber) => {
-        const parent = Context.get(fiber.context, HookStack.CurrentHookFrame)
+        const context = fiber.context
+        const parent = Context.get(context, HookStack.CurrentHookFrame)
         if (parent !== undefined && parent.depth >= config.maxDepth) return recursionLimit(hook.name, parent)
         const slot = slotFor("filter", hook.name, hook.key)
         slot.dispatches++
         const chain = slot.chain.ref.current
-        // The hot loop: handlers that succeed on the spot cost a call and a prototype check. Anything else (a
-        // failure, a short-circuit, an Effect that must run) hands over to the general loop below.
+        const probe = observer.active
+          ? observer.start(context, "filter", hook.name, seriesOf(slot), value, args)
+          : undefined
+        if (observer.perHandler) {
+          return filterRest(new FilterRun(value, 0, probe), chain, 0, NotInvoked, args, context, parent, detailed)
+        }
+        // The hot loop: handlers that succeed on the spot cost a call and two property checks. Anything else (a
+        // failure, a short-circuit, an Effect that must run) hands over to the general loop.
         let current = value
         let ran = 0
         for (let i = 0; i < chain.length; i++) {
@@ -505,57 +590,83 @@ export const makeHookBus = (options: HookBusOptions): Effect.Effect<HookBusShape
             ran++
             continue
           }
-          return filterRest(
-            new FilterRun(current, ran),
-            chain,
-            i,
-            returned,
-            args,
-            fiber.context,
-            parent,
-            hook.name,
-            detailed
-          )
+          return filterRest(new FilterRun(current, ran, probe), chain, i, returned, args, context, parent, detailed)
         }
+        if (probe !== undefined) probe.finish("ok", ran, current, undefined)
         return Effect.succeed(
           detailed ? { value: current, shortCircuitedBy: Option.none(), ran, skipped: [] } : current
         )
       })
 
-    /** Settles handler `start`'s outcome, then runs the rest of the chain, entering the fiber where needed. */
-    const filterRest = Effect.fnUntraced(function*(
+    /** Runs the chain from `start` (whose handler may already have been called), entering the fiber where needed. */
+    const filterRest = (
       run: FilterRun,
       chain: ReadonlyArray<Entry>,
       start: number,
-      returned: unknown,
+      pending: unknown,
       args: ReadonlyArray<unknown>,
       context: Context.Context<never>,
       parent: HookStack.HookFrame | undefined,
-      name: string,
       detailed: boolean
-    ) {
-      let frame: Context.Context<never> | undefined
-      const frameOf = () => frame ??= frameContextOf(context, HookStack.push(parent, name))
-      let proceed = run.settle(chain[start], completed(returned) ?? (yield* runSlow(chain[start], returned, frameOf())))
-      for (let i = start + 1; proceed && i < chain.length; i++) {
-        const entry = chain[i]
-        if (!claim(entry)) continue
-        const next = invokeFilter(entry.fn, run.value, args)
-        proceed = run.settle(entry, completed(next) ?? (yield* runSlow(entry, next, frameOf())))
-      }
-      return yield* run.finish(detailed)
-    })
+    ): Effect.Effect<unknown, FilterFailed<unknown>> => {
+      const probe = run.probe
+      const loop = Effect.gen(function*() {
+        let frame: Context.Context<never> | undefined
+        const frameOf = () => frame ??= frameContextOf(context, parent, chain[start].slot.name, probe?.span)
+        for (let i = start; i < chain.length; i++) {
+          const entry = chain[i]
+          let returned = pending
+          let span: Tracer.Span | undefined
+          if (i !== start || pending === NotInvoked) {
+            if (!claim(entry)) continue
+            span = probe?.handlerStarted(entry.source)
+            returned = invokeFilter(entry.fn, run.value, args)
+          }
+          const exit = completed(returned) ??
+            (yield* runSlow(
+              entry,
+              returned,
+              span === undefined ? frameOf() : Context.add(frameOf(), Tracer.ParentSpan, span)
+            ))
+          probe?.handlerEnded(span, exit)
+          if (!run.settle(entry, exit)) break
+        }
+        return yield* run.finish(detailed)
+      })
+      return probe === undefined ? loop : Effect.onInterrupt(loop, () => Effect.sync(() => probe.interrupted()))
+    }
 
     /** Starts an async handler run in a bus-owned fiber; the dispatching fiber does not wait for it. */
-    const submitAsync = (entry: Entry, args: ReadonlyArray<unknown>, frame: Context.Context<never>) => {
-      const job = Effect.suspend(() => runSlow(entry, invokeAction(entry.fn, args), frame)).pipe(
-        Effect.flatMap((exit) =>
-          exit._tag === "Success" ? Effect.void : Effect.logError(
-            "async handler failed",
-            handlerFailed(entry, exit.cause).message,
-            exit.cause
-          ).pipe(Effect.annotateLogs(logAnnotations(entry)))
-        )
+    const submitAsync = (
+      entry: Entry,
+      args: ReadonlyArray<unknown>,
+      frame: Context.Context<never>,
+      dispatchSpan: Tracer.Span | undefined
+    ) => {
+      const job = Effect.suspend(() => {
+        // Its own span, linked to the dispatch span: it outlives the dispatch, so it is not a child.
+        const span = dispatchSpan === undefined ? undefined : startSpan(frame, `hook.handler ${entry.source}`, {
+          parent: Option.none(),
+          root: true,
+          links: [{ span: dispatchSpan, attributes: { "hook.link": "dispatch" } }]
+        })
+        span?.attribute("hook.name", entry.slot.name)
+        span?.attribute("hook.source", entry.source)
+        span?.attribute("hook.mode", "async")
+        const context = span === undefined ? frame : Context.add(frame, Tracer.ParentSpan, span)
+        return Effect.map(runSlow(entry, invokeAction(entry.fn, args), context), (exit) => {
+          span?.end(Context.get(frame, Clock.Clock).currentTimeNanosUnsafe(), exit)
+          return exit
+        })
+      }).pipe(
+        Effect.flatMap((exit) => {
+          if (exit._tag === "Success") return Effect.void
+          const failure = handlerFailed(entry, exit.cause)
+          observer.failure(failure, seriesOf(entry.slot).label)
+          return Effect.logError("async handler failed", failure.message, exit.cause).pipe(
+            Effect.annotateLogs(logAnnotations(entry))
+          )
+        })
       )
       let key: string | undefined
       if (entry.orderBy !== undefined) {
@@ -574,56 +685,84 @@ export const makeHookBus = (options: HookBusOptions): Effect.Effect<HookBusShape
 
     const doAction = (hook: ActionHook<any>, ...args: ReadonlyArray<unknown>) =>
       Effect.withFiber<void, ActionFailed | RecursionLimit>((fiber) => {
-        const parent = Context.get(fiber.context, HookStack.CurrentHookFrame)
+        const context = fiber.context
+        const parent = Context.get(context, HookStack.CurrentHookFrame)
         if (parent !== undefined && parent.depth >= config.maxDepth) return recursionLimit(hook.name, parent)
         const slot = slotFor("action", hook.name, hook.key)
         slot.dispatches++
         const chain = slot.chain.ref.current
+        const probe = observer.active
+          ? observer.start(context, "action", hook.name, seriesOf(slot), undefined, args)
+          : undefined
+        if (observer.perHandler) return actionRest(new ActionRun(0, probe), chain, 0, NotInvoked, args, context, parent)
+        let ran = 0
         let run: ActionRun | undefined
         for (let i = 0; i < chain.length; i++) {
           const entry = chain[i]
           if (entry.mode === "async") {
-            const frame = frameContextOf(fiber.context, HookStack.push(parent, hook.name))
-            return actionSlow(run ?? new ActionRun(), chain, i, undefined, args, frame, hook.name)
+            return actionRest(run ?? new ActionRun(ran, probe), chain, i, NotInvoked, args, context, parent)
           }
           if (!claim(entry)) continue
           const returned = invokeAction(entry.fn, args)
-          if (isSuccess(returned)) continue
+          if (isSuccess(returned)) {
+            ran++
+            continue
+          }
           const exit = completed(returned)
           if (exit === undefined) {
-            const frame = frameContextOf(fiber.context, HookStack.push(parent, hook.name))
-            return actionSlow(run ?? new ActionRun(), chain, i, returned, args, frame, hook.name)
+            return actionRest(run ?? new ActionRun(ran, probe), chain, i, returned, args, context, parent)
           }
-          ;(run ??= new ActionRun()).settle(entry, exit)
+          run ??= new ActionRun(ran, probe)
+          run.settle(entry, exit)
+          ran = run.ran
         }
-        return run === undefined ? Effect.void : run.finish(hook.name)
+        if (run !== undefined) return run.finish(hook.name)
+        if (probe !== undefined) probe.finish("ok", ran, undefined, undefined)
+        return Effect.void
       })
 
-    const actionSlow = Effect.fnUntraced(function*(
+    const actionRest = (
       run: ActionRun,
       chain: ReadonlyArray<Entry>,
       start: number,
       pending: unknown,
       args: ReadonlyArray<unknown>,
-      frame: Context.Context<never>,
-      name: string
-    ) {
-      for (let i = start; i < chain.length; i++) {
-        const entry = chain[i]
-        if (i === start && entry.mode === "sync") {
-          run.settle(entry, yield* runSlow(entry, pending, frame))
-          continue
+      context: Context.Context<never>,
+      parent: HookStack.HookFrame | undefined
+    ): Effect.Effect<void, ActionFailed> => {
+      const probe = run.probe
+      const name = chain[start].slot.name
+      const loop = Effect.gen(function*() {
+        let frame: Context.Context<never> | undefined
+        const frameOf = () => frame ??= frameContextOf(context, parent, name, probe?.span)
+        for (let i = start; i < chain.length; i++) {
+          const entry = chain[i]
+          let returned = pending
+          let span: Tracer.Span | undefined
+          if (i !== start || pending === NotInvoked) {
+            if (!claim(entry)) continue
+            if (entry.mode === "async") {
+              probe?.handlerStarted(entry.source)
+              run.ran++
+              yield* submitAsync(entry, args, frameOf(), probe?.span)
+              continue
+            }
+            span = probe?.handlerStarted(entry.source)
+            returned = invokeAction(entry.fn, args)
+          }
+          const exit = completed(returned) ??
+            (yield* runSlow(
+              entry,
+              returned,
+              span === undefined ? frameOf() : Context.add(frameOf(), Tracer.ParentSpan, span)
+            ))
+          probe?.handlerEnded(span, exit)
+          run.settle(entry, exit)
         }
-        if (!claim(entry)) continue
-        if (entry.mode === "async") {
-          yield* submitAsync(entry, args, frame)
-          continue
-        }
-        const returned = invokeAction(entry.fn, args)
-        run.settle(entry, completed(returned) ?? (yield* runSlow(entry, returned, frame)))
-      }
-      return yield* run.finish(name)
-    })
+        return yield* run.finish(name)
+      })
+      return probe === undefined ? loop : Effect.onInterrupt(loop, () => Effect.sync(() => probe.interrupted()))
+    }
 
     const chainOf = (hook: AnyHook): ReadonlyArray<Entry> => {
       const slot = slots.get(hook.key)

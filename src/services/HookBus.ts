@@ -5,7 +5,7 @@
  */
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
@@ -20,6 +20,7 @@ import type {
   ShortCircuit
 } from "../domain/HookErrors.ts"
 import { makeHookBus } from "../layers/HookBusLive.ts"
+import { type DispatchRecord, HookRecorder } from "./HookRecorder.ts"
 
 /** How much of a dispatch is traced. */
 export type TracingMode = "off" | "dispatch" | "handlers"
@@ -39,6 +40,13 @@ export interface HookBusOptions {
     /** "wait" (default) suspends the dispatching fiber while the bound is reached; "drop" drops the run and logs it. */
     readonly overflow?: "wait" | "drop" | undefined
   } | undefined
+  /** "dispatch" (default): a span per dispatch; "handlers": also a span per handler; "off": no tracing cost. */
+  readonly tracing?: TracingMode | undefined
+  /**
+   * Record the `hookbus_*` metrics (default true). `maxHookLabels` bounds the distinct hook names used as labels
+   * (default 1000); further names count under `other`.
+   */
+  readonly metrics?: boolean | { readonly maxHookLabels?: number | undefined } | undefined
 }
 
 /** What `applyFiltersResult` tells beyond the value. */
@@ -132,4 +140,44 @@ export class HookBus extends Context.Service<HookBus, HookBusShape>()("hookbus/H
   /** A bus with the given options. */
   static readonly layerWith = (options: HookBusOptions): Layer.Layer<HookBus> =>
     Layer.effect(HookBus, makeHookBus(options))
+
+  /**
+   * For tests: the real bus (tracing and metrics off unless set) plus a `HookRecorder` of every dispatch.
+   *
+   * @example
+   * it.effect("saves", () =>
+   *   Effect.gen(function*() {
+   *     yield* PostService.use((posts) => posts.save("42"))
+   *     const saved = yield* HookRecorder.use((r) => r.recordsOf("post.saved"))
+   *     assert.deepStrictEqual(saved.map((r) => r.args), [["42"]])
+   *   }).pipe(Effect.provide(PostService.layer.pipe(Layer.provideMerge(HookBus.layerTest)))))
+   */
+  static readonly layerTest: Layer.Layer<HookBus | HookRecorder> = Layer.effectContext(
+    Effect.suspend(() => makeTestBus({}))
+  )
+
+  /** `layerTest` with bus options. */
+  static readonly layerTestWith = (options: HookBusOptions): Layer.Layer<HookBus | HookRecorder> =>
+    Layer.effectContext(Effect.suspend(() => makeTestBus(options)))
+}
+
+const makeTestBus = (options: HookBusOptions) => {
+  const records: Array<DispatchRecord> = []
+  return Effect.map(
+    makeHookBus({ tracing: "off", metrics: false, ...options }, { record: (record) => records.push(record) }),
+    (bus) =>
+      Context.make(HookBus, bus).pipe(
+        Context.add(
+          HookRecorder,
+          HookRecorder.of({
+            records: Effect.sync(() => records.slice()),
+            recordsOf: (name, kind) =>
+              Effect.sync(() => records.filter((r) => r.hook === name && (kind === undefined || r.kind === kind))),
+            clear: Effect.sync(() => {
+              records.length = 0
+            })
+          })
+        )
+      )
+  )
 }

@@ -1,0 +1,47 @@
+/**
+ * A record of every dispatch, for users' tests: provided by `HookBus.layerTest`.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type { HookKind } from "../domain/Hook.ts"
+import type { HandlerFailed } from "../domain/HookErrors.ts"
+
+/** How a dispatch ended. */
+export type DispatchOutcome = "ok" | "failed" | "short_circuit" | "interrupted"
+
+/** One dispatch, as `HookRecorder` saw it. */
+export interface DispatchRecord {
+  readonly hook: string
+  readonly kind: HookKind
+  /** The filter's input value (`undefined` for actions). */
+  readonly value: unknown
+  readonly args: ReadonlyArray<unknown>
+  readonly outcome: DispatchOutcome
+  /** The sources of the handlers that ran (async ones: that were started), in order. */
+  readonly handlers: ReadonlyArray<string>
+  /** The filter's result (the last accepted value when it failed); `undefined` for actions. */
+  readonly result: unknown
+  readonly failures: ReadonlyArray<HandlerFailed>
+  readonly shortCircuitedBy: string | undefined
+}
+
+/** The operations of the recorder. */
+export interface HookRecorderShape {
+  /** Every dispatch so far, oldest first. */
+  readonly records: Effect.Effect<ReadonlyArray<DispatchRecord>>
+  /** The dispatches of one hook (by name, and kind when given). */
+  readonly recordsOf: (name: string, kind?: HookKind) => Effect.Effect<ReadonlyArray<DispatchRecord>>
+  /** Forgets every record. */
+  readonly clear: Effect.Effect<void>
+}
+
+/**
+ * Records every dispatch of the bus it was built with (see `HookBus.layerTest`).
+ *
+ * @example
+ * const saved = yield* HookRecorder.use((r) => r.recordsOf("post.saved"))
+ * assert.deepStrictEqual(saved.map((r) => r.args), [["42"]])
+ */
+export class HookRecorder extends Context.Service<HookRecorder, HookRecorderShape>()("hookbus/HookRecorder") {}

@@ -1,0 +1,346 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Deferred, Effect, Layer, Metric, Tracer } from "effect"
+import { FetchHttpClient } from "effect/http"
+import { OtlpSerialization, OtlpTracer, PrometheusMetrics } from "effect/observability"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import { Hook, HookBus, type HookBusOptions, type HookBusShape, HookMetrics, HookRecorder } from "../src/index.ts"
+
+const TheContent = Hook.filter<string>("the_content")
+const Saved = Hook.action<[id: string]>("post.saved")
+
+/** A tracer that keeps every span it makes. */
+const recordingTracer = () => {
+  const spans: Array<Tracer.NativeSpan> = []
+  const tracer = Tracer.make({
+    span(options) {
+      const span = new Tracer.NativeSpan(options)
+      spans.push(span)
+      return span
+    }
+  })
+  return { spans, tracer }
+}
+
+const attr = (span: Tracer.Span, key: string) => span.attributes.get(key)
+const parentName = (span: Tracer.Span) =>
+  span.parent._tag === "Some" && span.parent.value._tag === "Span" ? span.parent.value.name : undefined
+
+/** Runs `f` with a fresh bus and an isolated metric registry; returns what `f` returns and the registry. */
+const withBus = <A, E, R>(
+  options: HookBusOptions,
+  f: (bus: HookBusShape, registry: Metric.MetricRegistry) => Effect.Effect<A, E, R>
+) => {
+  const registry: Metric.MetricRegistry = new Map()
+  return HookBus.use((bus) => f(bus, registry)).pipe(
+    Effect.provide(Layer.fresh(HookBus.layerWith(options))),
+    Effect.provideService(Metric.MetricRegistry, registry),
+    Effect.map((a) => [a, registry] as const)
+  )
+}
+
+/** The value of a counter or gauge series with exactly these attributes. */
+const seriesValue = (registry: Metric.MetricRegistry, id: string, attributes: Record<string, string>) =>
+  Effect.map(Metric.snapshot.pipe(Effect.provideService(Metric.MetricRegistry, registry)), (all) => {
+    const found = all.find((m) =>
+      m.id === id && Object.keys(attributes).length === Object.keys(m.attributes ?? {}).length &&
+      Object.entries(attributes).every(([k, v]) => (m.attributes as Record<string, string> | undefined)?.[k] === v)
+    )
+    return found?.state as { count?: number; value?: number } | undefined
+  })
+
+describe("tracing", () => {
+  it.effect("dispatch mode: one span per dispatch, child of the caller's, with attributes and failure events", () => {
+    const { spans, tracer } = recordingTracer()
+    return withBus({ filterErrors: { the_content: "skip" } }, (bus) =>
+      Effect.gen(function*() {
+        yield* bus.addFilter(TheContent, (s) => Effect.succeed(`${s}!`), { source: "bang" })
+        yield* bus.addFilter(TheContent, () => Effect.fail("nope"), { source: "broken" })
+        yield* bus.addFilter(TheContent, (s) => s.length > 5 ? Hook.shortCircuit(s) : Effect.succeed(s), {
+          source: "guard"
+        })
+        yield* bus.applyFilters(TheContent, "hello").pipe(Effect.withSpan("request"))
+        yield* bus.applyFilters(TheContent, "hi").pipe(Effect.withSpan("request"))
+      })).pipe(
+        Effect.provideService(Tracer.Tracer, tracer),
+        Effect.map(() => {
+          const dispatches = spans.filter((s) => s.name === "hook.filter the_content")
+          assert.strictEqual(dispatches.length, 2)
+          const [first, second] = dispatches
+          assert.strictEqual(parentName(first), "request")
+          assert.strictEqual(attr(first, "hook.name"), "the_content")
+          assert.strictEqual(attr(first, "hook.kind"), "filter")
+          assert.strictEqual(attr(first, "hook.handlers"), 3)
+          assert.strictEqual(attr(first, "hook.outcome"), "short_circuit")
+          assert.strictEqual(attr(first, "hook.short_circuited_by"), "guard")
+          assert.strictEqual(attr(second, "hook.outcome"), "ok")
+          assert.isUndefined(attr(second, "hook.short_circuited_by"))
+          assert.strictEqual(first.status._tag, "Ended")
+          const events = first.events.filter(([name]) => name === "hook.handler_failed")
+          assert.strictEqual(events.length, 1)
+          assert.strictEqual(events[0][2]?.["hook.source"], "broken")
+          assert.strictEqual(events[0][2]?.["hook.reason"], "Failure")
+          assert.isFalse(spans.some((s) => s.name.startsWith("hook.handler")))
+        })
+      )
+  })
+
+  it.effect("a failed dispatch is marked failed", () => {
+    const { spans, tracer } = recordingTracer()
+    return withBus({}, (bus) =>
+      Effect.gen(function*() {
+        yield* bus.addAction(Saved, () => Effect.die("boom"), { source: "dies" })
+        yield* Effect.flip(bus.doAction(Saved, "1"))
+      })).pipe(
+        Effect.provideService(Tracer.Tracer, tracer),
+        Effect.map(() => {
+          const [span] = spans.filter((s) => s.name === "hook.action post.saved")
+          assert.strictEqual(attr(span, "hook.outcome"), "failed")
+          assert.strictEqual(span.events[0][2]?.["hook.reason"], "Defect")
+        })
+      )
+  })
+
+  it.effect("handlers mode: one child span per handler; a handler's own spans nest under it", () => {
+    const { spans, tracer } = recordingTracer()
+    return withBus({ tracing: "handlers" }, (bus) =>
+      Effect.gen(function*() {
+        yield* bus.addFilter(TheContent, (s) => Effect.succeed(s.trim()), { source: "trim" })
+        yield* bus.addFilter(TheContent, (s) => Effect.succeed(s.toUpperCase()).pipe(Effect.withSpan("inner-work")), {
+          source: "upper"
+        })
+        assert.strictEqual(yield* bus.applyFilters(TheContent, " a "), "A")
+      })).pipe(
+        Effect.provideService(Tracer.Tracer, tracer),
+        Effect.map(() => {
+          const handlerSpans = spans.filter((s) => s.name.startsWith("hook.handler"))
+          assert.deepStrictEqual(handlerSpans.map((s) => s.name), ["hook.handler trim", "hook.handler upper"])
+          for (const span of handlerSpans) assert.strictEqual(parentName(span), "hook.filter the_content")
+          assert.strictEqual(parentName(spans.find((s) => s.name === "inner-work")!), "hook.handler upper")
+        })
+      )
+  })
+
+  it.effect("an async handler runs in its own span, linked to the dispatch span rather than its child", () => {
+    const { spans, tracer } = recordingTracer()
+    return withBus({}, (bus) =>
+      Effect.gen(function*() {
+        const done = yield* Deferred.make<void>()
+        yield* bus.addAction(Saved, () => Deferred.succeed(done, void 0), { source: "audit", mode: "async" })
+        yield* bus.doAction(Saved, "1")
+        yield* Deferred.await(done)
+        yield* bus.awaitIdle
+      })).pipe(
+        Effect.provideService(Tracer.Tracer, tracer),
+        Effect.map(() => {
+          const dispatch = spans.find((s) => s.name === "hook.action post.saved")!
+          const async = spans.find((s) => s.name === "hook.handler audit")!
+          assert.isDefined(async)
+          assert.strictEqual(async.parent._tag, "None")
+          assert.strictEqual(async.links.length, 1)
+          assert.strictEqual(async.links[0].span, dispatch)
+          assert.strictEqual(async.status._tag, "Ended")
+        })
+      )
+  })
+
+  it.effect("off: no span objects at all, and handlers see the caller's span unchanged", () => {
+    const { spans, tracer } = recordingTracer()
+    return withBus({ tracing: "off", metrics: false }, (bus) =>
+      Effect.gen(function*() {
+        yield* bus.addFilter(TheContent, (s) => Effect.map(Effect.currentSpan, (span) => `${s}:${span.name}`))
+        yield* bus.addAction(Saved, () => Effect.void, { mode: "async" })
+        const result = yield* bus.applyFilters(TheContent, "x").pipe(Effect.withSpan("caller"))
+        yield* bus.doAction(Saved, "1")
+        yield* bus.awaitIdle
+        return result
+      })).pipe(
+        Effect.provideService(Tracer.Tracer, tracer),
+        Effect.map(([result]) => {
+          assert.strictEqual(result, "x:caller")
+          assert.deepStrictEqual(spans.map((s) => s.name), ["caller"])
+        })
+      )
+  })
+})
+
+describe("metrics", () => {
+  it.effect("dispatch, duration, failure, short-circuit, in-flight and drop series with fixed labels", () =>
+    withBus({ async: { concurrency: 1, overflow: "drop" } }, (bus, registry) =>
+      Effect.gen(function*() {
+        const value = (id: string, attributes: Record<string, string>) => seriesValue(registry, id, attributes)
+        const release = yield* Deferred.make<void>()
+        yield* bus.addFilter(TheContent, (s) => s === "stop" ? Hook.shortCircuit(s) : Effect.succeed(s), {
+          source: "guard"
+        })
+        yield* bus.addAction(Saved, () => Effect.fail("nope"), { source: "fails" })
+        yield* bus.addAction(Saved, () => Deferred.await(release), { source: "slow", mode: "async" })
+        yield* bus.applyFilters(TheContent, "go")
+        yield* bus.applyFilters(TheContent, "stop")
+        yield* Effect.flip(bus.doAction(Saved, "1"))
+        yield* Effect.flip(bus.doAction(Saved, "2"))
+        assert.strictEqual((yield* value("hookbus_async_in_flight", {}))?.value, 1)
+        yield* Deferred.succeed(release, void 0)
+        yield* bus.awaitIdle
+        assert.strictEqual((yield* value("hookbus_async_in_flight", {}))?.value, 0)
+        assert.strictEqual((yield* value("hookbus_dispatch_total", { hook: "the_content", kind: "filter" }))?.count, 2)
+        assert.strictEqual((yield* value("hookbus_dispatch_total", { hook: "post.saved", kind: "action" }))?.count, 2)
+        assert.strictEqual(
+          (yield* value("hookbus_dispatch_duration_seconds", { hook: "the_content", kind: "filter" }))?.count,
+          2
+        )
+        assert.strictEqual((yield* value("hookbus_short_circuit_total", { hook: "the_content" }))?.count, 1)
+        assert.strictEqual(
+          (yield* value("hookbus_handler_failures_total", {
+            hook: "post.saved",
+            kind: "action",
+            source: "fails",
+            reason: "failure"
+          }))?.count,
+          2
+        )
+        assert.strictEqual((yield* value("hookbus_async_dropped_total", { hook: "post.saved" }))?.count, 1)
+      })))
+
+  it.effect("hook labels are bounded: names past the bound count under `other`", () =>
+    withBus(
+      { metrics: { maxHookLabels: 2 } },
+      (bus) => Effect.forEach(["a", "b", "c", "d", "a"], (name) => bus.doAction(Hook.action(name)), { discard: true })
+    ).pipe(
+      Effect.flatMap(([, registry]) =>
+        Effect.gen(function*() {
+          const count = (hook: string) =>
+            Effect.map(seriesValue(registry, "hookbus_dispatch_total", { hook, kind: "action" }), (s) => s?.count)
+          assert.deepStrictEqual(
+            [yield* count("a"), yield* count("b"), yield* count("other"), yield* count("c")],
+            [2, 1, 2, undefined]
+          )
+        })
+      )
+    ))
+
+  it.effect("metrics: false records nothing", () =>
+    withBus({ metrics: false }, (bus) => bus.doAction(Saved, "1")).pipe(
+      Effect.map(([, registry]) =>
+        assert.strictEqual([...registry.keys()].filter((k) => k.includes("hookbus")).length, 0)
+      )
+    ))
+
+  it.effect("Prometheus text exposes the series under their fixed names", () =>
+    withBus({}, (bus) =>
+      Effect.gen(function*() {
+        yield* bus.addFilter(TheContent, (s) => Effect.succeed(s))
+        yield* bus.applyFilters(TheContent, "a")
+        yield* bus.applyFilters(TheContent, "b")
+      })).pipe(
+        Effect.flatMap(([, registry]) =>
+          PrometheusMetrics.format().pipe(Effect.provideService(Metric.MetricRegistry, registry))
+        ),
+        Effect.map((text) => {
+          assert.include(text, "# TYPE hookbus_dispatch_total counter")
+          assert.match(text, /hookbus_dispatch_total\{hook="the_content",kind="filter"\} 2/)
+          assert.match(text, /hookbus_dispatch_duration_seconds_count\{hook="the_content",kind="filter"\} 2/)
+        })
+      ))
+
+  it("metric names are the documented ones", () => {
+    assert.deepStrictEqual(
+      [
+        HookMetrics.dispatchTotal.id,
+        HookMetrics.dispatchDuration.id,
+        HookMetrics.handlerFailuresTotal.id,
+        HookMetrics.shortCircuitTotal.id,
+        HookMetrics.asyncInFlight.id,
+        HookMetrics.asyncDroppedTotal.id
+      ],
+      [
+        "hookbus_dispatch_total",
+        "hookbus_dispatch_duration_seconds",
+        "hookbus_handler_failures_total",
+        "hookbus_short_circuit_total",
+        "hookbus_async_in_flight",
+        "hookbus_async_dropped_total"
+      ]
+    )
+  })
+})
+
+describe("OTLP export", () => {
+  it.live("the dispatch span reaches an OTLP receiver with its attributes", () =>
+    Effect.gen(function*() {
+      const bodies: Array<any> = []
+      const server = createServer((req, res) => {
+        let body = ""
+        req.on("data", (chunk) => (body += chunk))
+        req.on("end", () => {
+          if (req.url === "/v1/traces") bodies.push(JSON.parse(body))
+          res.writeHead(200, { "content-type": "application/json" }).end("{}")
+        })
+      })
+      yield* Effect.acquireRelease(
+        Effect.callback<void>((resume) => {
+          server.listen(0, "127.0.0.1", () => resume(Effect.void))
+        }),
+        () =>
+          Effect.callback<void>((resume) => {
+            server.close(() => resume(Effect.void))
+          })
+      )
+      const port = (server.address() as AddressInfo).port
+      const Otlp = OtlpTracer.layer({
+        url: `http://127.0.0.1:${port}/v1/traces`,
+        resource: { serviceName: "hookbus-test" },
+        exportInterval: "50 millis"
+      }).pipe(Layer.provide(OtlpSerialization.layerJson), Layer.provide(FetchHttpClient.layer))
+
+      yield* HookBus.use((bus) =>
+        Effect.gen(function*() {
+          yield* bus.addFilter(TheContent, (s) => Effect.succeed(s.toUpperCase()), { source: "upper" })
+          yield* bus.applyFilters(TheContent, "hi")
+        })
+      ).pipe(Effect.provide(Layer.fresh(HookBus.layer)), Effect.provide(Otlp))
+
+      const spans = bodies.flatMap((b) =>
+        b.resourceSpans.flatMap((r: any) => r.scopeSpans.flatMap((s: any) => s.spans))
+      )
+      const span = spans.find((s: any) => s.name === "hook.filter the_content")
+      assert.isDefined(span, `spans received: ${spans.map((s: any) => s.name).join(", ")}`)
+      const attributes = Object.fromEntries(
+        span.attributes.map((a: any) => [a.key, a.value.stringValue ?? a.value.intValue])
+      )
+      assert.strictEqual(attributes["hook.name"], "the_content")
+      assert.strictEqual(attributes["hook.outcome"], "ok")
+      assert.strictEqual(String(attributes["hook.handlers"]), "1")
+    }))
+})
+
+describe("HookBus.layerTest", () => {
+  it.effect("records every dispatch: hook, kind, input, outcome and the handlers that ran", () =>
+    Effect.gen(function*() {
+      const bus = yield* HookBus
+      const recorder = yield* HookRecorder
+      yield* bus.addFilter(TheContent, (s) => Effect.succeed(`${s}!`), { source: "bang" })
+      yield* bus.addFilter(TheContent, (s) => Hook.shortCircuit(s), { source: "stop" })
+      yield* bus.addFilter(TheContent, (s) => Effect.succeed(s), { source: "never" })
+      yield* bus.addAction(Saved, () => Effect.fail("x"), { source: "bad" })
+      yield* bus.applyFilters(TheContent, "hi")
+      yield* Effect.flip(bus.doAction(Saved, "42"))
+      const records = yield* recorder.records
+      assert.strictEqual(records.length, 2)
+      assert.deepInclude(records[0], {
+        hook: "the_content",
+        kind: "filter",
+        value: "hi",
+        outcome: "short_circuit",
+        result: "hi!",
+        shortCircuitedBy: "stop"
+      })
+      assert.deepStrictEqual(records[0].handlers, ["bang", "stop"])
+      assert.deepInclude(records[1], { hook: "post.saved", kind: "action", outcome: "failed" })
+      assert.deepStrictEqual(records[1].args, ["42"])
+      assert.deepStrictEqual(records[1].failures.map((f) => f.source), ["bad"])
+      assert.deepStrictEqual((yield* recorder.recordsOf("post.saved")).length, 1)
+      yield* recorder.clear
+      assert.deepStrictEqual(yield* recorder.records, [])
+    }).pipe(Effect.provide(Layer.fresh(HookBus.layerTest))))
+})
