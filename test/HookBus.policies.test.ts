@@ -424,3 +424,27 @@ describe("hook names", () => {
       })
     ))
 })
+
+describe("bus options", () => {
+  it.effect("invalid options make the layer die with a message naming the option", () =>
+    Effect.gen(function*() {
+      const cases: Array<[Parameters<typeof HookBus.layerWith>[0], RegExp]> = [
+        [{ maxDepth: 0 }, /maxDepth/],
+        [{ async: { concurrency: 1.5 } }, /async.concurrency/],
+        [{ async: { overflow: "spill" as never } }, /async.overflow/],
+        [{ filterErrors: { x: "ignore" as never } }, /filterErrors\["x"\]/],
+        [{ tracing: "all" as never }, /tracing/],
+        [{ metrics: { maxHookLabels: 0 } }, /maxHookLabels/],
+        [{ asyncShutdownGrace: "soon" as never }, /asyncShutdownGrace/]
+      ]
+      for (const [options, message] of cases) {
+        const exit = yield* Effect.exit(
+          HookBus.use(() => Effect.void).pipe(Effect.provide(Layer.fresh(HookBus.layerWith(options))))
+        )
+        assert.isTrue(exit._tag === "Failure")
+        if (exit._tag === "Failure") {
+          assert.match(String(exit.cause.reasons[0]._tag === "Die" ? exit.cause.reasons[0].defect : ""), message)
+        }
+      }
+    }))
+})

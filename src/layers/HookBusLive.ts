@@ -574,7 +574,17 @@ export const makeHookBus = (
           ? observer.start(context, "filter", hook.name, seriesOf(slot), value, args)
           : undefined
         if (observer.perHandler) {
-          return filterRest(new FilterRun(value, 0, probe), chain, 0, NotInvoked, args, context, parent, detailed)
+          return filterRest(
+            new FilterRun(value, 0, probe),
+            chain,
+            0,
+            NotInvoked,
+            args,
+            context,
+            parent,
+            hook.name,
+            detailed
+          )
         }
         // The hot loop: handlers that succeed on the spot cost a call and two property checks. Anything else (a
         // failure, a short-circuit, an Effect that must run) hands over to the general loop.
@@ -590,7 +600,17 @@ export const makeHookBus = (
             ran++
             continue
           }
-          return filterRest(new FilterRun(current, ran, probe), chain, i, returned, args, context, parent, detailed)
+          return filterRest(
+            new FilterRun(current, ran, probe),
+            chain,
+            i,
+            returned,
+            args,
+            context,
+            parent,
+            hook.name,
+            detailed
+          )
         }
         if (probe !== undefined) probe.finish("ok", ran, current, undefined)
         return Effect.succeed(
@@ -607,12 +627,13 @@ export const makeHookBus = (
       args: ReadonlyArray<unknown>,
       context: Context.Context<never>,
       parent: HookStack.HookFrame | undefined,
+      name: string,
       detailed: boolean
     ): Effect.Effect<unknown, FilterFailed<unknown>> => {
       const probe = run.probe
       const loop = Effect.gen(function*() {
         let frame: Context.Context<never> | undefined
-        const frameOf = () => frame ??= frameContextOf(context, parent, chain[start].slot.name, probe?.span)
+        const frameOf = () => frame ??= frameContextOf(context, parent, name, probe?.span)
         for (let i = start; i < chain.length; i++) {
           const entry = chain[i]
           let returned = pending
@@ -694,15 +715,19 @@ export const makeHookBus = (
         const probe = observer.active
           ? observer.start(context, "action", hook.name, seriesOf(slot), undefined, args)
           : undefined
-        if (observer.perHandler) return actionRest(new ActionRun(0, probe), chain, 0, NotInvoked, args, context, parent)
+        if (observer.perHandler) {
+          return actionRest(new ActionRun(0, probe), chain, 0, NotInvoked, args, context, parent, hook.name)
+        }
         let ran = 0
         let run: ActionRun | undefined
         for (let i = 0; i < chain.length; i++) {
           const entry = chain[i]
           if (entry.mode === "async") {
-            return actionRest(run ?? new ActionRun(ran, probe), chain, i, NotInvoked, args, context, parent)
+            return actionRest(run ?? new ActionRun(ran, probe), chain, i, NotInvoked, args, context, parent, hook.name)
           }
-          if (!claim(entry)) continue
+          if (!claim(entry)) {
+            continue
+          }
           const returned = invokeAction(entry.fn, args)
           if (isSuccess(returned)) {
             ran++
@@ -710,14 +735,18 @@ export const makeHookBus = (
           }
           const exit = completed(returned)
           if (exit === undefined) {
-            return actionRest(run ?? new ActionRun(ran, probe), chain, i, returned, args, context, parent)
+            return actionRest(run ?? new ActionRun(ran, probe), chain, i, returned, args, context, parent, hook.name)
           }
           run ??= new ActionRun(ran, probe)
           run.settle(entry, exit)
           ran = run.ran
         }
-        if (run !== undefined) return run.finish(hook.name)
-        if (probe !== undefined) probe.finish("ok", ran, undefined, undefined)
+        if (run !== undefined) {
+          return run.finish(hook.name)
+        }
+        if (probe !== undefined) {
+          probe.finish("ok", ran, undefined, undefined)
+        }
         return Effect.void
       })
 
@@ -728,10 +757,10 @@ export const makeHookBus = (
       pending: unknown,
       args: ReadonlyArray<unknown>,
       context: Context.Context<never>,
-      parent: HookStack.HookFrame | undefined
+      parent: HookStack.HookFrame | undefined,
+      name: string
     ): Effect.Effect<void, ActionFailed> => {
       const probe = run.probe
-      const name = chain[start].slot.name
       const loop = Effect.gen(function*() {
         let frame: Context.Context<never> | undefined
         const frameOf = () => frame ??= frameContextOf(context, parent, name, probe?.span)
