@@ -547,10 +547,10 @@ export const makeHookBus = (
     const frameContextOf = (
       context: Context.Context<never>,
       parent: HookStack.HookFrame | undefined,
-      name: string,
+      hook: AnyHook,
       span: Tracer.Span | undefined
     ): Context.Context<never> => {
-      const framed = Context.add(context, HookStack.CurrentHookFrame, HookStack.push(parent, name))
+      const framed = Context.add(context, HookStack.CurrentHookFrame, HookStack.push(parent, hook))
       return span === undefined ? framed : Context.add(framed, Tracer.ParentSpan, span)
     }
 
@@ -582,7 +582,7 @@ export const makeHookBus = (
             args,
             context,
             parent,
-            hook.name,
+            hook,
             detailed
           )
         }
@@ -608,7 +608,7 @@ export const makeHookBus = (
             args,
             context,
             parent,
-            hook.name,
+            hook,
             detailed
           )
         }
@@ -627,13 +627,13 @@ export const makeHookBus = (
       args: ReadonlyArray<unknown>,
       context: Context.Context<never>,
       parent: HookStack.HookFrame | undefined,
-      name: string,
-      detailed: boolean
+      hook: AnyHook,
+      detail: boolean
     ): Effect.Effect<unknown, FilterFailed<unknown>> => {
       const probe = run.probe
       const loop = Effect.gen(function*() {
         let frame: Context.Context<never> | undefined
-        const frameOf = () => frame ??= frameContextOf(context, parent, name, probe?.span)
+        const frameOf = () => frame ??= frameContextOf(context, parent, hook, probe?.span)
         for (let i = start; i < chain.length; i++) {
           const entry = chain[i]
           let returned = pending
@@ -652,7 +652,7 @@ export const makeHookBus = (
           probe?.handlerEnded(span, exit)
           if (!run.settle(entry, exit)) break
         }
-        return yield* run.finish(detailed)
+        return yield* run.finish(detail)
       })
       return probe === undefined ? loop : Effect.onInterrupt(loop, () => Effect.sync(() => probe.interrupted()))
     }
@@ -716,14 +716,14 @@ export const makeHookBus = (
           ? observer.start(context, "action", hook.name, seriesOf(slot), undefined, args)
           : undefined
         if (observer.perHandler) {
-          return actionRest(new ActionRun(0, probe), chain, 0, NotInvoked, args, context, parent, hook.name)
+          return actionRest(new ActionRun(0, probe), chain, 0, NotInvoked, args, context, parent, hook)
         }
         let ran = 0
         let run: ActionRun | undefined
         for (let i = 0; i < chain.length; i++) {
           const entry = chain[i]
           if (entry.mode === "async") {
-            return actionRest(run ?? new ActionRun(ran, probe), chain, i, NotInvoked, args, context, parent, hook.name)
+            return actionRest(run ?? new ActionRun(ran, probe), chain, i, NotInvoked, args, context, parent, hook)
           }
           if (!claim(entry)) {
             continue
@@ -735,7 +735,7 @@ export const makeHookBus = (
           }
           const exit = completed(returned)
           if (exit === undefined) {
-            return actionRest(run ?? new ActionRun(ran, probe), chain, i, returned, args, context, parent, hook.name)
+            return actionRest(run ?? new ActionRun(ran, probe), chain, i, returned, args, context, parent, hook)
           }
           run ??= new ActionRun(ran, probe)
           run.settle(entry, exit)
@@ -758,12 +758,13 @@ export const makeHookBus = (
       args: ReadonlyArray<unknown>,
       context: Context.Context<never>,
       parent: HookStack.HookFrame | undefined,
-      name: string
+      hook: AnyHook
     ): Effect.Effect<void, ActionFailed> => {
       const probe = run.probe
+      const name = hook.name
       const loop = Effect.gen(function*() {
         let frame: Context.Context<never> | undefined
-        const frameOf = () => frame ??= frameContextOf(context, parent, name, probe?.span)
+        const frameOf = () => frame ??= frameContextOf(context, parent, hook, probe?.span)
         for (let i = start; i < chain.length; i++) {
           const entry = chain[i]
           let returned = pending

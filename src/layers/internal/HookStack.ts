@@ -5,10 +5,12 @@
  * @internal
  */
 import * as Context from "effect/Context"
+import type { AnyHook } from "../../domain/Hook.ts"
 
 /** One dispatch in progress. */
 export interface HookFrame {
-  readonly name: string
+  /** The definition the dispatch was made with (its schemas matter at plugin boundaries). */
+  readonly hook: AnyHook
   readonly depth: number
   readonly parent: HookFrame | undefined
 }
@@ -18,8 +20,8 @@ export const CurrentHookFrame = Context.Reference<HookFrame | undefined>("hookbu
   defaultValue: () => undefined
 })
 
-export const push = (parent: HookFrame | undefined, name: string): HookFrame => ({
-  name,
+export const push = (parent: HookFrame | undefined, hook: AnyHook): HookFrame => ({
+  hook,
   depth: parent === undefined ? 1 : parent.depth + 1,
   parent
 })
@@ -27,6 +29,6 @@ export const push = (parent: HookFrame | undefined, name: string): HookFrame => 
 /** Hook names from the outermost dispatch to the innermost. */
 export const names = (frame: HookFrame | undefined): ReadonlyArray<string> => {
   const out: Array<string> = []
-  for (let f = frame; f !== undefined; f = f.parent) out.push(f.name)
+  for (let f = frame; f !== undefined; f = f.parent) out.push(f.hook.name)
   return out.reverse()
 }

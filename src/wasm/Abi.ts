@@ -1,0 +1,267 @@
+/**
+ * ABI v1, the contract between the host and a plugin module (docs/abi-v1.md): the exports and imports it
+ * requires, the payload envelopes, and the decoding of the packed result. Pure functions, shared by the inline
+ * host and worker threads.
+ *
+ * @since 0.1.0
+ */
+import {
+  BadPayload,
+  BadResult,
+  GuestError,
+  GuestOutOfMemory,
+  MissingExport,
+  type PluginCallError,
+  ResultTooLarge,
+  UnencodableValue,
+  UnknownHook,
+  UnknownImport
+} from "../domain/PluginErrors.ts"
+import { formatType, type FuncType, type ModuleInfo } from "./WasmBinary.ts"
+
+/** The ABI version this host speaks. */
+export const version = 1
+
+/** Default cap on an encoded payload, in bytes (1 MiB). */
+export const defaultMaxPayloadBytes = 1_048_576
+
+/** Default cap on a result body, in bytes (1 MiB). */
+export const defaultMaxResultBytes = 1_048_576
+
+/** The most of a `gn_log` line the host reads. */
+export const maxLogBytes = 65_536
+
+/** Guest statuses (the negative `len` of a packed result with `ptr` 0). */
+export const Status = {
+  error: -1,
+  outOfMemory: -2,
+  badPayload: -3,
+  unknownHook: -4,
+  /** Reserved for the host; a guest returning it gets `GuestError`. */
+  trap: -5
+} as const
+
+const fn = (params: FuncType["params"], results: FuncType["results"]): FuncType => ({ params, results })
+
+/** The exports every plugin must have, with their exact types. */
+export const requiredExports: Readonly<Record<string, FuncType | "memory">> = {
+  memory: "memory",
+  gn_alloc: fn(["i32"], ["i32"]),
+  gn_free: fn(["i32", "i32"], []),
+  gn_handle_hook: fn(["i32", "i32", "i32", "i32"], ["i64"])
+}
+
+/** The optional version export. */
+export const versionExport = { name: "gn_abi_version", type: fn([], ["i32"]) } as const
+
+/** The host imports a plugin may use (all in module `env`). */
+export const hostImports: Readonly<Record<string, FuncType>> = {
+  gn_log: fn(["i32", "i32", "i32"], []),
+  gn_panic: fn(["i32", "i32"], []),
+  gn_time_ms: fn([], ["i64"])
+}
+
+const sameType = (a: FuncType | undefined, b: FuncType): boolean =>
+  a !== undefined && a.params.length === b.params.length && a.results.length === b.results.length &&
+  a.params.every((p, i) => p === b.params[i]) && a.results.every((r, i) => r === b.results[i])
+
+/** Checks a module's exports and imports against the ABI; returns the first kind of problem, with every instance. */
+export const checkModule = (plugin: string, info: ModuleInfo): MissingExport | UnknownImport | undefined => {
+  const unknown = info.imports.flatMap((i) => {
+    const expected = i.module === "env" && i.kind === "func" ? hostImports[i.name] : undefined
+    if (expected === undefined) return [`${i.module}.${i.name} (${i.kind})`]
+    return sameType(i.type, expected)
+      ? []
+      : [`${i.module}.${i.name}: expected ${formatType(expected)}, got ${formatType(i.type)}`]
+  })
+  if (unknown.length > 0) return new UnknownImport({ plugin, imports: unknown })
+  const exports = new Map(info.exports.map((e) => [e.name, e]))
+  const problems = Object.entries(requiredExports).flatMap(([name, expected]) => {
+    const found = exports.get(name)
+    if (found === undefined) return [`${name} (missing)`]
+    if (expected === "memory") return found.kind === "memory" ? [] : [`${name}: expected a memory, got a ${found.kind}`]
+    if (found.kind !== "func") return [`${name}: expected a function, got a ${found.kind}`]
+    return sameType(found.type, expected)
+      ? []
+      : [`${name}: expected ${formatType(expected)}, got ${formatType(found.type)}`]
+  })
+  const versionFound = exports.get(versionExport.name)
+  if (
+    versionFound !== undefined && (versionFound.kind !== "func" || !sameType(versionFound.type, versionExport.type))
+  ) {
+    problems.push(
+      `${versionExport.name}: expected ${formatType(versionExport.type)}, got ${formatType(versionFound.type)}`
+    )
+  }
+  return problems.length > 0 ? new MissingExport({ plugin, exports: problems }) : undefined
+}
+
+/** Fails a JSON encoding on values JSON would silently drop or mangle. */
+const strictReplacer = function(this: unknown, key: string, value: unknown): unknown {
+  switch (typeof value) {
+    case "function":
+    case "symbol":
+    case "bigint":
+      throw new TypeError(`a ${typeof value} ${key === "" ? "as the value" : `at key "${key}"`} has no JSON form`)
+    case "number":
+      if (!Number.isFinite(value)) {
+        throw new TypeError(`${value} ${key === "" ? "" : `at key "${key}" `}has no JSON form`)
+      }
+  }
+  return value
+}
+
+/** Encodes a value as JSON, strictly: returns the text, or the reason it has no JSON form. */
+export const toJson = (value: unknown): string | { readonly error: string } => {
+  try {
+    return JSON.stringify(value === undefined ? null : value, strictReplacer)
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) }
+  }
+}
+
+/** The JSON payload of an action call: `{"kind":"action","args":[...]}`. */
+export const actionPayload = (
+  plugin: string,
+  hook: string,
+  args: ReadonlyArray<unknown>
+): string | UnencodableValue => {
+  const json = toJson(args)
+  return typeof json === "string"
+    ? `{"kind":"action","args":${json}}`
+    : new UnencodableValue({ plugin, hook, detail: json.error })
+}
+
+/** The JSON payload of a filter call: `{"kind":"filter","value":...,"args":[...]}` (a missing value is `null`). */
+export const filterPayload = (
+  plugin: string,
+  hook: string,
+  value: unknown,
+  args: ReadonlyArray<unknown>
+): string | UnencodableValue => {
+  const v = toJson(value)
+  if (typeof v !== "string") return new UnencodableValue({ plugin, hook, detail: v.error })
+  const a = args.length === 0 ? "[]" : toJson(args)
+  if (typeof a !== "string") return new UnencodableValue({ plugin, hook, detail: a.error })
+  return `{"kind":"filter","value":${v},"args":${a}}`
+}
+
+/** What a successful call produced. */
+export interface CallBody {
+  /** The parsed result body, or `undefined` for "success, no body". */
+  readonly body: Record<string, unknown> | undefined
+}
+
+/** A status (ptr 0, len < 0) as the error it stands for. */
+export const statusError = (plugin: string, hook: string, status: number): PluginCallError => {
+  switch (status) {
+    case Status.error:
+      return new GuestError({ plugin, hook, detail: "the guest returned status -1 (error)", status })
+    case Status.outOfMemory:
+      return new GuestOutOfMemory({ plugin, hook })
+    case Status.badPayload:
+      return new BadPayload({ plugin, hook, detail: "the guest rejected the payload (status -3)" })
+    case Status.unknownHook:
+      return new UnknownHook({ plugin, hook })
+    case Status.trap:
+      return new GuestError({
+        plugin,
+        hook,
+        detail: "the guest returned status -5, which is reserved for the host",
+        status
+      })
+    default:
+      return new GuestError({ plugin, hook, detail: `the guest returned unknown status ${status}`, status })
+  }
+}
+
+/**
+ * Checks a packed result's pointer and length against the result cap and the memory size. Returns `undefined` when
+ * the block `[ptr, ptr+len)` may be read, or the error.
+ */
+export const checkResultBlock = (
+  plugin: string,
+  hook: string,
+  ptr: number,
+  len: number,
+  memoryBytes: number,
+  maxResultBytes: number
+): PluginCallError | undefined => {
+  if (len > maxResultBytes) return new ResultTooLarge({ plugin, hook, size: len, limit: maxResultBytes })
+  if (len < 0) return new BadResult({ plugin, hook, detail: `negative length ${len} with pointer ${ptr}` })
+  if (ptr === 0) return new BadResult({ plugin, hook, detail: `a body of ${len} bytes at pointer 0` })
+  if (ptr + len > memoryBytes) {
+    return new BadResult({
+      plugin,
+      hook,
+      detail: `result block [${ptr}, ${ptr + len}) lies outside memory of ${memoryBytes} bytes`
+    })
+  }
+  return undefined
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true })
+
+/** Decodes a result body: valid UTF-8, valid JSON, an object. */
+export const parseBody = (plugin: string, hook: string, bytes: Uint8Array): Record<string, unknown> | BadPayload => {
+  let text: string
+  try {
+    text = decoder.decode(bytes)
+  } catch {
+    return new BadPayload({ plugin, hook, detail: "the result body is not valid UTF-8" })
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (error) {
+    return new BadPayload({
+      plugin,
+      hook,
+      detail: `the result body is not valid JSON (${error instanceof Error ? error.message : String(error)})`
+    })
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    return new BadPayload({ plugin, hook, detail: "the result body is not a JSON object" })
+  }
+  return parsed as Record<string, unknown>
+}
+
+/** An `{"error": {...}}` body as a `GuestError`, or `undefined` when the body is not one. */
+export const bodyError = (plugin: string, hook: string, body: Record<string, unknown>): GuestError | undefined => {
+  if (!("error" in body)) return undefined
+  const error = body.error
+  if (typeof error === "object" && error !== null) {
+    const { code, message } = error as { message?: unknown; code?: unknown }
+    return new GuestError({
+      plugin,
+      hook,
+      detail: typeof message === "string" ? message : "the guest returned an error without a message",
+      ...(typeof code === "string" ? { code } : {})
+    })
+  }
+  return new GuestError({ plugin, hook, detail: typeof error === "string" ? error : JSON.stringify(error) })
+}
+
+/** What a filter call returned. */
+export interface FilterOutcome {
+  readonly value: unknown
+  /** The guest asked to stop the chain (`{"shortCircuit": true}`). */
+  readonly shortCircuit: boolean
+}
+
+/** A filter's outcome from its body (`undefined` body: the value is unchanged). */
+export const filterOutcome = (
+  plugin: string,
+  hook: string,
+  input: unknown,
+  body: Record<string, unknown> | undefined
+): FilterOutcome | PluginCallError => {
+  if (body === undefined) return { value: input, shortCircuit: false }
+  const error = bodyError(plugin, hook, body)
+  if (error !== undefined) return error
+  const shortCircuit = body.shortCircuit
+  if (shortCircuit !== undefined && typeof shortCircuit !== "boolean") {
+    return new BadPayload({ plugin, hook, detail: "shortCircuit must be a boolean" })
+  }
+  return { value: "value" in body ? body.value : null, shortCircuit: shortCircuit === true }
+}

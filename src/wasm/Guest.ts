@@ -1,0 +1,265 @@
+/**
+ * One plugin instance and the synchronous protocol of a call: allocate and write the name and payload, call
+ * `gn_handle_hook`, decode the packed result, copy the body out, free all three blocks. No Effects here, so the
+ * same code runs inline and inside a worker thread. Every JavaScript exception is turned into a tagged error:
+ * a guest can fail a call, never throw into the host.
+ *
+ * @since 0.1.0
+ */
+import {
+  BadResult,
+  GuestOutOfMemory,
+  OutOfFuel,
+  PayloadTooLarge,
+  type PluginCallError,
+  type TrapKind,
+  Trapped
+} from "../domain/PluginErrors.ts"
+import * as Abi from "./Abi.ts"
+
+/** What the host provides to the guest's imports. */
+export interface GuestHost {
+  /** A `gn_log` line (level 0 debug, 1 info, 2 warn, 3 error). */
+  readonly log: (level: number, message: string) => void
+  /** Wall clock in Unix milliseconds, for `gn_time_ms`. */
+  readonly nowMillis: () => number
+}
+
+/** Limits a guest call runs under. */
+export interface GuestLimits {
+  readonly maxPayloadBytes: number
+  readonly maxResultBytes: number
+  /** Fuel per call when the module is metered (see `Fuel`); `undefined` when it is not. */
+  readonly fuel: number | undefined
+}
+
+/** A call's outcome: the parsed body (or none), or the error. */
+export type CallResult =
+  | { readonly _tag: "Ok"; readonly body: Record<string, unknown> | undefined; readonly fuelUsed: number | undefined }
+  | { readonly _tag: "Err"; readonly error: PluginCallError; readonly fuelUsed: number | undefined }
+
+/** Thrown by `gn_panic` to unwind the guest. */
+class PanicSignal {
+  readonly message: string
+  constructor(message: string) {
+    this.message = message
+  }
+}
+
+/** Thrown by the fuel hook when a call runs out. */
+export class FuelSignal {}
+
+interface Exports {
+  readonly memory: WebAssembly.Memory
+  readonly gn_alloc: (size: number) => number
+  readonly gn_free: (ptr: number, size: number) => void
+  readonly gn_handle_hook: (namePtr: number, nameLen: number, payloadPtr: number, payloadLen: number) => bigint
+  readonly gn_abi_version?: () => number
+}
+
+/** Fuel accounting hooks a metered module imports (see `Fuel`). */
+export interface FuelMeter {
+  /** The import object entries the instrumented module expects. */
+  readonly imports: Record<string, WebAssembly.ImportValue>
+  /** Sets the budget before a call. */
+  readonly reset: (instance: WebAssembly.Instance, budget: number) => void
+  /** Fuel used by the last call. */
+  readonly used: (instance: WebAssembly.Instance, budget: number) => number
+}
+
+const encoder = new TextEncoder()
+const lossyDecoder = new TextDecoder("utf-8")
+
+/** Classifies a thrown value from guest code. */
+const trapOf = (error: unknown): { readonly kind: TrapKind; readonly detail: string } => {
+  if (error instanceof PanicSignal) return { kind: "panic", detail: error.message }
+  const message = error instanceof Error ? error.message : String(error)
+  if (error instanceof RangeError && /call stack/i.test(message)) return { kind: "stack_overflow", detail: message }
+  if (error instanceof WebAssembly.RuntimeError) {
+    if (/unreachable/i.test(message)) return { kind: "unreachable", detail: message }
+    if (/out of bounds/i.test(message)) return { kind: "out_of_bounds", detail: message }
+    if (/divi(de|sion) by zero|remainder by zero/i.test(message)) return { kind: "divide_by_zero", detail: message }
+    if (/call stack/i.test(message)) return { kind: "stack_overflow", detail: message }
+  }
+  return { kind: "other", detail: message }
+}
+
+// The i64 result is split without BigInt arithmetic: little endian, index 1 is ptr (unsigned), index 0 is len.
+const packed = new BigInt64Array(1)
+const halves = new Int32Array(packed.buffer)
+
+/** A compiled plugin with (at most) one live instance, re-created after a trap. */
+export class Guest {
+  readonly plugin: string
+  private readonly module: WebAssembly.Module
+  private readonly limits: GuestLimits
+  private readonly host: GuestHost
+  private readonly fuel: FuelMeter | undefined
+  private instance: WebAssembly.Instance | undefined = undefined
+  private exports: Exports | undefined = undefined
+  /** How many instances were made: a new one after every trap. */
+  instances = 0
+
+  constructor(
+    plugin: string,
+    module: WebAssembly.Module,
+    limits: GuestLimits,
+    host: GuestHost,
+    fuel: FuelMeter | undefined
+  ) {
+    this.plugin = plugin
+    this.module = module
+    this.limits = limits
+    this.host = host
+    this.fuel = fuel
+  }
+
+  /** Instantiates now (running the start function); returns the trap if it traps. */
+  start(hook = "(start)"): Trapped | undefined {
+    try {
+      this.ensure()
+      return undefined
+    } catch (error) {
+      this.drop()
+      const trap = trapOf(error)
+      return new Trapped({ plugin: this.plugin, hook, kind: trap.kind, detail: trap.detail })
+    }
+  }
+
+  /** The value of `gn_abi_version`, when exported. */
+  abiVersion(): number | undefined {
+    const exports = this.ensure()
+    return exports.gn_abi_version?.()
+  }
+
+  /** Throws the instance away; the next call instantiates a fresh one. */
+  drop(): void {
+    this.instance = undefined
+    this.exports = undefined
+  }
+
+  /** The guest memory's size in bytes (0 before the first instance). */
+  memoryBytes(): number {
+    return this.exports?.memory.buffer.byteLength ?? 0
+  }
+
+  private ensure(): Exports {
+    if (this.exports !== undefined) return this.exports
+    const memoryRef: { memory: WebAssembly.Memory | undefined } = { memory: undefined }
+    const readText = (ptr: number, len: number, max: number): string => {
+      const memory = memoryRef.memory
+      if (memory === undefined) return ""
+      const buffer = memory.buffer
+      const start = ptr >>> 0
+      const length = Math.min(len >>> 0, max, Math.max(0, buffer.byteLength - start))
+      if (start >= buffer.byteLength || length === 0) return ""
+      return lossyDecoder.decode(new Uint8Array(buffer, start, length))
+    }
+    const env: Record<string, WebAssembly.ImportValue> = {
+      gn_log: (level: number, ptr: number, len: number) => {
+        this.host.log(level, readText(ptr, len, Abi.maxLogBytes))
+      },
+      gn_panic: (ptr: number, len: number) => {
+        throw new PanicSignal(readText(ptr, len, Abi.maxLogBytes))
+      },
+      gn_time_ms: () => BigInt(Math.trunc(this.host.nowMillis()))
+    }
+    const imports: WebAssembly.Imports = { env }
+    if (this.fuel !== undefined) imports["hookbus_fuel"] = this.fuel.imports
+    this.instances++
+    const instance = new WebAssembly.Instance(this.module, imports)
+    const exports = instance.exports as unknown as Exports
+    memoryRef.memory = exports.memory
+    this.instance = instance
+    this.exports = exports
+    return exports
+  }
+
+  /** One call. Never throws. */
+  call(hook: string, payload: string): CallResult {
+    const plugin = this.plugin
+    const payloadBytes = encoder.encode(payload)
+    if (payloadBytes.length > this.limits.maxPayloadBytes) {
+      return err(new PayloadTooLarge({ plugin, hook, size: payloadBytes.length, limit: this.limits.maxPayloadBytes }))
+    }
+    const nameBytes = encoder.encode(hook)
+    let exports: Exports
+    try {
+      exports = this.ensure()
+    } catch (error) {
+      return this.trapped(hook, error, undefined)
+    }
+    const budget = this.limits.fuel
+    if (budget !== undefined) this.fuel!.reset(this.instance!, budget)
+    let namePtr = 0
+    let payloadPtr = 0
+    try {
+      namePtr = this.write(exports, nameBytes)
+      if (namePtr <= 0) return this.allocFailed(hook, namePtr, nameBytes.length)
+      payloadPtr = this.write(exports, payloadBytes)
+      if (payloadPtr <= 0) {
+        exports.gn_free(namePtr, nameBytes.length)
+        return this.allocFailed(hook, payloadPtr, payloadBytes.length)
+      }
+      packed[0] = exports.gn_handle_hook(namePtr, nameBytes.length, payloadPtr, payloadBytes.length)
+      const ptr = halves[1] >>> 0
+      const len = halves[0]
+      const fuelUsed = budget === undefined ? undefined : this.fuel!.used(this.instance!, budget)
+      let result: CallResult
+      if (ptr === 0 && len === 0) result = { _tag: "Ok", body: undefined, fuelUsed }
+      else if (ptr === 0 && len < 0) result = { _tag: "Err", error: Abi.statusError(plugin, hook, len), fuelUsed }
+      else {
+        // Views are made after the call: a memory.grow inside it detaches the old buffer.
+        const buffer = exports.memory.buffer
+        const problem = Abi.checkResultBlock(plugin, hook, ptr, len, buffer.byteLength, this.limits.maxResultBytes)
+        if (problem !== undefined) result = { _tag: "Err", error: problem, fuelUsed }
+        else {
+          const body = Abi.parseBody(plugin, hook, new Uint8Array(buffer, ptr, len))
+          result = body instanceof Error ? { _tag: "Err", error: body, fuelUsed } : { _tag: "Ok", body, fuelUsed }
+          exports.gn_free(ptr, len)
+        }
+      }
+      // The host frees the blocks it allocated (the GoNext host leaks these two), unless the guest returned one.
+      if (namePtr !== ptr) exports.gn_free(namePtr, nameBytes.length)
+      if (payloadPtr !== ptr) exports.gn_free(payloadPtr, payloadBytes.length)
+      return result
+    } catch (error) {
+      return this.trapped(hook, error, budget === undefined ? undefined : budget)
+    }
+  }
+
+  /** Allocates a block with `gn_alloc` and copies `bytes` in; 0 or a negative value for failures. */
+  private write(exports: Exports, bytes: Uint8Array): number {
+    const ptr = exports.gn_alloc(bytes.length) >>> 0
+    if (ptr === 0) return 0
+    const buffer = exports.memory.buffer
+    if (ptr + bytes.length > buffer.byteLength) return -ptr
+    new Uint8Array(buffer, ptr, bytes.length).set(bytes)
+    return ptr
+  }
+
+  private allocFailed(hook: string, ptr: number, size: number): CallResult {
+    if (ptr === 0) return err(new GuestOutOfMemory({ plugin: this.plugin, hook }))
+    // An allocator handing out blocks outside memory is broken: start over with a fresh instance.
+    const memoryBytes = this.memoryBytes()
+    this.drop()
+    return err(
+      new BadResult({
+        plugin: this.plugin,
+        hook,
+        detail: `gn_alloc(${size}) returned ${-ptr}, a block outside memory of ${memoryBytes} bytes`
+      })
+    )
+  }
+
+  private trapped(hook: string, error: unknown, budget: number | undefined): CallResult {
+    this.drop()
+    if (error instanceof FuelSignal) {
+      return { _tag: "Err", error: new OutOfFuel({ plugin: this.plugin, hook, fuel: budget ?? 0 }), fuelUsed: budget }
+    }
+    const trap = trapOf(error)
+    return err(new Trapped({ plugin: this.plugin, hook, kind: trap.kind, detail: trap.detail }))
+  }
+}
+
+const err = (error: PluginCallError): CallResult => ({ _tag: "Err", error, fuelUsed: undefined })

@@ -1,0 +1,255 @@
+/**
+ * Just enough of the WebAssembly binary format to check a plugin before it runs: the exact signatures of its
+ * imports and exports, and its memory limits, plus rewriting the memory maximum. The JS API only tells the kind of
+ * an import or export, not its signature.
+ *
+ * @since 0.1.0
+ */
+
+/** A value type, as WAT spells it. */
+export type ValType = "i32" | "i64" | "f32" | "f64" | "v128" | "funcref" | "externref" | `0x${string}`
+
+/** A function signature. */
+export interface FuncType {
+  readonly params: ReadonlyArray<ValType>
+  readonly results: ReadonlyArray<ValType>
+}
+
+/** Memory limits in 64 KiB pages. */
+export interface Limits {
+  readonly min: number
+  readonly max: number | undefined
+  readonly shared: boolean
+  readonly memory64: boolean
+}
+
+export type ExternKind = "func" | "table" | "memory" | "global" | "tag"
+
+export interface Import {
+  readonly module: string
+  readonly name: string
+  readonly kind: ExternKind
+  /** For functions. */
+  readonly type: FuncType | undefined
+}
+
+export interface Export {
+  readonly name: string
+  readonly kind: ExternKind
+  /** For functions. */
+  readonly type: FuncType | undefined
+}
+
+/** What a module declares, read from its binary. */
+export interface ModuleInfo {
+  readonly imports: ReadonlyArray<Import>
+  readonly exports: ReadonlyArray<Export>
+  /** The module's own memories (imported ones are in `imports`). */
+  readonly memories: ReadonlyArray<Limits>
+  /** Offset and length of the memory section, when there is one. */
+  readonly memorySection: { readonly start: number; readonly end: number } | undefined
+}
+
+/** Thrown (and caught by callers) for bytes that are not a well-formed module. */
+export class MalformedModule extends Error {}
+
+const valTypes: Record<number, ValType> = {
+  0x7f: "i32",
+  0x7e: "i64",
+  0x7d: "f32",
+  0x7c: "f64",
+  0x7b: "v128",
+  0x70: "funcref",
+  0x6f: "externref"
+}
+
+const kinds: ReadonlyArray<ExternKind> = ["func", "table", "memory", "global", "tag"]
+
+/** Formats a signature the way WAT would: `(i32, i32) -> i64`. */
+export const formatType = (type: FuncType | undefined): string =>
+  type === undefined
+    ? "?"
+    : `(${type.params.join(", ")}) -> ${type.results.length === 0 ? "()" : type.results.join(", ")}`
+
+class Reader {
+  offset: number
+  private readonly bytes: Uint8Array
+  private readonly end: number
+  constructor(bytes: Uint8Array, offset = 0, end = bytes.length) {
+    this.bytes = bytes
+    this.offset = offset
+    this.end = end
+  }
+  get done(): boolean {
+    return this.offset >= this.end
+  }
+  byte(): number {
+    if (this.offset >= this.end) throw new MalformedModule("unexpected end of module")
+    return this.bytes[this.offset++]
+  }
+  u32(): number {
+    let result = 0
+    let shift = 0
+    for (let i = 0; i < 5; i++) {
+      const b = this.byte()
+      result += (b & 0x7f) * 2 ** shift
+      if ((b & 0x80) === 0) return result
+      shift += 7
+    }
+    throw new MalformedModule("LEB128 integer too long")
+  }
+  /** A u64 LEB as a number (exact up to 2^53, which no real limit reaches). */
+  u64(): number {
+    let result = 0
+    let shift = 0
+    for (let i = 0; i < 10; i++) {
+      const b = this.byte()
+      result += (b & 0x7f) * 2 ** shift
+      if ((b & 0x80) === 0) return result
+      shift += 7
+    }
+    throw new MalformedModule("LEB128 integer too long")
+  }
+  name(): string {
+    const length = this.u32()
+    if (this.offset + length > this.end) throw new MalformedModule("name runs past its section")
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(
+      this.bytes.subarray(this.offset, this.offset + length)
+    )
+    this.offset += length
+    return text
+  }
+  valType(): ValType {
+    const b = this.byte()
+    return valTypes[b] ?? `0x${b.toString(16)}`
+  }
+  limits(): Limits {
+    const flags = this.byte()
+    if (flags > 0x07) throw new MalformedModule(`unknown limits flags 0x${flags.toString(16)}`)
+    const memory64 = (flags & 0x04) !== 0
+    const read = () => memory64 ? this.u64() : this.u32()
+    const min = read()
+    const max = (flags & 0x01) !== 0 ? read() : undefined
+    return { min, max, shared: (flags & 0x02) !== 0, memory64 }
+  }
+}
+
+/** Reads the parts of a module the host checks. Throws `MalformedModule` for bytes it cannot read. */
+export const read = (bytes: Uint8Array): ModuleInfo => {
+  if (
+    bytes.length < 8 || bytes[0] !== 0x00 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d
+  ) throw new MalformedModule("not a WebAssembly module (bad magic number)")
+  if (bytes[4] !== 1 || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0) {
+    throw new MalformedModule("unsupported WebAssembly binary version (a component, or a newer format?)")
+  }
+  const types: Array<FuncType> = []
+  const imports: Array<Import> = []
+  const functionTypes: Array<number> = []
+  const memories: Array<Limits> = []
+  const rawExports: Array<{ name: string; kind: ExternKind; index: number }> = []
+  let memorySection: ModuleInfo["memorySection"]
+  const r = new Reader(bytes, 8)
+  while (!r.done) {
+    const start = r.offset
+    const id = r.byte()
+    const size = r.u32()
+    const end = r.offset + size
+    if (end > bytes.length) throw new MalformedModule(`section ${id} runs past the end of the module`)
+    const s = new Reader(bytes, r.offset, end)
+    switch (id) {
+      case 1: {
+        for (let n = s.u32(); n > 0; n--) {
+          const form = s.byte()
+          if (form !== 0x60) throw new MalformedModule(`unsupported type form 0x${form.toString(16)}`)
+          const params = Array.from({ length: s.u32() }, () => s.valType())
+          const results = Array.from({ length: s.u32() }, () => s.valType())
+          types.push({ params, results })
+        }
+        break
+      }
+      case 2: {
+        for (let n = s.u32(); n > 0; n--) {
+          const module = s.name()
+          const name = s.name()
+          const kindByte = s.byte()
+          const kind = kinds[kindByte]
+          if (kind === undefined) throw new MalformedModule(`unknown import kind ${kindByte}`)
+          let type: FuncType | undefined
+          if (kind === "func") {
+            const index = s.u32()
+            type = types[index]
+            functionTypes.push(index)
+          } else if (kind === "table") {
+            s.byte()
+            s.limits()
+          } else if (kind === "memory") s.limits()
+          else if (kind === "global") {
+            s.valType()
+            s.byte()
+          } else {
+            s.byte()
+            s.u32()
+          }
+          imports.push({ module, name, kind, type })
+        }
+        break
+      }
+      case 3: {
+        for (let n = s.u32(); n > 0; n--) functionTypes.push(s.u32())
+        break
+      }
+      case 5: {
+        memorySection = { start, end }
+        for (let n = s.u32(); n > 0; n--) memories.push(s.limits())
+        break
+      }
+      case 7: {
+        for (let n = s.u32(); n > 0; n--) {
+          const name = s.name()
+          const kindByte = s.byte()
+          const kind = kinds[kindByte]
+          if (kind === undefined) throw new MalformedModule(`unknown export kind ${kindByte}`)
+          rawExports.push({ name, kind, index: s.u32() })
+        }
+        break
+      }
+    }
+    r.offset = end
+  }
+  const exports = rawExports.map(({ index, kind, name }): Export => ({
+    name,
+    kind,
+    type: kind === "func" && functionTypes[index] !== undefined ? types[functionTypes[index]] : undefined
+  }))
+  return { imports, exports, memories, memorySection }
+}
+
+const leb = (value: number): Array<number> => {
+  const out: Array<number> = []
+  do {
+    let b = value % 128
+    value = Math.floor(value / 128)
+    if (value > 0) b |= 0x80
+    out.push(b)
+  } while (value > 0)
+  return out
+}
+
+/**
+ * Returns a copy of the module whose (single, 32-bit) memory has `max` as its maximum, keeping a lower maximum
+ * the module already declares. The caller checks the minimum against the cap first.
+ */
+export const withMemoryMaximum = (bytes: Uint8Array, info: ModuleInfo, max: number): Uint8Array => {
+  if (info.memorySection === undefined || info.memories.length !== 1) return bytes
+  const memory = info.memories[0]
+  if (memory.max !== undefined && memory.max <= max) return bytes
+  const flags = 0x01 | (memory.shared ? 0x02 : 0)
+  const body = [1, flags, ...leb(memory.min), ...leb(max)]
+  const section = [5, ...leb(body.length), ...body]
+  const { end, start } = info.memorySection
+  const out = new Uint8Array(bytes.length - (end - start) + section.length)
+  out.set(bytes.subarray(0, start), 0)
+  out.set(section, start)
+  out.set(bytes.subarray(end), start + section.length)
+  return out
+}
