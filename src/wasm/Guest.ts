@@ -47,7 +47,9 @@ class PanicSignal {
 }
 
 /** Thrown by the fuel hook when a call runs out. */
-export class FuelSignal {}
+export class FuelSignal {
+  readonly _tag = "FuelSignal"
+}
 
 interface Exports {
   readonly memory: WebAssembly.Memory
