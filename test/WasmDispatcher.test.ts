@@ -373,3 +373,44 @@ describe("7. host imports", () => {
       assert.isTrue(Exit.isFailure(exit) && exit.cause.reasons[0]._tag === "Die")
     }))
 })
+
+describe("8. memory cap", () => {
+  it.effect("memory.grow fails inside the guest at the cap (limits.memoryPages)", () =>
+    Effect.gen(function*() {
+      // Grows one page at a time until refused; returns the page count it reached as a status-free body.
+      const d = yield* load(
+        abiModule({
+          handle:
+            `(block $full (loop $grow (br_if $full (i32.eq (memory.grow (i32.const 1)) (i32.const -1))) (br $grow)))
+                   ${packed(0, 0).replace("(i32.const 0)", "(i32.sub (i32.const -100) (memory.size))")}`
+        }),
+        { limits: { memoryPages: 6 } }
+      )
+      // The guest reports the size it reached as an unknown status: -(100 + pages).
+      const error = yield* filterError(d)
+      assert.strictEqual(error._tag, "GuestError")
+      assert.include(error.message, "unknown status -106")
+    }))
+
+  it.effect("the default cap is 256 pages; a module declaring a lower maximum keeps it", () =>
+    Effect.gen(function*() {
+      const grow =
+        `(block $full (loop $grow (br_if $full (i32.eq (memory.grow (i32.const 16)) (i32.const -1))) (br $grow)))
+                    ${packed(0, 0).replace("(i32.const 0)", "(i32.sub (i32.const -100) (memory.size))")}`
+      const byDefault = yield* filterError(yield* load(abiModule({ handle: grow })))
+      assert.include(byDefault.message, "unknown status -341")
+      const ownMax = yield* filterError(
+        yield* load(abiModule({ handle: grow, memory: `(memory (export "memory") 1 3)` }))
+      )
+      assert.include(ownMax.message, "unknown status -101")
+    }))
+
+  it.effect("a module whose minimum exceeds the cap is rejected with MemoryLimit", () =>
+    Effect.gen(function*() {
+      const error = yield* loadError(abiModule({ memory: `(memory (export "memory") 10)` }), {
+        limits: { memoryPages: 4 }
+      })
+      assert.strictEqual(error._tag, "MemoryLimit")
+      if (error._tag === "MemoryLimit") assert.deepStrictEqual([error.minimumPages, error.limitPages], [10, 4])
+    }))
+})

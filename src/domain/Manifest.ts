@@ -1,0 +1,146 @@
+/**
+ * `plugin.json`: what a plugin is, which hooks it handles, and the limits it runs under. Decoded with
+ * `effect/Schema`; a bad manifest fails with `ManifestInvalid` listing every problem with its JSON path.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
+import * as HookName from "./HookName.ts"
+import { ManifestInvalid, type ManifestProblem } from "./PluginErrors.ts"
+
+const withMessage = <T>(predicate: (t: T) => string | undefined) => Schema.makeFilter<T>((t) => predicate(t) ?? true)
+
+/** A plugin name: lowercase letters, digits and dashes, starting with a letter, 2 to 64 characters. */
+export const PluginName = Schema.String.check(
+  withMessage((s) =>
+    /^[a-z][a-z0-9-]{1,63}$/.test(s) ? undefined : `expected a plugin name matching ^[a-z][a-z0-9-]{1,63}$`
+  )
+)
+
+const semver =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/
+
+/** A semantic version such as `1.2.3` or `1.0.0-beta.1`. */
+export const SemVer = Schema.String.check(
+  withMessage((s) => semver.test(s) ? undefined : `expected a semantic version (MAJOR.MINOR.PATCH), got "${s}"`)
+)
+
+/** A hook name (non-empty, at most 256 UTF-8 bytes). */
+export const HookNameSchema = Schema.String.check(withMessage((s) => HookName.problem(s)))
+
+/** A path relative to the plugin folder that stays inside it. */
+export const RelativePath = Schema.String.check(
+  withMessage((s) => {
+    if (s.length === 0) return "expected a non-empty path"
+    if (s.startsWith("/") || s.startsWith("\\") || /^[A-Za-z]:/.test(s)) return "must be relative to the plugin folder"
+    if (s.split(/[/\\]/).includes("..")) return "must stay inside the plugin folder (no ..)"
+    return undefined
+  })
+)
+
+const Sha256 = Schema.String.check(
+  withMessage((s) => /^[0-9a-f]{64}$/.test(s) ? undefined : "expected 64 lowercase hex digits")
+)
+
+const Source = Schema.NonEmptyString
+
+const positiveInt = (max: number) =>
+  Schema.Number.check(
+    withMessage((n) => Number.isInteger(n) && n >= 1 && n <= max ? undefined : `expected an integer from 1 to ${max}`)
+  )
+
+/** One hook a plugin handles. */
+export const ManifestHook = Schema.Struct({
+  name: HookNameSchema,
+  kind: Schema.Literals(["action", "filter"]),
+  priority: Schema.optionalKey(Schema.Finite),
+  source: Schema.optionalKey(Source),
+  before: Schema.optionalKey(Schema.Array(Source)),
+  after: Schema.optionalKey(Schema.Array(Source)),
+  mode: Schema.optionalKey(Schema.Literals(["sync", "async"]))
+}).check(
+  withMessage((h) => h.kind === "filter" && h.mode === "async" ? "mode \"async\" is for actions only" : undefined)
+)
+export type ManifestHook = typeof ManifestHook.Type
+
+/** Resource limits (enforced by the sandbox). */
+export const ManifestLimits = Schema.Struct({
+  /** Memory cap in 64 KiB pages. */
+  memoryPages: Schema.optionalKey(positiveInt(65_536)),
+  /** Instruction budget per call. */
+  fuel: Schema.optionalKey(positiveInt(Number.MAX_SAFE_INTEGER)),
+  /** Wall-clock limit per call in worker mode. */
+  timeoutMs: Schema.optionalKey(positiveInt(3_600_000)),
+  /** Cap on an encoded payload. */
+  maxPayloadBytes: Schema.optionalKey(positiveInt(1_073_741_824))
+})
+export type ManifestLimits = typeof ManifestLimits.Type
+
+/** The manifest. */
+export const Manifest = Schema.Struct({
+  abi: Schema.Literal(1),
+  name: PluginName,
+  version: SemVer,
+  /** The module; required when loading from a folder, not with `Plugin.fromBytes`. */
+  wasm: Schema.optionalKey(Schema.Struct({ path: RelativePath, sha256: Schema.optionalKey(Sha256) })),
+  hooks: Schema.Array(ManifestHook),
+  limits: Schema.optionalKey(ManifestLimits),
+  /** Host imports the plugin uses (`gn_log`, `gn_panic`, `gn_time_ms`), for the capability policy. */
+  capabilities: Schema.optionalKey(Schema.Array(Schema.String)),
+  /** Free-form settings for the plugin. */
+  config: Schema.optionalKey(Schema.Unknown)
+})
+export type Manifest = typeof Manifest.Type
+
+/** `hooks[0].kind` from `["hooks", 0, "kind"]`. */
+export const formatPath = (path: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>): string => {
+  if (path.length === 0) return "(root)"
+  return path.map((segment, i) => {
+    const p = typeof segment === "object" ? segment.key : segment
+    return typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`
+  }).join("")
+}
+
+const toProblems = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/**
+ * Decodes a manifest, reporting every problem (excess keys included).
+ *
+ * @example
+ * const manifest = yield* Manifest.decode(JSON.parse(text), "plugins/seo/plugin.json")
+ */
+export const decode = (input: unknown, source = "manifest"): Effect.Effect<Manifest, ManifestInvalid> => {
+  const exit = Schema.decodeUnknownExit(Manifest)(input, { errors: "all", onExcessProperty: "error" })
+  if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
+  const problems: Array<ManifestProblem> = []
+  for (const reason of exit.cause.reasons) {
+    if (reason._tag === "Fail" && Schema.isSchemaError(reason.error)) {
+      for (const issue of toProblems(reason.error.issue).issues) {
+        problems.push({ path: formatPath(issue.path ?? []), message: issue.message })
+      }
+    }
+  }
+  return Effect.fail(new ManifestInvalid({ source, problems }))
+}
+
+/** Parses and decodes a manifest file's text. */
+export const parse = (text: string, source: string): Effect.Effect<Manifest, ManifestInvalid> => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    return Effect.fail(
+      new ManifestInvalid({
+        source,
+        problems: [{
+          path: "(root)",
+          message: `not valid JSON: ${error instanceof Error ? error.message : String(error)}`
+        }]
+      })
+    )
+  }
+  return decode(json, source)
+}

@@ -1,0 +1,264 @@
+import { NodeFileSystem, NodePath } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, FileSystem, Layer, Schema } from "effect"
+import { createHash } from "node:crypto"
+import { type FilterFailed, Hook, HookBus, Manifest, Plugin } from "../src/index.ts"
+import { abiModule, compileWat, fixture, returningBody } from "./fixtures/wat.ts"
+
+const TheContent = Hook.filter<string>("the_content")
+
+const manifest = (
+  name: string,
+  hooks: ReadonlyArray<Record<string, unknown>>,
+  extra: Record<string, unknown> = {}
+) => ({
+  abi: 1,
+  name,
+  version: "1.0.0",
+  hooks,
+  ...extra
+})
+
+const gonextManifest = manifest("gonext", [
+  { name: "the_content", kind: "filter" },
+  { name: "on_event", kind: "action" },
+  { name: "trip_panic", kind: "filter" }
+])
+
+const withBus = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(Effect.provide(Layer.fresh(HookBus.layerWith({ tracing: "off", metrics: false }))))
+
+describe("Plugin.fromBytes", () => {
+  it.effect("registers every manifest hook with source plugin:<name>; the filter takes part in the chain", () =>
+    withBus(Effect.gen(function*() {
+      const bus = yield* HookBus
+      const handle = yield* Plugin.fromBytes(yield* fixture("abi-fixture.wat"), gonextManifest)
+      assert.deepStrictEqual([handle.name, handle.version, handle.registrations.length], ["gonext", "1.0.0", 3])
+      yield* bus.addFilter(TheContent, (s) => Effect.succeed(`<p>${s}</p>`), { source: "wrap", priority: 20 })
+      yield* bus.addFilter(TheContent, (s) => Effect.succeed(s.trim()), { source: "trim", priority: 1 })
+      assert.deepStrictEqual((yield* bus.handlers(TheContent)).map((h) => h.source), ["trim", "plugin:gonext", "wrap"])
+      assert.strictEqual(yield* bus.applyFilters(TheContent, "  hello  "), "<p>HELLO</p>")
+      yield* bus.doAction(Hook.action("on_event"), { id: 1 })
+    })))
+
+  it.effect("manifest priority, source, constraints and mode are honoured", () =>
+    withBus(Effect.gen(function*() {
+      const bus = yield* HookBus
+      yield* bus.addFilter(TheContent, (s) => Effect.succeed(s), { source: "core", priority: 1 })
+      yield* Plugin.fromBytes(
+        yield* fixture("abi-fixture.wat"),
+        manifest("shouty", [
+          { name: "the_content", kind: "filter", priority: 0, source: "shout", after: ["core"] },
+          { name: "on_event", kind: "action", mode: "async" }
+        ])
+      )
+      const handlers = yield* bus.handlers(TheContent)
+      assert.deepStrictEqual(handlers.map((h) => [h.source, h.priority]), [["core", 1], ["shout", 0]])
+      assert.strictEqual((yield* bus.handlers(Hook.action("on_event")))[0].mode, "async")
+    })))
+
+  it.effect("a plugin short-circuit stops the chain with its value", () =>
+    withBus(Effect.gen(function*() {
+      const bus = yield* HookBus
+      const bytes = yield* compileWat(returningBody(`{"value":"cached","shortCircuit":true}`))
+      yield* Plugin.fromBytes(bytes, manifest("cache", [{ name: "the_content", kind: "filter", priority: 1 }]))
+      yield* bus.addFilter(TheContent, () => Effect.succeed("never"), { source: "later" })
+      const result = yield* bus.applyFiltersResult(TheContent, "x")
+      assert.strictEqual(result.value, "cached")
+      assert.strictEqual(result.shortCircuitedBy._tag === "Some" && result.shortCircuitedBy.value, "plugin:cache")
+    })))
+
+  it.effect("plugin errors become HandlerFailed carrying the tagged plugin error", () =>
+    withBus(Effect.gen(function*() {
+      const bus = yield* HookBus
+      yield* Plugin.fromBytes(yield* fixture("abi-fixture.wat"), gonextManifest)
+      const error = (yield* Effect.flip(bus.applyFilters(Hook.filter("trip_panic"), "x"))) as FilterFailed<unknown>
+      assert.strictEqual(error.failure.source, "plugin:gonext")
+      assert.strictEqual(error.failure.reason, "Failure")
+      const pluginError = error.failure.error as { _tag: string; kind: string; plugin: string }
+      assert.deepStrictEqual([pluginError._tag, pluginError.kind, pluginError.plugin], ["Trapped", "panic", "gonext"])
+      // The plugin keeps serving after its trap.
+      assert.strictEqual(yield* bus.applyFilters(TheContent, "ok"), "OK")
+    })))
+
+  it.effect("a hook defined with schemas: values encode on the way in, results decode on the way out", () =>
+    withBus(Effect.gen(function*() {
+      const bus = yield* HookBus
+      const Count = Hook.filter("count", { value: Schema.NumberFromString })
+      yield* Plugin.fromBytes(
+        yield* compileWat(returningBody(`{"value":"41"}`)),
+        manifest("plug", [{ name: "count", kind: "filter" }])
+      )
+      assert.strictEqual(yield* bus.applyFilters(Count, 1), 41)
+      const Strict = Hook.filter("strict", { value: Schema.Number })
+      yield* Plugin.fromBytes(
+        yield* compileWat(returningBody(`{"value":"not a number"}`)),
+        manifest("liar", [{ name: "strict", kind: "filter" }])
+      )
+      const error = (yield* Effect.flip(bus.applyFilters(Strict, 1))) as FilterFailed<number>
+      const bad = error.failure.error as { _tag: string; message: string }
+      assert.strictEqual(bad._tag, "BadPayload")
+      assert.include(bad.message, "does not decode with the hook's schema")
+      assert.strictEqual(error.value, 1)
+    })))
+
+  it.effect("a value that cannot be encoded fails clearly before the guest runs", () =>
+    withBus(Effect.gen(function*() {
+      const bus = yield* HookBus
+      const handle = yield* Plugin.fromBytes(
+        yield* compileWat(abiModule({ handle: "unreachable" })),
+        manifest("plug", [
+          { name: "the_content", kind: "filter" }
+        ])
+      )
+      const Anything = Hook.filter<unknown>("the_content")
+      const error = (yield* Effect.flip(bus.applyFilters(Anything, { f: () => 1 }))) as FilterFailed<unknown>
+      assert.strictEqual((error.failure.error as { _tag: string })._tag, "UnencodableValue")
+      const NonEmpty = Hook.filter("the_content", { value: Schema.NonEmptyString })
+      const schemaError = (yield* Effect.flip(bus.applyFilters(NonEmpty, ""))) as FilterFailed<string>
+      assert.strictEqual((schemaError.failure.error as { _tag: string })._tag, "UnencodableValue")
+      assert.strictEqual(yield* handle.dispatcher.instances, 1, "the guest never ran")
+    })))
+
+  it.effect("closing the scope removes every registration, then releases the instance", () =>
+    withBus(Effect.gen(function*() {
+      const bus = yield* HookBus
+      const handle = yield* Effect.scoped(Plugin.fromBytes(yield* fixture("abi-fixture.wat"), gonextManifest))
+      assert.isFalse(yield* bus.has(TheContent))
+      assert.isFalse(yield* bus.has(Hook.action("on_event")))
+      const exit = yield* Effect.exit(handle.dispatcher.invokeFilter("the_content", "x"))
+      assert.isTrue(Exit.isFailure(exit))
+    })))
+
+  it.effect("loading is atomic: a refused registration undoes the others", () =>
+    withBus(Effect.gen(function*() {
+      const bus = yield* HookBus
+      yield* bus.addFilter(Hook.filter("second"), (v) => Effect.succeed(v), { source: "a", after: ["plugin:plug"] })
+      const error = yield* Effect.flip(Plugin.fromBytes(
+        yield* fixture("abi-fixture.wat"),
+        manifest("plug", [{ name: "the_content", kind: "filter" }, { name: "second", kind: "filter", after: ["a"] }])
+      ))
+      assert.strictEqual(error._tag, "RegistrationRejected")
+      assert.isFalse(yield* bus.has(TheContent))
+    })))
+
+  it.effect("an invalid manifest lists every problem with its JSON path", () =>
+    withBus(Effect.gen(function*() {
+      const error = yield* Effect.flip(Plugin.fromBytes(new Uint8Array(), {
+        abi: 2,
+        name: "Bad Name",
+        version: "1.0",
+        wasm: { path: "../escape.wasm" },
+        hooks: [{ name: "", kind: "event" }, { name: "ok", kind: "filter", mode: "async" }],
+        limits: { memoryPages: 0 },
+        extra: true
+      }))
+      assert.strictEqual(error._tag, "ManifestInvalid")
+      if (error._tag === "ManifestInvalid") {
+        assert.sameMembers(error.problems.map((p) => p.path), [
+          "extra",
+          "abi",
+          "name",
+          "version",
+          "wasm.path",
+          "hooks[0].name",
+          "hooks[0].kind",
+          "hooks[1]",
+          "limits.memoryPages"
+        ])
+      }
+    })))
+
+  it.effect("a sha256 that does not match fails with IntegrityMismatch before compiling", () =>
+    withBus(Effect.gen(function*() {
+      const notWasm = new TextEncoder().encode("definitely not wasm")
+      const error = yield* Effect.flip(
+        Plugin.fromBytes(notWasm, manifest("plug", [], { wasm: { path: "p.wasm", sha256: "0".repeat(64) } }))
+      )
+      assert.strictEqual(error._tag, "IntegrityMismatch")
+      if (error._tag === "IntegrityMismatch") {
+        assert.strictEqual(error.actual, createHash("sha256").update(notWasm).digest("hex"))
+      }
+    })))
+})
+
+describe("Plugin.load", () => {
+  const writePlugin = (files: Record<string, string | Uint8Array>) =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped()
+      for (const [name, content] of Object.entries(files)) {
+        if (name.includes("/")) {
+          yield* fs.makeDirectory(`${dir}/${name.slice(0, name.lastIndexOf("/"))}`, { recursive: true })
+        }
+        if (typeof content === "string") yield* fs.writeFileString(`${dir}/${name}`, content)
+        else yield* fs.writeFile(`${dir}/${name}`, content)
+      }
+      return dir
+    })
+
+  const Platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer)
+
+  it.effect("reads plugin.json and the module it names, checks integrity, registers the hooks", () =>
+    withBus(Effect.gen(function*() {
+      const bytes = yield* fixture("abi-fixture.wat")
+      const sha256 = createHash("sha256").update(bytes).digest("hex")
+      const dir = yield* writePlugin({
+        "plugin.json": JSON.stringify(manifest("disk", [{ name: "the_content", kind: "filter" }], {
+          wasm: { path: "build/disk.wasm", sha256 }
+        })),
+        "build/disk.wasm": bytes
+      }).pipe(Effect.orDie)
+      const handle = yield* Plugin.load(dir)
+      assert.strictEqual(handle.name, "disk")
+      assert.strictEqual(yield* HookBus.use((bus) => bus.applyFilters(TheContent, "from disk")), "FROM DISK")
+    })).pipe(Effect.provide(Platform)))
+
+  it.effect("missing files and bad manifests are typed errors naming the path", () =>
+    withBus(Effect.gen(function*() {
+      const empty = yield* writePlugin({}).pipe(Effect.orDie)
+      const missing = yield* Effect.flip(Plugin.load(empty))
+      assert.strictEqual(missing._tag, "PluginNotFound")
+      assert.include(missing.message, "plugin.json")
+
+      const noWasm = yield* writePlugin({ "plugin.json": JSON.stringify(manifest("nowasm", [])) }).pipe(Effect.orDie)
+      const required = yield* Effect.flip(Plugin.load(noWasm))
+      assert.strictEqual(required._tag, "ManifestInvalid")
+      assert.include(required.message, "wasm: required when loading from a folder")
+
+      const badJson = yield* writePlugin({ "plugin.json": "{ not json" }).pipe(Effect.orDie)
+      const parse = yield* Effect.flip(Plugin.load(badJson))
+      assert.strictEqual(parse._tag, "ManifestInvalid")
+      assert.include(parse.message, "not valid JSON")
+
+      const absent = yield* writePlugin({
+        "plugin.json": JSON.stringify(manifest("absent", [], { wasm: { path: "nope.wasm" } }))
+      }).pipe(Effect.orDie)
+      const notFound = yield* Effect.flip(Plugin.load(absent))
+      assert.strictEqual(notFound._tag, "PluginNotFound")
+      assert.include(notFound.message, "nope.wasm")
+    })).pipe(Effect.provide(Platform)))
+})
+
+describe("Manifest", () => {
+  it.effect("a full manifest decodes", () =>
+    Effect.gen(function*() {
+      const decoded = yield* Manifest.decode({
+        abi: 1,
+        name: "seo-tools",
+        version: "2.1.0-beta.1+build.5",
+        wasm: { path: "dist/seo.wasm", sha256: "a".repeat(64) },
+        hooks: [{ name: "the_content", kind: "filter", priority: 5, source: "seo", before: ["x"], after: [] }],
+        limits: { memoryPages: 32, fuel: 1_000_000, timeoutMs: 500, maxPayloadBytes: 65_536 },
+        capabilities: ["gn_log"],
+        config: { anything: [1, 2] }
+      })
+      assert.strictEqual(decoded.name, "seo-tools")
+      assert.deepStrictEqual(decoded.limits, {
+        memoryPages: 32,
+        fuel: 1_000_000,
+        timeoutMs: 500,
+        maxPayloadBytes: 65_536
+      })
+    }))
+})
