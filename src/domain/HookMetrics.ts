@@ -69,3 +69,17 @@ export const asyncDroppedTotalOf = (hook: string) =>
 
 /** The label used for hook names beyond the cardinality bound. */
 export const otherHook = "other"
+
+/** `hookbus_plugin_fuel_used{plugin}`: fuel units a metered plugin call used. */
+export const pluginFuelUsed = Metric.histogram("hookbus_plugin_fuel_used", {
+  description: "Fuel units used per metered plugin call, by plugin",
+  boundaries: Metric.exponentialBoundaries({ start: 100, factor: 10, count: 8 })
+})
+
+/** The `hookbus_plugin_fuel_used` series of one plugin. */
+export const pluginFuelUsedOf = (plugin: string) =>
+  Metric.histogram("hookbus_plugin_fuel_used", {
+    description: "Fuel units used per metered plugin call, by plugin",
+    boundaries: Metric.exponentialBoundaries({ start: 100, factor: 10, count: 8 }),
+    attributes: { plugin }
+  })

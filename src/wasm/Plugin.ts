@@ -17,6 +17,7 @@ import type { RegistrationRejected, ShortCircuit } from "../domain/HookErrors.ts
 import * as Manifest from "../domain/Manifest.ts"
 import {
   BadPayload,
+  CapabilityDenied,
   IntegrityMismatch,
   ManifestInvalid,
   type PluginCallError,
@@ -26,9 +27,11 @@ import {
 } from "../domain/PluginErrors.ts"
 import * as HookStack from "../layers/internal/HookStack.ts"
 import { HookBus } from "../services/HookBus.ts"
+import { PluginPolicy } from "../services/PluginPolicy.ts"
+import * as WasmBinary from "./WasmBinary.ts"
 import * as WasmDispatcher from "./WasmDispatcher.ts"
 
-/** A loaded plugin and its registrations. */
+/** A loaded plugin. Its fields follow `Plugin.reload`: they always describe the version now serving. */
 export interface PluginHandle {
   readonly name: string
   readonly version: string
@@ -41,10 +44,23 @@ export interface PluginHandle {
 export interface PluginOptions {
   /** Overrides the manifest's limits field by field. */
   readonly limits?: WasmDispatcher.PluginLimits | undefined
+  readonly execution?: "inline" | "worker" | undefined
+  readonly pool?: { readonly size?: number | undefined } | undefined
+  readonly breaker?: WasmDispatcher.BreakerOptions | false | undefined
+  /** Meter calls with fuel (default true). */
+  readonly fuel?: boolean | undefined
 }
 
 /** The error of a load: a plugin error, or a registration the bus refused (every other registration is undone). */
 export type LoadError = PluginLoadError | RegistrationRejected
+
+/** What `Plugin.status` reports. */
+export interface PluginStatusReport extends WasmDispatcher.PluginStatus {
+  readonly version: string
+  readonly hooks: ReadonlyArray<string>
+  /** How many times the plugin was reloaded. */
+  readonly reloads: number
+}
 
 const sha256 = (bytes: Uint8Array): Effect.Effect<string> =>
   Effect.promise(async () => {
@@ -80,10 +96,11 @@ const dispatchedHook = Effect.withFiber((fiber) =>
  * A handler that calls the plugin. Values are encoded with the dispatching hook's schemas on the way in, and a
  * filter's result is decoded with them on the way out: what a plugin returns is untrusted input.
  */
-const filterHandler = (dispatcher: WasmDispatcher.WasmDispatcher, hook: string) =>
-(
+const callFilter = (
+  dispatcher: WasmDispatcher.WasmDispatcher,
+  hook: string,
   value: unknown,
-  ...args: Array<unknown>
+  args: ReadonlyArray<unknown>
 ): Effect.Effect<unknown, PluginCallError | ShortCircuit<unknown>> =>
   Effect.flatMap(dispatchedHook, (definition) => {
     const plugin = dispatcher.plugin
@@ -118,9 +135,10 @@ const filterHandler = (dispatcher: WasmDispatcher.WasmDispatcher, hook: string) 
     })
   })
 
-const actionHandler = (dispatcher: WasmDispatcher.WasmDispatcher, hook: string) =>
-(
-  ...args: Array<unknown>
+const callAction = (
+  dispatcher: WasmDispatcher.WasmDispatcher,
+  hook: string,
+  args: ReadonlyArray<unknown>
 ): Effect.Effect<void, PluginCallError> =>
   Effect.flatMap(dispatchedHook, (definition) => {
     const encodedArgs = encodeArgs(dispatcher.plugin, hook, definition?.schemas.args, args)
@@ -148,28 +166,157 @@ const encodeArgs = (
 export const sourceOf = (manifest: Manifest.Manifest, hook: Manifest.ManifestHook): string =>
   hook.source ?? `plugin:${manifest.name}`
 
-/** Registers every manifest hook of a loaded plugin on the bus, in the current scope. */
-const registerHooks = (manifest: Manifest.Manifest, dispatcher: WasmDispatcher.WasmDispatcher) =>
+/** Two manifest hooks register identically when everything the bus sees about them is equal. */
+const bindingKey = (manifest: Manifest.Manifest, hook: Manifest.ManifestHook): string =>
+  JSON.stringify([
+    hook.kind,
+    hook.name,
+    sourceOf(manifest, hook),
+    hook.priority ?? 10,
+    hook.before ?? [],
+    hook.after ?? [],
+    hook.mode ?? "sync"
+  ])
+
+/**
+ * A registration's route to a plugin version. Reload points every binding at the new version in one synchronous
+ * step; a binding with no version passes the value through untouched, as if it were not registered.
+ */
+interface Binding {
+  readonly key: string
+  readonly hook: Manifest.ManifestHook
+  version: Version | undefined
+  registration: Registration | undefined
+}
+
+/** One loaded version of a plugin: its dispatcher, the scope that owns it, and its calls in flight. */
+interface Version {
+  readonly manifest: Manifest.Manifest
+  readonly dispatcher: WasmDispatcher.WasmDispatcher
+  readonly scope: Scope.Closeable
+  inFlight: number
+  retired: boolean
+}
+
+/** The mutable state behind a `PluginHandle`. */
+class LoadedPlugin implements PluginHandle {
+  current: Version
+  bindings: Array<Binding> = []
+  reloads = 0
+  readonly options: PluginOptions
+  readonly scope: Scope.Scope
+  constructor(current: Version, options: PluginOptions, scope: Scope.Scope) {
+    this.current = current
+    this.options = options
+    this.scope = scope
+  }
+  get name(): string {
+    return this.current.manifest.name
+  }
+  get version(): string {
+    return this.current.manifest.version
+  }
+  get manifest(): Manifest.Manifest {
+    return this.current.manifest
+  }
+  get dispatcher(): WasmDispatcher.WasmDispatcher {
+    return this.current.dispatcher
+  }
+  get registrations(): ReadonlyArray<Registration> {
+    return this.bindings.flatMap((b) => b.version !== undefined && b.registration !== undefined ? [b.registration] : [])
+  }
+}
+
+/** Runs a call on the binding's version, counting it in flight so a retired version is released only after it. */
+const onVersion = <A, E>(
+  binding: Binding,
+  call: (dispatcher: WasmDispatcher.WasmDispatcher) => Effect.Effect<A, E>,
+  passThrough: Effect.Effect<A, E>
+): Effect.Effect<A, E> =>
+  Effect.suspend(() => {
+    const version = binding.version
+    if (version === undefined) return passThrough
+    version.inFlight++
+    return Effect.ensuring(
+      call(version.dispatcher),
+      Effect.suspend(() => {
+        version.inFlight--
+        return version.retired && version.inFlight === 0 ? Scope.close(version.scope, Exit.void) : Effect.void
+      })
+    )
+  })
+
+const register = (binding: Binding, manifest: Manifest.Manifest) =>
   Effect.gen(function*() {
     const bus = yield* HookBus
-    const registrations: Array<Registration> = []
-    for (const hook of manifest.hooks) {
-      const options = {
-        source: sourceOf(manifest, hook),
-        priority: hook.priority,
-        before: hook.before,
-        after: hook.after
-      }
-      registrations.push(
-        hook.kind === "filter"
-          ? yield* bus.addFilter(Hook.filter(hook.name), filterHandler(dispatcher, hook.name), options)
-          : yield* bus.addAction(Hook.action(hook.name), actionHandler(dispatcher, hook.name), {
-            ...options,
-            mode: hook.mode
-          })
-      )
+    const hook = binding.hook
+    const options = {
+      source: sourceOf(manifest, hook),
+      priority: hook.priority,
+      before: hook.before,
+      after: hook.after
     }
-    return registrations
+    binding.registration = hook.kind === "filter"
+      ? yield* bus.addFilter(
+        Hook.filter(hook.name),
+        (value, ...args) =>
+          onVersion(
+            binding,
+            (d) => callFilter(d, hook.name, value, args),
+            Effect.succeed(value) as Effect.Effect<unknown, never>
+          ),
+        options
+      )
+      : yield* bus.addAction(
+        Hook.action(hook.name),
+        (...args) => onVersion(binding, (d) => callAction(d, hook.name, args), Effect.void),
+        { ...options, mode: hook.mode }
+      )
+  })
+
+/** Checks the manifest and module against the host's `PluginPolicy`, when one is provided. */
+const checkPolicy = (manifest: Manifest.Manifest, bytes: Uint8Array) =>
+  Effect.gen(function*() {
+    const policy = yield* Effect.serviceOption(PluginPolicy)
+    if (policy._tag === "None") return
+    const hooks = policy.value.deniedHooks(manifest.name, manifest.hooks.map((h) => h.name))
+    let imports: ReadonlyArray<string> = []
+    try {
+      const used = WasmBinary.read(bytes).imports.filter((i) => i.module === "env").map((i) => i.name)
+      imports = policy.value.deniedImports(manifest.name, used)
+    } catch {
+      // Not a readable module: WasmDispatcher.make reports that precisely.
+    }
+    if (hooks.length > 0 || imports.length > 0) {
+      return yield* new CapabilityDenied({ plugin: manifest.name, hooks, imports })
+    }
+  })
+
+/** Decodes and checks a manifest, checks integrity and policy, and loads the module in a new child scope. */
+const loadVersion = (bytes: Uint8Array, manifestInput: unknown, options: PluginOptions, parent: Scope.Scope) =>
+  Effect.gen(function*() {
+    const manifest = yield* Manifest.decode(manifestInput, "manifest")
+    if (manifest.wasm?.sha256 !== undefined) {
+      const actual = yield* sha256(bytes)
+      if (actual !== manifest.wasm.sha256) {
+        return yield* new IntegrityMismatch({ plugin: manifest.name, expected: manifest.wasm.sha256, actual })
+      }
+    }
+    yield* checkPolicy(manifest, bytes)
+    const scope = yield* Scope.fork(parent)
+    const dispatcher = yield* WasmDispatcher.make(bytes, {
+      name: manifest.name,
+      limits: { ...manifest.limits, ...options.limits },
+      execution: options.execution,
+      pool: options.pool,
+      breaker: options.breaker,
+      fuel: options.fuel
+    }).pipe(
+      Scope.provide(scope),
+      Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
+    )
+    const version: Version = { manifest, dispatcher, scope, inFlight: 0, retired: false }
+    return version
   })
 
 /**
@@ -187,26 +334,19 @@ export const fromBytes = (
   options: PluginOptions = {}
 ): Effect.Effect<PluginHandle, LoadError, HookBus | Scope.Scope> =>
   Effect.gen(function*() {
-    const manifest = yield* Manifest.decode(manifestInput, "manifest")
-    if (manifest.wasm?.sha256 !== undefined) {
-      const actual = yield* sha256(bytes)
-      if (actual !== manifest.wasm.sha256) {
-        return yield* new IntegrityMismatch({ plugin: manifest.name, expected: manifest.wasm.sha256, actual })
-      }
-    }
     const parent = yield* Scope.Scope
-    const scope = yield* Scope.fork(parent)
-    return yield* Effect.gen(function*() {
-      const dispatcher = yield* WasmDispatcher.make(bytes, {
-        name: manifest.name,
-        limits: { ...manifest.limits, ...options.limits }
-      })
-      const registrations = yield* registerHooks(manifest, dispatcher)
-      return { name: manifest.name, version: manifest.version, manifest, dispatcher, registrations }
-    }).pipe(
-      Scope.provide(scope),
-      Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
+    const version = yield* loadVersion(bytes, manifestInput, options, parent)
+    const plugin = new LoadedPlugin(version, options, parent)
+    // Registrations live in the version's scope, so closing it removes them before the instance is released.
+    yield* Effect.forEach(version.manifest.hooks, (hook) => {
+      const binding: Binding = { key: bindingKey(version.manifest, hook), hook, version, registration: undefined }
+      plugin.bindings.push(binding)
+      return register(binding, version.manifest)
+    }, { discard: true }).pipe(
+      Scope.provide(version.scope),
+      Effect.onError((cause) => Scope.close(version.scope, Exit.failCause(cause)))
     )
+    return plugin
   })
 
 /**
@@ -223,6 +363,87 @@ export const load = (
     const { bytes, manifest } = yield* readPluginDir(dir)
     return yield* fromBytes(bytes, manifest, options)
   })
+
+/**
+ * Replaces a loaded plugin with a new version, from a folder or from `{ bytes, manifest }`. The new version is
+ * loaded beside the old one, then every registration switches in one step: each dispatch sees either the old
+ * handlers or the new ones, never both or neither. Calls in flight finish on the old version, which is released
+ * after them. If the new version fails to load, the old one keeps running and the error is returned.
+ */
+export function reload(
+  handle: PluginHandle,
+  source: { readonly bytes: Uint8Array; readonly manifest: unknown }
+): Effect.Effect<PluginHandle, LoadError, HookBus>
+export function reload(
+  handle: PluginHandle,
+  source: string
+): Effect.Effect<PluginHandle, LoadError, HookBus | FileSystem.FileSystem | Path.Path>
+export function reload(
+  handle: PluginHandle,
+  source: string | { readonly bytes: Uint8Array; readonly manifest: unknown }
+): Effect.Effect<PluginHandle, LoadError, HookBus | FileSystem.FileSystem | Path.Path> {
+  return Effect.gen(function*() {
+    const plugin = handle as LoadedPlugin
+    const { bytes, manifest } = typeof source === "string" ? yield* readPluginDir(source) : source
+    const next = yield* loadVersion(bytes, manifest, plugin.options, plugin.scope)
+    const old = plugin.current
+    if (next.manifest.name !== old.manifest.name) {
+      yield* Scope.close(next.scope, Exit.void)
+      return yield* new ManifestInvalid({
+        source: "reload",
+        problems: [{ path: "name", message: `reload of "${old.manifest.name}" got plugin "${next.manifest.name}"` }]
+      })
+    }
+    // Hooks the new version registers differently get new, dormant bindings (they pass values through until the
+    // switch); hooks it registers identically keep their registration and only change target.
+    const kept = new Map(plugin.bindings.map((b) => [b.key, b]))
+    const fresh: Array<Binding> = []
+    const nextBindings: Array<Binding> = []
+    for (const hook of next.manifest.hooks) {
+      const key = bindingKey(next.manifest, hook)
+      const existing = kept.get(key)
+      if (existing !== undefined) {
+        kept.delete(key)
+        nextBindings.push(existing)
+      } else {
+        const binding: Binding = { key, hook, version: undefined, registration: undefined }
+        fresh.push(binding)
+        nextBindings.push(binding)
+      }
+    }
+    // Registered dormant: `version` is only set at the switch.
+    yield* Effect.forEach(fresh, (binding) => register(binding, next.manifest), { discard: true }).pipe(
+      Scope.provide(plugin.scope),
+      Effect.onError((cause) =>
+        Effect.andThen(
+          Effect.forEach(fresh, (b) => b.registration?.remove ?? Effect.void, { discard: true }),
+          Scope.close(next.scope, Exit.failCause(cause))
+        )
+      )
+    )
+    // The switch: one synchronous step.
+    yield* Effect.sync(() => {
+      for (const binding of nextBindings) binding.version = next
+      for (const binding of kept.values()) binding.version = undefined
+      plugin.bindings = nextBindings
+      plugin.current = next
+      plugin.reloads++
+    })
+    yield* Effect.forEach(kept.values(), (binding) => binding.registration?.remove ?? Effect.void, { discard: true })
+    old.retired = true
+    if (old.inFlight === 0) yield* Scope.close(old.scope, Exit.void)
+    return plugin as PluginHandle
+  })
+}
+
+/** The plugin's breaker, pool and fuel figures, and its version. */
+export const status = (handle: PluginHandle): Effect.Effect<PluginStatusReport> =>
+  Effect.map(handle.dispatcher.status, (s) => ({
+    ...s,
+    version: handle.version,
+    hooks: handle.manifest.hooks.map((h) => h.name),
+    reloads: (handle as LoadedPlugin).reloads
+  }))
 
 /** Reads a plugin folder: its decoded manifest and its module's bytes. */
 export const readPluginDir = (

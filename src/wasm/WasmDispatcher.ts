@@ -6,40 +6,93 @@
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
 import type * as Scope from "effect/Scope"
+import { availableParallelism } from "node:os"
+import * as HookMetrics from "../domain/HookMetrics.ts"
 import {
   AbiVersionMismatch,
   InvalidModule,
   MemoryLimit,
   type PluginCallError,
   type PluginLoadError,
-  Trapped,
+  PluginSuspended,
   UnencodableValue
 } from "../domain/PluginErrors.ts"
 import * as Abi from "./Abi.ts"
-import { type CallResult, Guest } from "./Guest.ts"
+import { type BreakerState, CircuitBreaker, defaults as breakerDefaults } from "./CircuitBreaker.ts"
+import * as Executor from "./Executor.ts"
+import * as Fuel from "./Fuel.ts"
+import type { CallResult } from "./Guest.ts"
 import * as WasmBinary from "./WasmBinary.ts"
+import * as WorkerExecutor from "./WorkerExecutor.ts"
 
 /** Per-plugin limits; the same fields as a manifest's `limits`. */
 export interface PluginLimits {
   /** Memory cap in 64 KiB pages (default 256 = 16 MiB). */
   readonly memoryPages?: number | undefined
+  /** Fuel (instruction budget) per call (default 50 million units). */
+  readonly fuel?: number | undefined
+  /** Wall-clock limit per call in worker mode, in milliseconds (default 2000). */
+  readonly timeoutMs?: number | undefined
   /** Cap on an encoded payload in bytes (default 1 MiB). */
   readonly maxPayloadBytes?: number | undefined
   /** Cap on a result body in bytes (default 1 MiB). */
   readonly maxResultBytes?: number | undefined
 }
 
-/** Options of `WasmDispatcher.make`. */
+/** Circuit breaker settings. */
+export interface BreakerOptions {
+  /** Traps, timeouts or fuel exhaustions that open the breaker (default 5). */
+  readonly maxFailures?: number | undefined
+  /** The window they are counted in (default 1 minute). */
+  readonly window?: Duration.Input | undefined
+  /** How long the plugin stays suspended (default 30 seconds). */
+  readonly coolDown?: Duration.Input | undefined
+}
+
+/** Options of `WasmDispatcher.make`: the manifest's limits plus the host-side plugin options. */
 export interface WasmDispatcherOptions {
   /** The plugin's name, used in errors and logs (default "anonymous"). */
   readonly name?: string | undefined
   readonly limits?: PluginLimits | undefined
+  /** Meter calls with fuel (default true). */
+  readonly fuel?: boolean | undefined
+  /** "inline" (default): calls run on the calling thread; "worker": on worker threads, with a wall-clock timeout. */
+  readonly execution?: "inline" | "worker" | undefined
+  /** Instances per plugin: default 1 inline, the number of cores in worker mode. */
+  readonly pool?: { readonly size?: number | undefined } | undefined
+  /** The circuit breaker, or `false` for none. */
+  readonly breaker?: BreakerOptions | false | undefined
 }
 
 /** Default memory cap: 256 pages, 16 MiB. */
 export const defaultMemoryPages = 256
+
+/** Default wall-clock limit per call in worker mode. */
+export const defaultTimeoutMs = 2000
+
+/** What `status` reports. */
+export interface PluginStatus {
+  readonly plugin: string
+  readonly execution: "inline" | "worker"
+  readonly breaker: BreakerState | "disabled"
+  /** When the breaker is open: the end of the cool-down (Unix ms). */
+  readonly suspendedUntil: number | undefined
+  /** Counted failures (traps, timeouts, fuel) in the current window. */
+  readonly recentFailures: number
+  /** How many times the breaker opened. */
+  readonly suspensions: number
+  /** Calls made, and calls refused while suspended. */
+  readonly calls: number
+  readonly rejected: number
+  /** Instances or workers created so far. */
+  readonly instances: number
+  /** Fuel used by the last metered call. */
+  readonly lastFuelUsed: number | undefined
+}
 
 /** A loaded plugin module. */
 export interface WasmDispatcher {
@@ -54,13 +107,28 @@ export interface WasmDispatcher {
   ) => Effect.Effect<Abi.FilterOutcome, PluginCallError>
   /** How many instances were created so far (one more after every trap). */
   readonly instances: Effect.Effect<number>
+  /** The breaker, pool and fuel figures. */
+  readonly status: Effect.Effect<PluginStatus>
 }
 
 const logLevel = (level: number) =>
   level === 0 ? "Debug" as const : level === 2 ? "Warn" as const : level === 3 ? "Error" as const : "Info" as const
 
+const message = (error: unknown) => error instanceof Error ? error.message : String(error)
+
+/** Failures the breaker counts: the plugin misbehaved, rather than reporting an error. */
+const countedByBreaker = (error: PluginCallError): boolean =>
+  error._tag === "Trapped" || error._tag === "Timeout" || error._tag === "OutOfFuel"
+
+const positiveInt = (value: number | undefined, name: string): number | undefined => {
+  if (value === undefined) return undefined
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`)
+  return value
+}
+
 /**
- * Compiles and instantiates a plugin module, checking it against ABI v1. Closing the scope releases it.
+ * Compiles and instantiates a plugin module, checking it against ABI v1, with its sandbox: fuel, a memory cap, and
+ * in worker mode a wall-clock timeout. Closing the scope releases every instance or worker.
  *
  * @example
  * const upper = yield* WasmDispatcher.make(bytes, { name: "uppercase" })
@@ -73,12 +141,17 @@ export const make = (
   Effect.gen(function*() {
     const plugin = options.name ?? "anonymous"
     const limits = options.limits ?? {}
-    const memoryPages = limits.memoryPages ?? defaultMemoryPages
+    const execution = options.execution ?? "inline"
+    const memoryPages = positiveInt(limits.memoryPages, "limits.memoryPages") ?? defaultMemoryPages
+    const budget = options.fuel === false ? undefined : positiveInt(limits.fuel, "limits.fuel") ?? Fuel.defaultBudget
+    const timeoutMs = positiveInt(limits.timeoutMs, "limits.timeoutMs") ?? defaultTimeoutMs
+    const poolSize = positiveInt(options.pool?.size, "pool.size") ??
+      (execution === "worker" ? availableParallelism() : 1)
     let info: WasmBinary.ModuleInfo
     try {
       info = WasmBinary.read(bytes)
     } catch (error) {
-      return yield* new InvalidModule({ plugin, reason: error instanceof Error ? error.message : String(error) })
+      return yield* new InvalidModule({ plugin, reason: message(error) })
     }
     const problem = Abi.checkModule(plugin, info)
     if (problem !== undefined) return yield* problem
@@ -89,60 +162,56 @@ export const make = (
     if (memory !== undefined && memory.min > memoryPages) {
       return yield* new MemoryLimit({ plugin, minimumPages: memory.min, limitPages: memoryPages })
     }
-    const capped = WasmBinary.withMemoryMaximum(bytes, info, memoryPages) as Uint8Array<ArrayBuffer>
+    let prepared: Uint8Array = bytes
+    if (budget !== undefined) {
+      prepared = yield* Effect.tryPromise({
+        try: () => Fuel.instrument(bytes),
+        catch: (error) => new InvalidModule({ plugin, reason: `cannot instrument for fuel: ${message(error)}` })
+      })
+    }
+    const preparedInfo = prepared === bytes ? info : WasmBinary.read(prepared)
+    const capped = WasmBinary.withMemoryMaximum(prepared, preparedInfo, memoryPages) as Uint8Array<ArrayBuffer>
     const module = yield* Effect.tryPromise({
       try: () => WebAssembly.compile(capped),
-      catch: (error) => new InvalidModule({ plugin, reason: error instanceof Error ? error.message : String(error) })
+      catch: (error) => new InvalidModule({ plugin, reason: message(error) })
     })
-
-    // Log lines and the clock are per call: the guest runs synchronously inside one fiber step.
-    const logs: Array<readonly [number, string]> = []
-    let clock: Clock.Clock = yield* Clock.Clock
-    const guest = new Guest(
+    const spec = {
       plugin,
       module,
-      {
-        maxPayloadBytes: limits.maxPayloadBytes ?? Abi.defaultMaxPayloadBytes,
-        maxResultBytes: limits.maxResultBytes ?? Abi.defaultMaxResultBytes,
-        fuel: undefined
-      },
-      {
-        log: (level, message) => logs.push([level, message]),
-        nowMillis: () => clock.currentTimeMillisUnsafe()
-      },
-      undefined
-    )
-    const startTrap = guest.start()
-    if (startTrap !== undefined) return yield* startTrap
-    let version: number | undefined
-    try {
-      version = guest.abiVersion()
-    } catch (error) {
-      guest.drop()
-      return yield* new Trapped({
-        plugin,
-        hook: "gn_abi_version",
-        kind: "other",
-        detail: error instanceof Error ? error.message : String(error)
-      })
+      limits: {
+        maxPayloadBytes: positiveInt(limits.maxPayloadBytes, "limits.maxPayloadBytes") ?? Abi.defaultMaxPayloadBytes,
+        maxResultBytes: positiveInt(limits.maxResultBytes, "limits.maxResultBytes") ?? Abi.defaultMaxResultBytes,
+        fuel: budget
+      }
     }
-    if (version !== undefined && version !== Abi.version) return yield* new AbiVersionMismatch({ plugin, version })
+    const executor = execution === "worker"
+      ? yield* WorkerExecutor.workers(spec, poolSize, timeoutMs)
+      : yield* Executor.inline(spec, poolSize)
+    if (executor.version !== undefined && executor.version !== Abi.version) {
+      yield* executor.close
+      return yield* new AbiVersionMismatch({ plugin, version: executor.version })
+    }
     let released = false
     yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
+      Effect.suspend(() => {
         released = true
-        guest.drop()
+        return executor.close
       })
     )
 
-    const flushLogs = (hook: string): Effect.Effect<void> => {
-      const lines = logs.splice(0)
-      return Effect.forEach(
-        lines,
-        ([level, message]) => Effect.logWithLevel(logLevel(level))(message),
-        { discard: true }
-      ).pipe(Effect.annotateLogs({ plugin, hook }))
-    }
+    const breaker = options.breaker === false ? undefined : new CircuitBreaker({
+      maxFailures: positiveInt(options.breaker?.maxFailures, "breaker.maxFailures") ?? breakerDefaults.maxFailures,
+      windowMs: Duration.toMillis(options.breaker?.window ?? breakerDefaults.windowMs),
+      coolDownMs: Duration.toMillis(options.breaker?.coolDown ?? breakerDefaults.coolDownMs)
+    })
+    let calls = 0
+    let rejected = 0
+    let lastFuelUsed: number | undefined
+
+    const flushLogs = (hook: string, lines: Executor.Answer["logs"]): Effect.Effect<void> =>
+      Effect.forEach(lines, ([level, text]) => Effect.logWithLevel(logLevel(level))(text), { discard: true }).pipe(
+        Effect.annotateLogs({ plugin, hook })
+      )
 
     const call = (hook: string, payload: string | UnencodableValue): Effect.Effect<CallResult> =>
       Effect.withFiber((fiber) => {
@@ -150,10 +219,51 @@ export const make = (
         if (payload instanceof UnencodableValue) {
           return Effect.succeed({ _tag: "Err", error: payload, fuelUsed: undefined })
         }
-        clock = Context.get(fiber.context, Clock.Clock)
-        const result = guest.call(hook, payload)
-        return logs.length === 0 ? Effect.succeed(result) : Effect.as(flushLogs(hook), result)
+        calls++
+        if (breaker === undefined) {
+          return Effect.flatMap(executor.call(hook, payload), (answer) => settle(hook, answer))
+        }
+        const clock = Context.get(fiber.context, Clock.Clock)
+        const admission = breaker.admit(clock.currentTimeMillisUnsafe())
+        if (admission._tag === "Reject") {
+          rejected++
+          return Effect.succeed({
+            _tag: "Err",
+            error: new PluginSuspended({ plugin, hook, until: admission.until }),
+            fuelUsed: undefined
+          })
+        }
+        return executor.call(hook, payload).pipe(
+          Effect.onInterrupt(() => Effect.sync(() => breaker.abandon(admission))),
+          Effect.flatMap((answer) => {
+            const result = answer.result
+            const counted = result._tag === "Err" && countedByBreaker(result.error)
+            const opened = breaker.record(clock.currentTimeMillisUnsafe(), admission, counted)
+            const settled = settle(hook, answer)
+            if (!opened) return settled
+            return Effect.andThen(
+              Effect.logWarning(
+                `plugin suspended for ${
+                  Duration.format(Duration.millis(breaker.openUntil - clock.currentTimeMillisUnsafe()))
+                }: circuit breaker opened`
+              ).pipe(Effect.annotateLogs({ plugin, hook, source: `plugin:${plugin}` })),
+              settled
+            )
+          })
+        )
       })
+
+    const fuelSeries = HookMetrics.pluginFuelUsedOf(plugin)
+    const settle = (hook: string, answer: Executor.Answer): Effect.Effect<CallResult> => {
+      const fuelUsed = answer.result.fuelUsed
+      const logged = answer.logs.length === 0 ? Effect.void : flushLogs(hook, answer.logs)
+      if (fuelUsed === undefined) return Effect.as(logged, answer.result)
+      lastFuelUsed = fuelUsed
+      return Effect.andThen(logged, Metric.update(fuelSeries, fuelUsed)).pipe(
+        Effect.andThen(Effect.annotateCurrentSpan("plugin.fuel_used", fuelUsed)),
+        Effect.as(answer.result)
+      )
+    }
 
     const dispatcher: WasmDispatcher = {
       plugin,
@@ -169,7 +279,25 @@ export const make = (
           const outcome = Abi.filterOutcome(plugin, hook, value, result.body)
           return outcome instanceof Error ? Effect.fail(outcome) : Effect.succeed(outcome)
         }),
-      instances: Effect.sync(() => guest.instances)
+      instances: Effect.sync(() => executor.instances()),
+      status: Effect.withFiber((fiber) => {
+        const now = Context.get(fiber.context, Clock.Clock).currentTimeMillisUnsafe()
+        const state = breaker === undefined ? "disabled" as const : breaker.state === "open" && now >= breaker.openUntil
+          ? "half_open" as const
+          : breaker.state
+        return Effect.succeed({
+          plugin,
+          execution,
+          breaker: state,
+          suspendedUntil: breaker !== undefined && breaker.state === "open" ? breaker.openUntil : undefined,
+          recentFailures: breaker?.recentFailures(now) ?? 0,
+          suspensions: breaker?.opened ?? 0,
+          calls,
+          rejected,
+          instances: executor.instances(),
+          lastFuelUsed
+        })
+      })
     }
     return dispatcher
   })

@@ -1,0 +1,95 @@
+/**
+ * Where guest calls run: inline on the calling thread, or on worker threads. Both run the same `Guest` code and
+ * answer with a `CallResult` (never a failure), plus the `gn_log` lines the call wrote.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import { type PluginLoadError, Trapped } from "../domain/PluginErrors.ts"
+import * as Fuel from "./Fuel.ts"
+import { type CallResult, FuelSignal, Guest, type GuestLimits } from "./Guest.ts"
+
+/** A call's outcome and the log lines it wrote. */
+export interface Answer {
+  readonly result: CallResult
+  readonly logs: ReadonlyArray<readonly [level: number, message: string]>
+}
+
+const noLogs: ReadonlyArray<readonly [number, string]> = []
+
+/** Runs guest calls. */
+export interface Executor {
+  readonly call: (hook: string, payload: string) => Effect.Effect<Answer>
+  /** Instances (inline) or workers made so far: one more after every trap or timeout. */
+  readonly instances: () => number
+  /** Releases every instance or worker. */
+  readonly close: Effect.Effect<void>
+  /** What `gn_abi_version` returned, when the module exports it. */
+  readonly version: number | undefined
+}
+
+/** What an executor starts from. */
+export interface ExecutorSpec {
+  readonly plugin: string
+  readonly module: WebAssembly.Module
+  readonly limits: GuestLimits
+}
+
+/**
+ * Inline: calls run synchronously on the calling fiber's thread, so they never overlap; `size` instances are used
+ * in turn (they share nothing, so a trap in one leaves the others as they were).
+ */
+export const inline = (spec: ExecutorSpec, size: number): Effect.Effect<Executor, PluginLoadError> =>
+  Effect.gen(function*() {
+    let clock: Clock.Clock = yield* Clock.Clock
+    let logs: Array<readonly [number, string]> | undefined
+    const host = {
+      log: (level: number, message: string) => (logs ??= []).push([level, message]),
+      nowMillis: () => clock.currentTimeMillisUnsafe()
+    }
+    const guests: Array<Guest> = []
+    for (let i = 0; i < size; i++) {
+      const guest = new Guest(
+        spec.plugin,
+        spec.module,
+        spec.limits,
+        host,
+        spec.limits.fuel === undefined ? undefined : Fuel.meter
+      )
+      const trap = guest.start()
+      if (trap !== undefined) return yield* trap
+      guests.push(guest)
+    }
+    let version: number | undefined
+    try {
+      version = guests[0].abiVersion()
+    } catch (error) {
+      guests[0].drop()
+      return yield* new Trapped({
+        plugin: spec.plugin,
+        hook: "gn_abi_version",
+        kind: "other",
+        detail: error instanceof FuelSignal ? "out of fuel" : error instanceof Error ? error.message : String(error)
+      })
+    }
+    let next = 0
+    return {
+      version,
+      call: (hook, payload) =>
+        Effect.withFiber((fiber) => {
+          clock = Context.get(fiber.context, Clock.Clock)
+          const guest = guests[next]
+          next = (next + 1) % guests.length
+          const result = guest.call(hook, payload)
+          const written = logs ?? noLogs
+          logs = undefined
+          return Effect.succeed({ result, logs: written })
+        }),
+      instances: () => guests.reduce((n, g) => n + g.instances, 0),
+      close: Effect.sync(() => {
+        for (const guest of guests) guest.drop()
+      })
+    } satisfies Executor
+  })

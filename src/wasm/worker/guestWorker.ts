@@ -1,0 +1,54 @@
+/**
+ * A plugin worker thread: runs one instance of a compiled plugin module and answers calls, one at a time. The host
+ * terminates it when a call overruns its wall-clock limit.
+ *
+ * @internal
+ */
+import { NodeRuntime, NodeWorkerRunner } from "@effect/platform-node"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as WorkerRunner from "effect/workers/WorkerRunner"
+import { PluginCallError } from "../../domain/PluginErrors.ts"
+import * as Fuel from "../Fuel.ts"
+import { Guest } from "../Guest.ts"
+import type { FromWorker, ToWorker } from "./protocol.ts"
+
+const encodeError = Schema.encodeSync(PluginCallError)
+
+Effect.gen(function*() {
+  const platform = yield* WorkerRunner.WorkerRunnerPlatform
+  const runner = yield* platform.start<FromWorker, ToWorker>()
+  let guest: Guest | undefined
+  let now = 0
+  const logs: Array<readonly [number, string]> = []
+  yield* runner.run<void, never, never>((port, message) => {
+    if (message._tag === "Init") {
+      guest = new Guest(
+        message.plugin,
+        message.module,
+        message.limits,
+        { log: (level, text) => logs.push([level, text]), nowMillis: () => now },
+        message.limits.fuel === undefined ? undefined : Fuel.meter
+      )
+      const trap = guest.start()
+      let version: number | undefined
+      try {
+        version = trap === undefined ? guest.abiVersion() : undefined
+      } catch {
+        version = undefined
+      }
+      runner.sendUnsafe(port, { _tag: "Ready", trap: trap === undefined ? undefined : encodeError(trap), version })
+      return
+    }
+    now = message.now
+    const result = guest!.call(message.hook, message.payload)
+    runner.sendUnsafe(port, {
+      _tag: "Result",
+      id: message.id,
+      result: result._tag === "Ok"
+        ? result
+        : { _tag: "Err", error: encodeError(result.error), fuelUsed: result.fuelUsed },
+      logs: logs.splice(0)
+    })
+  })
+}).pipe(Effect.provide(NodeWorkerRunner.layer), NodeRuntime.runMain({ disableErrorReporting: true }))

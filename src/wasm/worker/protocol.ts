@@ -1,0 +1,37 @@
+/**
+ * Messages between the host and a plugin worker thread. Errors cross as their schema encoding.
+ *
+ * @internal
+ */
+import type { GuestLimits } from "../Guest.ts"
+
+/** Host to worker. */
+export type ToWorker =
+  | {
+    readonly _tag: "Init"
+    readonly plugin: string
+    readonly module: WebAssembly.Module
+    readonly limits: GuestLimits
+  }
+  | {
+    readonly _tag: "Call"
+    readonly id: number
+    readonly hook: string
+    readonly payload: string
+    readonly now: number
+  }
+
+/** An encoded `CallResult`. */
+export type EncodedResult =
+  | { readonly _tag: "Ok"; readonly body: Record<string, unknown> | undefined; readonly fuelUsed: number | undefined }
+  | { readonly _tag: "Err"; readonly error: unknown; readonly fuelUsed: number | undefined }
+
+/** Worker to host. */
+export type FromWorker =
+  | { readonly _tag: "Ready"; readonly trap: unknown | undefined; readonly version: number | undefined }
+  | {
+    readonly _tag: "Result"
+    readonly id: number
+    readonly result: EncodedResult
+    readonly logs: ReadonlyArray<readonly [number, string]>
+  }

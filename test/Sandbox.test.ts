@@ -1,0 +1,400 @@
+/**
+ * The plugin sandbox: fuel, memory cap, worker mode with timeouts, pools, circuit breaker, capability policy and
+ * hot reload. After every kind of misbehaviour the bus keeps serving other plugins, and the misbehaving plugin
+ * recovers when it behaves again.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Layer, Metric, Tracer } from "effect"
+import { TestClock } from "effect/testing"
+import {
+  type FilterFailed,
+  Hook,
+  HookBus,
+  Plugin,
+  type PluginCallError,
+  PluginPolicy,
+  WasmDispatcher
+} from "../src/index.ts"
+import { abiModule, compileWat, fixture, packed } from "./fixtures/wat.ts"
+
+/**
+ * A plugin that misbehaves on demand, by hook name: "spin" loops forever, "bomb" grows memory until refused then
+ * reports the pages it reached, "deep" recurses without end, "trap" hits unreachable, "work" counts to 200,000,
+ * "long" counts to 150 million (a few hundred milliseconds), anything else succeeds with no body.
+ */
+const unruly = abiModule({
+  data: "spinbombdeeptrapworklong",
+  fields: `
+    (func $is (param $np i32) (param $nl i32) (param $at i32) (result i32)
+      (i32.and (i32.eq (local.get $nl) (i32.const 4)) (i32.eq (i32.load (local.get $np)) (i32.load (local.get $at)))))
+    (func $recurse (param i32) (result i32) (i32.add (call $recurse (i32.add (local.get 0) (i32.const 1))) (i32.const 1)))`,
+  handle: `
+    (local $i i32)
+    (if (call $is (local.get $np) (local.get $nl) (i32.const 1024)) (then (loop $forever (br $forever))))
+    (if (call $is (local.get $np) (local.get $nl) (i32.const 1028))
+      (then
+        (block $full (loop $grow (br_if $full (i32.eq (memory.grow (i32.const 1)) (i32.const -1))) (br $grow)))
+        (return ${packed(0, 0).replace("(i32.const 0)", "(i32.sub (i32.const -100) (memory.size))")})))
+    (if (call $is (local.get $np) (local.get $nl) (i32.const 1032)) (then (drop (call $recurse (i32.const 0)))))
+    (if (call $is (local.get $np) (local.get $nl) (i32.const 1036)) (then unreachable))
+    (if (call $is (local.get $np) (local.get $nl) (i32.const 1040))
+      (then (loop $count (local.set $i (i32.add (local.get $i) (i32.const 1))) (br_if $count (i32.lt_u (local.get $i) (i32.const 200000))))))
+    (if (call $is (local.get $np) (local.get $nl) (i32.const 1044))
+      (then (loop $long (local.set $i (i32.add (local.get $i) (i32.const 1))) (br_if $long (i32.lt_u (local.get $i) (i32.const 150000000))))))
+    (i64.const 0)`
+})
+
+const make = (options?: WasmDispatcher.WasmDispatcherOptions) =>
+  Effect.flatMap(compileWat(unruly), (bytes) => WasmDispatcher.make(bytes, { name: "unruly", ...options }))
+
+const callError = (d: WasmDispatcher.WasmDispatcher, hook: string) =>
+  Effect.flip(d.invokeFilter(hook, null)) as Effect.Effect<PluginCallError>
+
+const manifest = (name: string, hooks: ReadonlyArray<Record<string, unknown>>) => ({
+  abi: 1,
+  name,
+  version: "1.0.0",
+  hooks
+})
+
+const busLayer = () => Layer.fresh(HookBus.layerWith({ tracing: "off", metrics: false }))
+
+describe("1. fuel", () => {
+  it.effect("an infinite loop runs out of fuel: OutOfFuel, told apart from unreachable; the plugin recovers", () =>
+    Effect.gen(function*() {
+      const d = yield* make({ limits: { fuel: 100_000 } })
+      const spin = yield* callError(d, "spin")
+      assert.strictEqual(spin._tag, "OutOfFuel")
+      if (spin._tag === "OutOfFuel") {
+        assert.deepStrictEqual([spin.fuel, spin.hook, spin.plugin], [100_000, "spin", "unruly"])
+      }
+      assert.strictEqual((yield* callError(d, "trap"))._tag, "Trapped")
+      yield* d.invokeFilter("fine", 1)
+      assert.strictEqual((yield* d.status).lastFuelUsed! > 0, true)
+    }))
+
+  it.effect("the default budget (50 million units) bounds a call too", () =>
+    Effect.gen(function*() {
+      const d = yield* make()
+      assert.strictEqual((yield* callError(d, "spin"))._tag, "OutOfFuel")
+    }))
+
+  it.effect("fuel used per call is a metric and a span attribute", () =>
+    Effect.gen(function*() {
+      const spans: Array<Tracer.NativeSpan> = []
+      const tracer = Tracer.make({
+        span: (options) => {
+          const span = new Tracer.NativeSpan(options)
+          spans.push(span)
+          return span
+        }
+      })
+      const registry: Metric.MetricRegistry = new Map()
+      const d = yield* make()
+      yield* d.invokeFilter("work", null).pipe(
+        Effect.withSpan("call"),
+        Effect.provideService(Tracer.Tracer, tracer),
+        Effect.provideService(Metric.MetricRegistry, registry)
+      )
+      const used = spans[0].attributes.get("plugin.fuel_used") as number
+      assert.isAbove(used, 200_000)
+      const snapshot = yield* Metric.snapshot.pipe(Effect.provideService(Metric.MetricRegistry, registry))
+      const series = snapshot.find((m) => m.id === "hookbus_plugin_fuel_used")
+      assert.deepStrictEqual(series?.attributes, { plugin: "unruly" })
+      assert.strictEqual((series!.state as { count: number }).count, 1)
+    }))
+
+  it.effect("fuel: false turns metering off", () =>
+    Effect.gen(function*() {
+      const d = yield* make({ fuel: false })
+      yield* d.invokeFilter("work", null)
+      assert.isUndefined((yield* d.status).lastFuelUsed)
+    }))
+})
+
+describe("2. memory cap", () => {
+  it.effect("a memory bomb sees memory.grow fail at the cap; the host stays bounded", () =>
+    Effect.gen(function*() {
+      const d = yield* make({ limits: { memoryPages: 8 } })
+      const error = yield* callError(d, "bomb")
+      assert.include(error.message, "unknown status -108")
+    }))
+
+  it.effect("deep recursion traps as a stack overflow and the plugin recovers", () =>
+    Effect.gen(function*() {
+      const d = yield* make({ fuel: false })
+      const error = yield* callError(d, "deep")
+      assert.strictEqual(error._tag, "Trapped")
+      if (error._tag === "Trapped") assert.strictEqual(error.kind, "stack_overflow")
+      yield* d.invokeFilter("fine", 1)
+    }))
+})
+
+describe("3-4. worker mode and pools", () => {
+  it.live("an overrun terminates that worker with Timeout; a fresh worker takes its place", () =>
+    Effect.gen(function*() {
+      const d = yield* make({ execution: "worker", fuel: false, pool: { size: 1 }, limits: { timeoutMs: 200 } })
+      assert.strictEqual(yield* d.instances, 1)
+      const error = yield* callError(d, "spin")
+      assert.strictEqual(error._tag, "Timeout")
+      if (error._tag === "Timeout") assert.strictEqual(error.timeoutMs, 200)
+      assert.strictEqual(yield* d.instances, 2)
+      const ok = yield* d.invokeFilter("fine", { kept: true })
+      assert.deepStrictEqual(ok.value, { kept: true })
+    }))
+
+  it.live("calls on other workers are not disturbed by a stuck one", () =>
+    Effect.gen(function*() {
+      const d = yield* make({ execution: "worker", fuel: false, pool: { size: 2 }, limits: { timeoutMs: 400 } })
+      const stuck = yield* Effect.forkChild(callError(d, "spin"))
+      yield* Effect.sleep("20 millis")
+      const started = Date.now()
+      for (let i = 0; i < 5; i++) yield* d.invokeFilter("fine", i)
+      assert.isBelow(Date.now() - started, 350, "the free worker kept serving while the other was stuck")
+      assert.strictEqual((yield* Fiber.join(stuck))._tag, "Timeout")
+    }))
+
+  it.live("worker mode speaks the same ABI: traps, logs and errors cross the thread boundary typed", () =>
+    Effect.gen(function*() {
+      const gonext = yield* fixture("abi-fixture.wat")
+      const d = yield* WasmDispatcher.make(gonext, { name: "gonext", execution: "worker", pool: { size: 1 } })
+      assert.strictEqual((yield* d.invokeFilter("the_content", "hi")).value, "HI")
+      const panic = (yield* Effect.flip(d.invokeFilter("trip_panic", null))) as PluginCallError
+      assert.strictEqual(panic._tag, "Trapped")
+      if (panic._tag === "Trapped") assert.deepStrictEqual([panic.kind, panic.detail], ["panic", "tripped"])
+      const unknown = (yield* Effect.flip(d.invokeFilter("nope", null))) as PluginCallError
+      assert.strictEqual(unknown._tag, "UnknownHook")
+      assert.strictEqual((yield* d.invokeFilter("the_content", "again")).value, "AGAIN")
+    }))
+
+  it.live("a call waits for a free instance; a waiter that is interrupted leaves the queue", () =>
+    Effect.gen(function*() {
+      const d = yield* make({ execution: "worker", fuel: false, pool: { size: 1 }, limits: { timeoutMs: 300 } })
+      const busy = yield* Effect.forkChild(callError(d, "spin"))
+      yield* Effect.sleep("20 millis")
+      const waiter = yield* Effect.forkChild(d.invokeFilter("fine", "waiter"))
+      yield* Effect.sleep("20 millis")
+      assert.isUndefined(waiter.pollUnsafe(), "the waiter waits for the busy instance")
+      yield* Fiber.interrupt(waiter)
+      assert.strictEqual((yield* Fiber.join(busy))._tag, "Timeout")
+      // The interrupted waiter took no slot: the next call gets the (fresh) instance.
+      assert.strictEqual((yield* d.invokeFilter("fine", "next")).value, "next")
+      assert.isTrue(Exit.isFailure(yield* Fiber.await(waiter)))
+    }))
+})
+
+describe("5. circuit breaker", () => {
+  it.effect("5 traps within the window suspend the plugin; after the cool-down one trial decides", () =>
+    Effect.gen(function*() {
+      const d = yield* make()
+      for (let i = 0; i < 5; i++) assert.strictEqual((yield* callError(d, "trap"))._tag, "Trapped")
+      const instances = yield* d.instances
+      const suspended = yield* callError(d, "fine")
+      assert.strictEqual(suspended._tag, "PluginSuspended")
+      assert.strictEqual(yield* d.instances, instances, "a suspended plugin is not called")
+      let status = yield* d.status
+      assert.deepStrictEqual([status.breaker, status.suspensions, status.rejected], ["open", 1, 1])
+      yield* TestClock.adjust("30 seconds")
+      // The trial fails: another cool-down.
+      assert.strictEqual((yield* callError(d, "trap"))._tag, "Trapped")
+      assert.strictEqual((yield* callError(d, "fine"))._tag, "PluginSuspended")
+      yield* TestClock.adjust("30 seconds")
+      // The trial succeeds: closed again.
+      yield* d.invokeFilter("fine", 1)
+      status = yield* d.status
+      assert.deepStrictEqual([status.breaker, status.suspensions], ["closed", 2])
+    }))
+
+  it.effect("failures outside the window do not add up; guest errors do not count", () =>
+    Effect.gen(function*() {
+      const d = yield* make()
+      for (let i = 0; i < 4; i++) yield* callError(d, "trap")
+      yield* TestClock.adjust("61 seconds")
+      for (let i = 0; i < 4; i++) yield* callError(d, "trap")
+      assert.strictEqual((yield* d.status).breaker, "closed")
+      assert.strictEqual((yield* d.status).recentFailures, 4)
+    }))
+
+  it.effect("in the bus: a suspended plugin's handler fails with PluginSuspended; other handlers keep serving", () =>
+    Effect.gen(function*() {
+      const bus = yield* HookBus
+      const Content = Hook.filter<unknown>("spin")
+      const handle = yield* Plugin.fromBytes(
+        yield* compileWat(unruly),
+        manifest("unruly", [{ name: "spin", kind: "filter" }]),
+        {
+          limits: { fuel: 10_000 },
+          breaker: { maxFailures: 2 }
+        }
+      )
+      yield* bus.addFilter(Content, (v) => Effect.succeed(`${String(v)}!`), { source: "core", priority: 20 })
+      const failures: Array<string> = []
+      for (let i = 0; i < 3; i++) {
+        const result = yield* bus.applyFiltersResult(Content, "x")
+        assert.strictEqual(result.value, "x!", "the other handler kept serving")
+        failures.push((result.skipped[0].error as { _tag: string })._tag)
+      }
+      assert.deepStrictEqual(failures, ["OutOfFuel", "OutOfFuel", "PluginSuspended"])
+      const status = yield* Plugin.status(handle)
+      assert.strictEqual(status.breaker, "open")
+    }).pipe(
+      Effect.provide(Layer.fresh(HookBus.layerWith({ tracing: "off", metrics: false, filterErrors: { spin: "skip" } })))
+    ))
+})
+
+describe("6. capability policy", () => {
+  it.effect("a manifest hook outside the policy fails loading with CapabilityDenied; nothing is registered", () =>
+    Effect.gen(function*() {
+      const bus = yield* HookBus
+      const bytes = yield* fixture("abi-fixture.wat")
+      const error = yield* Effect.flip(Plugin.fromBytes(
+        bytes,
+        manifest("seo", [
+          { name: "the_content", kind: "filter" },
+          { name: "user.password_reset", kind: "action" }
+        ])
+      ))
+      assert.strictEqual(error._tag, "CapabilityDenied")
+      if (error._tag === "CapabilityDenied") assert.deepStrictEqual(error.hooks, ["user.password_reset"])
+      assert.isFalse(yield* bus.has(Hook.filter("the_content")))
+      // Allowed through its own entry and "*".
+      yield* Plugin.fromBytes(
+        bytes,
+        manifest("seo", [{ name: "the_content", kind: "filter" }, { name: "init", kind: "action" }])
+      )
+    }).pipe(
+      Effect.provide(busLayer()),
+      Effect.provide(PluginPolicy.layer({ allowHooks: { seo: ["the_content"], "*": ["init"] } }))
+    ))
+
+  it.effect("host imports outside the policy are denied", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Plugin.fromBytes(yield* fixture("abi-fixture.wat"), manifest("quiet", [])))
+      assert.strictEqual(error._tag, "CapabilityDenied")
+      if (error._tag === "CapabilityDenied") assert.deepStrictEqual(error.imports, ["gn_panic", "gn_time_ms"])
+    }).pipe(
+      Effect.provide(busLayer()),
+      Effect.provide(PluginPolicy.layer({ allowHooks: { "*": [] }, allowImports: { quiet: ["gn_log"] } }))
+    ))
+
+  it.effect("with no policy, everything the manifest declares is allowed", () =>
+    Effect.gen(function*() {
+      const handle = yield* Plugin.fromBytes(
+        yield* fixture("abi-fixture.wat"),
+        manifest("anything", [
+          { name: "user.password_reset", kind: "action" }
+        ])
+      )
+      assert.strictEqual(handle.registrations.length, 1)
+    }).pipe(Effect.provide(busLayer())))
+})
+
+describe("7. hot reload", () => {
+  const v1 = manifest("shout", [{ name: "the_content", kind: "filter" }])
+  const v2 = {
+    ...manifest("shout", [{ name: "the_content", kind: "filter" }, { name: "the_title", kind: "filter" }]),
+    version: "2.0.0"
+  }
+
+  it.effect("switches every registration in one step; the old version is released", () =>
+    Effect.gen(function*() {
+      const bus = yield* HookBus
+      const upper = yield* fixture("abi-fixture.wat")
+      const handle = yield* Plugin.fromBytes(upper, v1)
+      const oldDispatcher = handle.dispatcher
+      assert.strictEqual(yield* bus.applyFilters(Hook.filter<string>("the_content"), "a"), "A")
+      const passthrough = yield* compileWat(abiModule())
+      yield* Plugin.reload(handle, { bytes: passthrough, manifest: v2 })
+      assert.strictEqual(handle.version, "2.0.0")
+      assert.strictEqual(yield* bus.applyFilters(Hook.filter<string>("the_content"), "a"), "a")
+      assert.deepStrictEqual((yield* bus.handlers(Hook.filter("the_title"))).map((h) => h.source), ["plugin:shout"])
+      assert.strictEqual(handle.registrations.length, 2)
+      assert.isTrue(
+        Exit.isFailure(yield* Effect.exit(oldDispatcher.invokeFilter("the_content", "x"))),
+        "old version released"
+      )
+      assert.strictEqual((yield* Plugin.status(handle)).reloads, 1)
+    }).pipe(Effect.provide(busLayer())))
+
+  it.effect("every dispatch sees either the old handlers or the new ones, never both or neither", () =>
+    Effect.gen(function*() {
+      const bus = yield* HookBus
+      const Content = Hook.filter<string>("the_content")
+      // Old: uppercases. New (different priority, so a new registration): appends a marker via a body.
+      const upper = yield* fixture("abi-fixture.wat")
+      const marker = yield* compileWat(abiModule({ data: `{"value":"new"}`, handle: packed(1024, 15) }))
+      const handle = yield* Plugin.fromBytes(upper, v1)
+      const seen = new Set<string>()
+      const dispatcher = yield* Effect.forkChild(Effect.forever(
+        Effect.andThen(Effect.map(bus.applyFilters(Content, "old"), (v) => seen.add(v)), Effect.yieldNow)
+      ))
+      for (let i = 0; i < 20; i++) {
+        const next = i % 2 === 0
+          ? { bytes: marker, manifest: manifest("shout", [{ name: "the_content", kind: "filter", priority: 5 }]) }
+          : { bytes: upper, manifest: v1 }
+        yield* Plugin.reload(handle, next)
+        yield* Effect.yieldNow
+      }
+      yield* Fiber.interrupt(dispatcher)
+      // "OLD" (old version ran), "new" (new version ran); "old" would mean neither ran, "NEW"/other both.
+      assert.isTrue([...seen].every((v) => v === "OLD" || v === "new"), [...seen].join(","))
+      assert.isTrue(seen.has("OLD") && seen.has("new"))
+      assert.strictEqual((yield* bus.handlers(Content)).length, 1)
+    }).pipe(Effect.provide(busLayer())))
+
+  it.effect("a new version that fails to load leaves the old one running", () =>
+    Effect.gen(function*() {
+      const bus = yield* HookBus
+      const handle = yield* Plugin.fromBytes(yield* fixture("abi-fixture.wat"), v1)
+      const error = yield* Effect.flip(Plugin.reload(handle, { bytes: new Uint8Array([1, 2, 3]), manifest: v2 }))
+      assert.strictEqual(error._tag, "InvalidModule")
+      assert.strictEqual(handle.version, "1.0.0")
+      assert.strictEqual(yield* bus.applyFilters(Hook.filter<string>("the_content"), "still"), "STILL")
+      assert.isFalse(yield* bus.has(Hook.filter("the_title")))
+    }).pipe(Effect.provide(busLayer())))
+
+  it.live("in-flight calls finish on the old version before it is released", () =>
+    Effect.gen(function*() {
+      const bus = yield* HookBus
+      const Long = Hook.filter<string>("long")
+      const bytes = yield* compileWat(unruly)
+      const options = { execution: "worker", fuel: false, pool: { size: 1 }, limits: { timeoutMs: 10_000 } } as const
+      const handle = yield* Plugin.fromBytes(bytes, manifest("unruly", [{ name: "long", kind: "filter" }]), options)
+      const old = handle.dispatcher
+      const inFlight = yield* Effect.forkChild(bus.applyFilters(Long, "kept"))
+      yield* Effect.sleep("50 millis")
+      yield* Plugin.reload(handle, {
+        bytes,
+        manifest: { ...manifest("unruly", [{ name: "long", kind: "filter" }]), version: "1.1.0" }
+      })
+      assert.strictEqual(handle.version, "1.1.0")
+      // The old version is still serving the call in flight...
+      assert.strictEqual(yield* Fiber.join(inFlight), "kept")
+      // ...and released once it finished.
+      yield* Effect.sleep("50 millis")
+      assert.isTrue(Exit.isFailure(yield* Effect.exit(old.invokeFilter("fine", 1))))
+      assert.strictEqual(yield* bus.applyFilters(Long, "new"), "new")
+    }).pipe(Effect.provide(busLayer())))
+})
+
+describe("every misbehaviour: the bus keeps serving other plugins, and the plugin recovers", () => {
+  it.effect("spin, bomb, deep, trap, then normal calls", () =>
+    Effect.gen(function*() {
+      const bus = yield* HookBus
+      const gonext = yield* fixture("abi-fixture.wat")
+      yield* Plugin.fromBytes(gonext, manifest("good", [{ name: "the_content", kind: "filter", priority: 30 }]))
+      const hooks = ["spin", "bomb", "deep", "trap"]
+      const unrulyHandle = yield* Plugin.fromBytes(
+        yield* compileWat(unruly),
+        manifest("unruly", [...hooks, "the_content"].map((name) => ({ name, kind: "filter", priority: 1 }))),
+        { limits: { fuel: 50_000, memoryPages: 4 }, breaker: false }
+      )
+      for (const name of hooks) {
+        yield* Effect.flip(bus.applyFilters(Hook.filter<unknown>(name), null))
+        assert.strictEqual(yield* bus.applyFilters(Hook.filter<string>("the_content"), "ok"), "OK")
+      }
+      const failed = (yield* Effect.flip(bus.applyFilters(Hook.filter<unknown>("spin"), null))) as FilterFailed<unknown>
+      assert.strictEqual((failed.failure.error as { _tag: string })._tag, "OutOfFuel")
+      assert.isAbove(yield* unrulyHandle.dispatcher.instances, 3)
+    }).pipe(Effect.provide(busLayer())))
+})
