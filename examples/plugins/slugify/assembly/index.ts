@@ -1,0 +1,71 @@
+// slugify: filter `post.slug`, turns a title into a URL slug.
+//
+// Unicode handling, as far as AssemblyScript allows (it has Unicode case mapping but no normalization and no
+// Unicode character classes):
+//  - text is lowercased with full Unicode case mapping ("ÉCOLE" -> "école");
+//  - Latin letters with diacritics from Latin-1 and Latin Extended-A are folded to ASCII ("é" -> "e", "ß" -> "ss",
+//    "ø" -> "o", "ł" -> "l"); combining marks (U+0300-U+036F) are dropped, so decomposed input folds too;
+//  - other letters (Greek, Cyrillic, CJK, ...) are kept as they are, lowercased; they are valid in IRIs;
+//  - ASCII punctuation, spaces, symbols, general punctuation, arrows, CJK punctuation and emoji become separators;
+//  - runs of separators collapse to one "-", with none at either end; the slug is cut to 96 code points.
+import { filter, Result, Value } from "../../../../sdk/assemblyscript/index"
+export { gn_abi_version, gn_alloc, gn_free, gn_handle_hook } from "../../../../sdk/assemblyscript/index"
+
+const MAX_LENGTH: i32 = 96
+
+// Pairs of (letter, ASCII folding), Latin-1 Supplement and Latin Extended-A, lowercase.
+const FOLDS = "àaáaâaãaäaåaæaeçcèeéeêeëeìiíiîiïiðdñnòoóoôoõoöoøoùuúuûuüuýyþthßssÿyāaăaąaćcĉcċcčcďdđdēeĕeėeęeěeĝgğgġgģgĥhħhĩiīiĭiįiıiĳijĵjķkĸkĺlļlľlŀlłlńnņnňnŉnŋnōoŏoőoœoeŕrŗrřrśsŝsşsšsţtťtŧtũuūuŭuůuűuųuŵwŷyźzżzžzſs"
+
+const folds = new Map<i32, string>()
+
+function loadFolds(): void {
+  let i = 0
+  while (i < FOLDS.length) {
+    const letter = FOLDS.charCodeAt(i)
+    i++
+    let j = i
+    // The folding runs until the next non-ASCII character.
+    while (j < FOLDS.length && FOLDS.charCodeAt(j) < 0x80) j++
+    folds.set(letter, FOLDS.substring(i, j))
+    i = j
+  }
+}
+loadFolds()
+
+function isSeparator(c: i32): bool {
+  if (c < 0x80) return !((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a))
+  return (c >= 0x80 && c <= 0xbf) || c == 0xd7 || c == 0xf7 || (c >= 0x2000 && c <= 0x2bff) ||
+    (c >= 0x3000 && c <= 0x303f) || (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff0f) ||
+    (c >= 0x1f000 && c <= 0x1faff) || c == 0xfeff
+}
+
+export function slugify(title: string): string {
+  const lower = title.toLowerCase()
+  const out: Array<string> = []
+  let length = 0
+  let pendingDash = false
+  let i = 0
+  while (i < lower.length && length < MAX_LENGTH) {
+    const c = lower.codePointAt(i)
+    i += c > 0xffff ? 2 : 1
+    if (c >= 0x300 && c <= 0x36f) continue
+    if (isSeparator(c)) {
+      pendingDash = length > 0
+      continue
+    }
+    if (pendingDash) {
+      out.push("-")
+      length++
+      pendingDash = false
+    }
+    const folded = folds.has(c) ? folds.get(c) : String.fromCodePoint(c)
+    out.push(folded)
+    length += folded.length
+  }
+  return out.join("")
+}
+
+filter("post.slug", (value: Value, args: Array<Value>): Result => {
+  if (!value.isString) return Result.error("post.slug takes a title string", "E_TYPE")
+  return Result.value(Value.string(slugify(value.asString())))
+})
