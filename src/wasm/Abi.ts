@@ -65,16 +65,18 @@ const sameType = (a: FuncType | undefined, b: FuncType): boolean =>
   a !== undefined && a.params.length === b.params.length && a.results.length === b.results.length &&
   a.params.every((p, i) => p === b.params[i]) && a.results.every((r, i) => r === b.results[i])
 
-/** Checks a module's exports and imports against the ABI; returns the first kind of problem, with every instance. */
-export const checkModule = (plugin: string, info: ModuleInfo): MissingExport | UnknownImport | undefined => {
-  const unknown = info.imports.flatMap((i) => {
+/** Every import the ABI does not provide (or provides with another type), described. */
+export const importProblems = (info: ModuleInfo): ReadonlyArray<string> =>
+  info.imports.flatMap((i) => {
     const expected = i.module === "env" && i.kind === "func" ? hostImports[i.name] : undefined
     if (expected === undefined) return [`${i.module}.${i.name} (${i.kind})`]
     return sameType(i.type, expected)
       ? []
       : [`${i.module}.${i.name}: expected ${formatType(expected)}, got ${formatType(i.type)}`]
   })
-  if (unknown.length > 0) return new UnknownImport({ plugin, imports: unknown })
+
+/** Every required export missing or mistyped (and a mistyped `gn_abi_version`), described. */
+export const exportProblems = (info: ModuleInfo): ReadonlyArray<string> => {
   const exports = new Map(info.exports.map((e) => [e.name, e]))
   const problems = Object.entries(requiredExports).flatMap(([name, expected]) => {
     const found = exports.get(name)
@@ -93,7 +95,15 @@ export const checkModule = (plugin: string, info: ModuleInfo): MissingExport | U
       `${versionExport.name}: expected ${formatType(versionExport.type)}, got ${formatType(versionFound.type)}`
     )
   }
-  return problems.length > 0 ? new MissingExport({ plugin, exports: problems }) : undefined
+  return problems
+}
+
+/** Checks a module's exports and imports against the ABI; returns the first kind of problem, with every instance. */
+export const checkModule = (plugin: string, info: ModuleInfo): MissingExport | UnknownImport | undefined => {
+  const imports = importProblems(info)
+  if (imports.length > 0) return new UnknownImport({ plugin, imports })
+  const exports = exportProblems(info)
+  return exports.length > 0 ? new MissingExport({ plugin, exports }) : undefined
 }
 
 /** Fails a JSON encoding on values JSON would silently drop or mangle. */

@@ -177,6 +177,33 @@ export class Guest {
     return exports
   }
 
+  /**
+   * Checks the allocator: allocates `size` bytes, writes and reads them back, frees them, allocates again.
+   * Returns a problem description, or `undefined` when the round trip works. Never throws.
+   */
+  probeAlloc(size: number): string | undefined {
+    try {
+      const exports = this.ensure()
+      if (this.fuel !== undefined && this.limits.fuel !== undefined) this.fuel.reset(this.instance!, this.limits.fuel)
+      const ptr = exports.gn_alloc(size) >>> 0
+      if (ptr === 0) return `gn_alloc(${size}) returned 0`
+      if (ptr + size > exports.memory.buffer.byteLength) return `gn_alloc(${size}) returned ${ptr}, outside memory`
+      const view = new Uint8Array(exports.memory.buffer, ptr, size)
+      for (let i = 0; i < size; i++) view[i] = i & 0xff
+      const back = new Uint8Array(exports.memory.buffer, ptr, size)
+      for (let i = 0; i < size; i++) if (back[i] !== (i & 0xff)) return `bytes written at ${ptr} did not read back`
+      exports.gn_free(ptr, size)
+      const again = exports.gn_alloc(size) >>> 0
+      if (again === 0) return `gn_alloc(${size}) returned 0 after a free`
+      exports.gn_free(again, size)
+      return undefined
+    } catch (error) {
+      this.drop()
+      const trap = trapOf(error)
+      return `trapped (${trap.kind}): ${trap.detail}`
+    }
+  }
+
   /** One call. Never throws. */
   call(hook: string, payload: string): CallResult {
     const plugin = this.plugin

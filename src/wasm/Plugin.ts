@@ -28,6 +28,7 @@ import {
 import * as HookStack from "../layers/internal/HookStack.ts"
 import { HookBus } from "../services/HookBus.ts"
 import { PluginPolicy } from "../services/PluginPolicy.ts"
+import * as Inspect from "./Inspect.ts"
 import * as WasmBinary from "./WasmBinary.ts"
 import * as WasmDispatcher from "./WasmDispatcher.ts"
 
@@ -480,3 +481,9 @@ export const readPluginDir = (
     )
     return { manifest, bytes }
   })
+
+/**
+ * Checks a plugin folder or a `.wasm` file against the ABI and its manifest (see `Inspect`). Never fails: problems
+ * are failed checks in the report.
+ */
+export const inspect = Inspect.inspect

@@ -1,0 +1,233 @@
+/**
+ * The conformance checker behind `hookbus inspect` and `Plugin.inspect`: checks a plugin's manifest, exports and
+ * signatures, imports and memory limits, then probes the module (an unknown hook answers -4, alloc/free round
+ * trips, each declared hook answers within its fuel budget on a sample payload). Never fails: every problem is a
+ * failed check in the report.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Path from "effect/Path"
+import * as Manifest from "../domain/Manifest.ts"
+import * as Abi from "./Abi.ts"
+import * as Fuel from "./Fuel.ts"
+import { Guest } from "./Guest.ts"
+import * as WasmBinary from "./WasmBinary.ts"
+import { defaultMemoryPages } from "./WasmDispatcher.ts"
+
+/** One check: its name, whether it passed, and why. */
+export interface Check {
+  readonly name: string
+  readonly ok: boolean
+  readonly detail: string
+}
+
+/** The outcome of an inspection. */
+export interface InspectReport {
+  readonly target: string
+  readonly plugin: string | undefined
+  readonly checks: ReadonlyArray<Check>
+  /** True when every check passed. */
+  readonly ok: boolean
+}
+
+const pass = (name: string, detail: string): Check => ({ name, ok: true, detail })
+const fail = (name: string, detail: string): Check => ({ name, ok: false, detail })
+const message = (error: unknown) => error instanceof Error ? error.message : String(error)
+
+/** A payload for probing a declared hook. */
+const samplePayload = (hook: Manifest.ManifestHook): string =>
+  hook.kind === "filter"
+    ? `{"kind":"filter","value":"The quick brown fox jumps over the lazy dog.","args":[]}`
+    : `{"kind":"action","args":["sample-1","inspector"]}`
+
+/** Checks a module (and its manifest, when there is one). */
+export const inspectBytes = (
+  bytes: Uint8Array,
+  manifest: Manifest.Manifest | undefined,
+  target: string,
+  earlier: ReadonlyArray<Check> = []
+): Effect.Effect<InspectReport> =>
+  Effect.promise(async () => {
+    const checks: Array<Check> = [...earlier]
+    const finish = (): InspectReport => ({
+      target,
+      plugin: manifest?.name,
+      checks,
+      ok: checks.every((c) => c.ok)
+    })
+    let info: WasmBinary.ModuleInfo
+    try {
+      info = WasmBinary.read(bytes)
+      await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>)
+      checks.push(pass("module", `WebAssembly module, ${bytes.length} bytes`))
+    } catch (error) {
+      checks.push(fail("module", message(error)))
+      return finish()
+    }
+    const exports = Abi.exportProblems(info)
+    checks.push(
+      exports.length === 0
+        ? pass("exports", "memory, gn_alloc, gn_free, gn_handle_hook with the ABI's signatures")
+        : fail("exports", exports.join("; "))
+    )
+    const imports = Abi.importProblems(info)
+    const used = info.imports.map((i) => i.name)
+    checks.push(
+      imports.length === 0
+        ? pass("imports", used.length === 0 ? "none" : `only ABI host functions: ${used.join(", ")}`)
+        : fail("imports", `not provided by the ABI: ${imports.join("; ")}`)
+    )
+    const cap = manifest?.limits?.memoryPages ?? defaultMemoryPages
+    const memory = info.memories[0]
+    if (memory === undefined) checks.push(fail("memory", "the module defines no memory"))
+    else if (memory.memory64) checks.push(fail("memory", "64-bit memories are not supported by ABI v1"))
+    else if (memory.min > cap) {
+      checks.push(fail("memory", `minimum ${memory.min} pages exceeds the cap of ${cap} pages`))
+    } else {
+      checks.push(
+        pass("memory", `minimum ${memory.min} pages, capped at ${Math.min(memory.max ?? cap, cap)} of ${cap}`)
+      )
+    }
+    if (!checks.every((c) => c.ok)) return finish()
+
+    const budget = manifest?.limits?.fuel ?? Fuel.defaultBudget
+    let guest: Guest
+    try {
+      const metered = await Fuel.instrument(bytes)
+      const capped = WasmBinary.withMemoryMaximum(metered, WasmBinary.read(metered), cap)
+      const module = await WebAssembly.compile(capped as Uint8Array<ArrayBuffer>)
+      guest = new Guest(
+        manifest?.name ?? "inspect",
+        module,
+        { maxPayloadBytes: Abi.defaultMaxPayloadBytes, maxResultBytes: Abi.defaultMaxResultBytes, fuel: budget },
+        { log: () => {}, nowMillis: () => Date.now() },
+        Fuel.meter
+      )
+    } catch (error) {
+      checks.push(fail("instrument", `cannot meter the module: ${message(error)}`))
+      return finish()
+    }
+    const start = guest.start()
+    if (start !== undefined) {
+      checks.push(fail("start", start.message))
+      return finish()
+    }
+    try {
+      const version = guest.abiVersion()
+      checks.push(
+        version === undefined || version === Abi.version
+          ? pass("abi version", version === undefined ? "no gn_abi_version (ABI 1 assumed)" : "gn_abi_version is 1")
+          : fail("abi version", `gn_abi_version returned ${version}`)
+      )
+    } catch (error) {
+      checks.push(fail("abi version", `gn_abi_version trapped: ${message(error)}`))
+    }
+    const unknown = guest.call("hookbus.inspect.unknown-hook", `{"kind":"filter","value":null,"args":[]}`)
+    checks.push(
+      unknown._tag === "Err" && unknown.error._tag === "UnknownHook"
+        ? pass("unknown hook", "answers status -4")
+        : fail(
+          "unknown hook",
+          `must answer status -4, got ${unknown._tag === "Ok" ? "success" : unknown.error.message}`
+        )
+    )
+    const alloc = guest.probeAlloc(1024)
+    checks.push(alloc === undefined ? pass("alloc/free", "1024-byte round trip") : fail("alloc/free", alloc))
+    for (const hook of manifest?.hooks ?? []) {
+      const result = guest.call(hook.name, samplePayload(hook))
+      const name = `hook ${hook.name}`
+      if (result._tag === "Ok") {
+        checks.push(pass(name, `${hook.kind} answered, ${result.fuelUsed ?? 0} of ${budget} fuel`))
+        continue
+      }
+      const error = result.error
+      switch (error._tag) {
+        case "GuestError":
+        case "BadPayload":
+          checks.push(
+            pass(
+              name,
+              `${hook.kind} answered with an error on the sample (${error.message}), ${result.fuelUsed ?? 0} fuel`
+            )
+          )
+          break
+        case "UnknownHook":
+          checks.push(fail(name, "declared in the manifest, but the module answers unknown hook (-4)"))
+          break
+        case "OutOfFuel":
+          checks.push(fail(name, `did not answer within its fuel budget of ${budget}`))
+          break
+        default:
+          checks.push(fail(name, error.message))
+      }
+    }
+    guest.drop()
+    return finish()
+  })
+
+/**
+ * Inspects a plugin folder (its `plugin.json` and module) or a lone `.wasm` file (module checks only).
+ *
+ * @example
+ * const report = yield* Plugin.inspect("examples/plugins/uppercase")
+ * console.log(Inspect.format(report))
+ */
+export const inspect = (path: string): Effect.Effect<InspectReport, never, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const p = yield* Path.Path
+    const stat = yield* Effect.result(fs.stat(path))
+    if (stat._tag === "Failure") {
+      return { target: path, plugin: undefined, checks: [fail("path", `cannot read ${path}`)], ok: false }
+    }
+    if (stat.success.type !== "Directory") {
+      const bytes = yield* Effect.result(fs.readFile(path))
+      if (bytes._tag === "Failure") {
+        return { target: path, plugin: undefined, checks: [fail("path", bytes.failure.message)], ok: false }
+      }
+      return yield* inspectBytes(bytes.success, undefined, path, [pass("manifest", "none (a lone module): skipped")])
+    }
+    const manifestPath = p.join(path, "plugin.json")
+    const text = yield* Effect.result(fs.readFileString(manifestPath))
+    if (text._tag === "Failure") {
+      return { target: path, plugin: undefined, checks: [fail("manifest", `cannot read ${manifestPath}`)], ok: false }
+    }
+    const manifest = yield* Effect.result(Manifest.parse(text.success, manifestPath))
+    if (manifest._tag === "Failure") {
+      const problems = manifest.failure.problems.map((pr) => `${pr.path}: ${pr.message}`).join("; ")
+      return { target: path, plugin: undefined, checks: [fail("manifest", problems)], ok: false }
+    }
+    const m = manifest.success
+    const manifestCheck = pass("manifest", `${m.name} ${m.version}, ${m.hooks.length} hook(s)`)
+    if (m.wasm === undefined) {
+      return {
+        target: path,
+        plugin: m.name,
+        checks: [manifestCheck, fail("module", "the manifest names no wasm.path")],
+        ok: false
+      }
+    }
+    const wasmPath = p.resolve(path, m.wasm.path)
+    const bytes = yield* Effect.result(fs.readFile(wasmPath))
+    if (bytes._tag === "Failure") {
+      return {
+        target: path,
+        plugin: m.name,
+        checks: [manifestCheck, fail("module", `cannot read ${wasmPath} (run npm run build:plugins?)`)],
+        ok: false
+      }
+    }
+    return yield* inspectBytes(bytes.success, m, path, [manifestCheck])
+  })
+
+/** The report as text: one line per check, then a verdict. */
+export const format = (report: InspectReport): string =>
+  [
+    `inspect ${report.target}${report.plugin === undefined ? "" : ` (${report.plugin})`}`,
+    ...report.checks.map((c) => `  ${c.ok ? "PASS" : "FAIL"}  ${c.name.padEnd(16)} ${c.detail}`),
+    report.ok
+      ? "conformant: every check passed"
+      : `not conformant: ${report.checks.filter((c) => !c.ok).length} check(s) failed`
+  ].join("\n")
