@@ -772,7 +772,7 @@ export const makeHookBus = (
           if (i !== start || pending === NotInvoked) {
             if (!claim(entry)) continue
             if (entry.mode === "async") {
-              probe?.handlerStarted(entry.source)
+              probe?.handlerStarted(entry.source, false)
               run.ran++
               yield* submitAsync(entry, args, frameOf(), probe?.span)
               continue

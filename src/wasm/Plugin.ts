@@ -446,14 +446,19 @@ export const status = (handle: PluginHandle): Effect.Effect<PluginStatusReport> 
     reloads: (handle as LoadedPlugin).reloads
   }))
 
+/** A plugin folder's decoded manifest and module bytes. */
+export interface PluginFiles {
+  readonly manifest: Manifest.Manifest
+  readonly bytes: Uint8Array
+}
+
+/** Why a plugin folder could not be read. */
+export type ReadError = ManifestInvalid | PluginNotFound
+
 /** Reads a plugin folder: its decoded manifest and its module's bytes. */
 export const readPluginDir = (
   dir: string
-): Effect.Effect<
-  { readonly manifest: Manifest.Manifest; readonly bytes: Uint8Array },
-  ManifestInvalid | PluginNotFound,
-  FileSystem.FileSystem | Path.Path
-> =>
+): Effect.Effect<PluginFiles, ReadError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path

@@ -176,10 +176,13 @@ export class Probe {
       })
   }
 
-  /** A handler is about to run: returns its span in "handlers" mode. */
-  handlerStarted(source: string): Tracer.Span | undefined {
+  /**
+   * A handler is about to run: returns its span in "handlers" mode. An async handler (`inline` false) gets its own
+   * linked span where it runs instead.
+   */
+  handlerStarted(source: string, inline = true): Tracer.Span | undefined {
     this.handlers?.push(source)
-    if (this.observer.options.tracing !== "handlers" || this.span === undefined) return undefined
+    if (!inline || this.observer.options.tracing !== "handlers" || this.span === undefined) return undefined
     const span = startSpan(this.context, `hook.handler ${source}`, { parent: Option.some(this.span) })
     span?.attribute("hook.source", source)
     return span

@@ -1,0 +1,91 @@
+/**
+ * Loads every plugin folder under a directory onto the bus: a plugin that fails to load is reported, the others
+ * still load.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Path from "effect/Path"
+import type * as Result from "effect/Result"
+import type * as Scope from "effect/Scope"
+import type { HookBus } from "../services/HookBus.ts"
+import * as Plugin from "../wasm/Plugin.ts"
+
+/** Input the command line cannot act on; its message is the one line the user sees. */
+export class CliInputError extends Data.TaggedError("CliInputError")<{ readonly message: string }> {}
+
+/** The command already said what went wrong; it only needs a non-zero exit code. */
+export class SilentExit extends Data.TaggedError("SilentExit") {}
+
+/** A plugin folder that did not load. */
+export interface LoadFailure {
+  readonly dir: string
+  readonly message: string
+}
+
+/** The plugins that loaded and the folders that failed. */
+export interface PluginSet {
+  readonly handles: ReadonlyArray<Plugin.PluginHandle>
+  readonly failures: ReadonlyArray<LoadFailure>
+}
+
+/** Loads every folder with a `plugin.json` under `dir`, in name order. */
+export const loadAll = (
+  dir: string,
+  options: Plugin.PluginOptions = {}
+): Effect.Effect<PluginSet, CliInputError, HookBus | Scope.Scope | FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const stat = yield* Effect.result(fs.stat(dir))
+    if (stat._tag === "Failure" || stat.success.type !== "Directory") {
+      return yield* new CliInputError({ message: `plugin directory not found: ${dir}` })
+    }
+    const entries = (yield* fs.readDirectory(dir).pipe(
+      Effect.mapError(() => new CliInputError({ message: `cannot read plugin directory: ${dir}` }))
+    )).sort()
+    const handles: Array<Plugin.PluginHandle> = []
+    const failures: Array<LoadFailure> = []
+    const folders: Array<
+      { readonly folder: string; readonly read: Result.Result<Plugin.PluginFiles, Plugin.ReadError> }
+    > = []
+    for (const entry of entries) {
+      const folder = path.join(dir, entry)
+      const hasManifest = yield* fs.exists(path.join(folder, "plugin.json")).pipe(Effect.orElseSucceed(() => false))
+      if (hasManifest) folders.push({ folder, read: yield* Effect.result(Plugin.readPluginDir(folder)) })
+    }
+    for (const { folder, read } of orderByConstraints(folders)) {
+      const loaded = read._tag === "Success"
+        ? yield* Effect.result(Plugin.fromBytes(read.success.bytes, read.success.manifest, options))
+        : read
+      if (loaded._tag === "Success") handles.push(loaded.success)
+      else failures.push({ dir: folder, message: loaded.failure.message })
+    }
+    return { handles, failures }
+  })
+
+/**
+ * Plugins whose hooks run after (or before) another plugin's source load after it, so their constraints resolve at
+ * once rather than waiting with a warning. Otherwise name order.
+ */
+const orderByConstraints = <A extends { readonly read: Result.Result<Plugin.PluginFiles, unknown> }>(
+  folders: ReadonlyArray<A>
+): ReadonlyArray<A> => {
+  const manifestOf = (a: A) => a.read._tag === "Success" ? a.read.success.manifest : undefined
+  const sourcesOf = (a: A): ReadonlyArray<string> => {
+    const m = manifestOf(a)
+    return m === undefined ? [] : m.hooks.map((h) => Plugin.sourceOf(m, h))
+  }
+  const needsOf = (a: A): ReadonlyArray<string> =>
+    manifestOf(a)?.hooks.flatMap((h) => [...(h.after ?? []), ...(h.before ?? [])]) ?? []
+  const out: Array<A> = []
+  const pending = [...folders]
+  while (pending.length > 0) {
+    const provided = new Set(pending.flatMap(sourcesOf))
+    const next = pending.findIndex((a) => needsOf(a).every((s) => !provided.has(s) || sourcesOf(a).includes(s)))
+    out.push(...pending.splice(next === -1 ? 0 : next, 1))
+  }
+  return out
+}

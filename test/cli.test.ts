@@ -1,0 +1,201 @@
+/**
+ * The `hookbus` command and the blog server, run as real processes.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { spawn, spawnSync } from "node:child_process"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+const hookbus = (...args: Array<string>) => {
+  const result = spawnSync(process.execPath, ["src/cli/main.ts", ...args], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 60_000
+  })
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
+}
+
+describe("hookbus run", () => {
+  it("applies a filter through the bundled plugins and prints the result", () => {
+    const { code, stderr, stdout } = hookbus("run", "--hook", "the_content", "--value", JSON.stringify("hello plugins"))
+    assert.strictEqual(code, 0, stderr)
+    assert.strictEqual(stdout.trim(), JSON.stringify("HELLO PLUGINS\n\n(1 min read)"))
+  })
+
+  it("--trace prints the dispatch as an indented span tree with durations and outcomes", () => {
+    const { code, stdout } = hookbus("run", "--hook", "post.slug", "--value", JSON.stringify("Déjà Vu!"), "--trace")
+    assert.strictEqual(code, 0)
+    assert.match(stdout, /"deja-vu"/)
+    assert.match(stdout, /^hook\.filter post\.slug {2}\[[\d.]+ (µs|ms), ok, 1 handler\(s\)\]$/m)
+    assert.match(stdout, /^ {2}hook\.handler plugin:slugify {2}\[[\d.]+ (µs|ms), ok, \d+ fuel\]$/m)
+  })
+
+  it("fires an action with --args", () => {
+    const { code, stdout } = hookbus("run", "--hook", "post.saved", "--args", JSON.stringify(["7", "ada"]))
+    assert.strictEqual(code, 0)
+    assert.match(stdout, /ok: action "post.saved" dispatched to 1 handler\(s\)/)
+  })
+
+  const bad: ReadonlyArray<readonly [string, ReadonlyArray<string>, RegExp]> = [
+    [
+      "an unknown hook",
+      ["run", "--hook", "nope"],
+      /^hookbus: unknown hook: no loaded plugin handles "nope" \(known hooks: post\.saved, post\.slug, the_content\)$/
+    ],
+    ["invalid JSON", ["run", "--hook", "the_content", "--value", "{nope"], /^hookbus: invalid JSON for --value: /],
+    [
+      "args that are not an array",
+      ["run", "--hook", "post.saved", "--args", "{}"],
+      /^hookbus: --args must be a JSON array$/
+    ],
+    [
+      "a missing directory",
+      ["run", "--hook", "x", "--plugins", "/definitely/not/here"],
+      /^hookbus: plugin directory not found: \/definitely\/not\/here$/
+    ]
+  ]
+  for (const [title, args, line] of bad) {
+    it(`bad input, ${title}: one clear line and a non-zero exit`, () => {
+      const { code, stderr } = hookbus(...args)
+      assert.notStrictEqual(code, 0)
+      const lines = stderr.trim().split("\n")
+      assert.strictEqual(lines.length, 1, stderr)
+      assert.match(lines[0], line)
+    })
+  }
+
+  it("an invalid manifest lists every problem; a plugin that fails to load is reported and the others still load", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hookbus-cli-"))
+    try {
+      spawnSync("cp", ["-r", join(root, "examples/plugins/uppercase"), join(dir, "uppercase")])
+      spawnSync("mkdir", [join(dir, "broken")])
+      writeFileSync(
+        join(dir, "broken/plugin.json"),
+        JSON.stringify({ abi: 2, name: "Broken", version: "x", hooks: [{}] })
+      )
+      const { code, stderr, stdout } = hookbus("run", "--hook", "the_content", "--value", "\"ok\"", "--plugins", dir)
+      assert.notStrictEqual(code, 0)
+      assert.strictEqual(stdout.trim(), "\"OK\"", "the other plugin still ran")
+      assert.match(
+        stderr,
+        /^hookbus: plugin failed to load: invalid manifest .*broken\/plugin\.json: abi: .*name: .*version: .*hooks\[0\]\.name: .*hooks\[0\]\.kind: /m
+      )
+      assert.strictEqual(stderr.trim().split("\n").length, 1)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe("hookbus list and inspect", () => {
+  it("list: each hook with its handlers in resolved order", () => {
+    const { code, stdout } = hookbus("list")
+    assert.strictEqual(code, 0)
+    assert.match(
+      stdout,
+      /the_content \(filter\)\n {2}plugin:uppercase +priority 10 +sync +plugin uppercase\n {2}plugin:reading-time +priority 10 +sync +plugin reading-time/
+    )
+    assert.match(stdout, /post\.saved \(action\)\n {2}plugin:audit +priority 10 +async +plugin audit/)
+  })
+
+  it("inspect: a conformant plugin exits 0 with a line per check", () => {
+    const { code, stdout } = hookbus("inspect", "examples/plugins/uppercase")
+    assert.strictEqual(code, 0)
+    assert.match(stdout, /PASS {2}unknown hook +answers status -4/)
+    assert.match(stdout, /conformant: every check passed/)
+  })
+
+  it("inspect: a broken plugin exits non-zero naming the failure", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hookbus-inspect-"))
+    try {
+      writeFileSync(
+        join(dir, "plugin.json"),
+        JSON.stringify({ abi: 1, name: "gone", version: "1.0.0", wasm: { path: "gone.wasm" }, hooks: [] })
+      )
+      const { code, stdout } = hookbus("inspect", dir)
+      assert.notStrictEqual(code, 0)
+      assert.match(stdout, /FAIL {2}module +cannot read .*gone\.wasm/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("the demo (npm start) runs end to end and exits 0", () => {
+    const { code, stderr, stdout } = hookbus("demo")
+    assert.strictEqual(code, 0, stderr)
+    assert.match(stdout, /output: "HOOKS LET A BACKEND/)
+    assert.match(stdout, /trace:\n/)
+    assert.match(stdout, /hookbus_dispatch_total\{hook="the_content",kind="filter"\} 1/)
+  })
+})
+
+describe("blog server", () => {
+  it(
+    "serves posts through the filters, counts views, exposes metrics, exports traces, and stops gracefully",
+    async () => {
+      const traces: Array<string> = []
+      const receiver = createServer((req, res) => {
+        let body = ""
+        req.on("data", (c) => (body += c))
+        req.on("end", () => {
+          traces.push(body)
+          res.writeHead(200, { "content-type": "application/json" }).end("{}")
+        })
+      })
+      await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve))
+      const otlp = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`
+      const child = spawn(process.execPath, ["examples/blog-server/main.ts"], {
+        cwd: root,
+        env: { ...process.env, PORT: "0", OTEL_EXPORTER_OTLP_ENDPOINT: otlp }
+      })
+      let output = ""
+      child.stdout.on("data", (c) => (output += c))
+      child.stderr.on("data", (c) => (output += c))
+      try {
+        const base = await new Promise<string>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 15_000)
+          const check = setInterval(() => {
+            const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
+            if (match) {
+              clearInterval(check)
+              clearTimeout(timer)
+              resolve(match[1])
+            }
+          }, 50)
+        })
+        const post = await (await fetch(`${base}/posts/1`)).json() as { html: string; title: string }
+        assert.strictEqual(post.title, "Hello, hooks")
+        assert.strictEqual(
+          post.html,
+          "<article>HOOKS LET A BACKEND GROW WITHOUT REWIRING IT.\n\n(1 min read)</article>"
+        )
+        await fetch(`${base}/posts/1`)
+        assert.strictEqual((await fetch(`${base}/posts/404`)).status, 404)
+        const metrics = await (await fetch(`${base}/metrics`)).text()
+        assert.match(metrics, /hookbus_dispatch_total\{hook="the_content",kind="filter"\} 2/)
+        assert.match(metrics, /hookbus_dispatch_total\{hook="post\.viewed",kind="action"\} 2/)
+        assert.match(metrics, /hookbus_plugin_fuel_used_count\{plugin="uppercase"\} 2/)
+        const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+        child.kill("SIGINT")
+        assert.strictEqual(await exit, 130)
+        assert.match(output, /blog-server: stopped; async handlers drained/)
+        const spans = traces.flatMap((t) =>
+          JSON.parse(t).resourceSpans.flatMap((r: any) => r.scopeSpans.flatMap((s: any) => s.spans))
+        )
+        assert.isTrue(
+          spans.some((s: any) => s.name === "hook.filter the_content"),
+          `spans: ${spans.map((s: any) => s.name)}`
+        )
+      } finally {
+        child.kill("SIGKILL")
+        receiver.close()
+      }
+    },
+    60_000
+  )
+})
