@@ -2,7 +2,7 @@
  * A small tour of the hook bus: define hooks, register handlers in a Layer, dispatch, handle errors.
  * Run it with `npm start`.
  */
-import { Console, Effect, Layer, Schema } from "effect"
+import { Console, Effect, Layer, Option, Schema } from "effect"
 import { Hook, HookBus } from "../src/index.ts"
 
 // Hooks are plain definitions; two definitions with the same kind and name address the same handlers.
@@ -33,7 +33,12 @@ const program = Effect.gen(function*() {
   yield* Console.log("the_content handlers:", (yield* bus.handlers(TheContent)).map((h) => h.source).join(" -> "))
   yield* Console.log("filtered:", yield* bus.applyFilters(TheContent, "  Hello, hooks!  "))
   const result = yield* bus.applyFiltersResult(TheContent, "   ")
-  yield* Console.log("short-circuited by:", result.shortCircuitedBy, "value:", result.value)
+  yield* Console.log(
+    "short-circuited by:",
+    Option.getOrElse(result.shortCircuitedBy, () => "nobody"),
+    "value:",
+    result.value
+  )
 
   yield* bus.doAction(PostSaved, "42")
   const failed = yield* Effect.flip(bus.doAction(PostSaved, "draft"))

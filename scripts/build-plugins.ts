@@ -6,7 +6,7 @@
  *   node scripts/build-plugins.ts [--force] [plugin folders...]
  */
 import asc from "assemblyscript/asc"
-import { existsSync, readdirSync, statSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { basename, join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -27,11 +27,21 @@ export const examplePlugins = (): Array<string> => {
     .map((e) => join(dir, e.name))
 }
 
+/** Where the module goes: the manifest's `wasm.path`, or `build/<folder>.wasm`. */
+const outputOf = (folder: string): string => {
+  const manifest = join(folder, "plugin.json")
+  if (existsSync(manifest)) {
+    const path = (JSON.parse(readFileSync(manifest, "utf8")) as { wasm?: { path?: unknown } }).wasm?.path
+    if (typeof path === "string") return join(folder, path)
+  }
+  return join(folder, "build", `${basename(folder)}.wasm`)
+}
+
 /** Compiles one plugin folder; returns the module path, or throws with the compiler's output. */
 export const buildPlugin = async (folder: string, force = false): Promise<string> => {
   const name = basename(folder)
   const entry = join(folder, "assembly", "index.ts")
-  const out = join(folder, "build", `${name}.wasm`)
+  const out = outputOf(folder)
   if (!force && existsSync(out) && statSync(out).mtimeMs > Math.max(newest(join(folder, "assembly")), newest(sdk))) {
     return out
   }
@@ -64,7 +74,7 @@ export const buildAll = async (folders: ReadonlyArray<string> = [], force = fals
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2)
   const force = args.includes("--force")
-  const folders = args.filter((a) => a !== "--force")
+  const folders = args.filter((a) => a !== "--force").map((folder) => join(process.cwd(), folder))
   const started = performance.now()
   const built = await buildAll(folders, force)
   console.log(`plugins ready (${built.length}) in ${Math.round(performance.now() - started)} ms:`)

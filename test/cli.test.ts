@@ -199,3 +199,19 @@ describe("blog server", () => {
     60_000
   )
 })
+
+describe("examples", () => {
+  it("examples/quickstart.ts runs and shows each feature it claims", () => {
+    const result = spawnSync(process.execPath, ["examples/quickstart.ts"], {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 60_000
+    })
+    assert.strictEqual(result.status, 0, result.stderr)
+    assert.match(result.stdout, /the_content handlers: trim -> paragraph -> empty-guard/)
+    assert.match(result.stdout, /filtered: <p>Hello, hooks!<\/p>/)
+    assert.match(result.stdout, /short-circuited by: empty-guard value: \(empty post\)/)
+    assert.match(result.stdout, /doAction failed: action "post.saved": 1 handler\(s\) failed: search-index \(Failure\)/)
+    assert.match(result.stdout, /\[audit\] post 42 saved/)
+  })
+})
