@@ -52,7 +52,7 @@ interface Entry extends HandlerOrder.Orderable, HandlerContext.MergeCache {
   readonly timeout: Duration.Duration | undefined
   readonly policy: FilterErrorPolicy
   readonly orderBy: ((...args: ReadonlyArray<unknown>) => string) | undefined
-  readonly services: Context.Context<never> | undefined
+  readonly lent: HandlerContext.Lent
   readonly info: HandlerInfo
   removed: boolean
   detached: boolean
@@ -468,7 +468,7 @@ export const makeHookBus = (
           timeout: o.timeout === undefined ? undefined : Duration.fromInputUnsafe(o.timeout as Duration.Input),
           policy: (o.onError as FilterErrorPolicy | undefined) ?? config.filterErrors[hook.name] ?? "abort",
           orderBy: o.orderBy as Entry["orderBy"],
-          services: HandlerContext.capture(fiber.context),
+          lent: HandlerContext.capture(fiber.context),
           info: { id, source, priority, mode, before, after, once },
           base: undefined,
           merged: undefined,
@@ -512,20 +512,28 @@ export const makeHookBus = (
         )
       }))
 
-    /** Runs a handler Effect that did not complete on the spot, in the handler's context, bounded by its timeout. */
+    /**
+     * Runs a handler Effect that did not complete on the spot, bounded by its timeout. It runs in the dispatch's
+     * context (set once for the whole rest of the chain), switched only when the handler needs services the
+     * dispatching fiber lacks, or has its own span.
+     */
     const runSlow = (
       entry: Entry,
       returned: unknown,
-      frameContext: Context.Context<never>
+      caller: Context.Context<never>,
+      frame: HookStack.HookFrame,
+      dispatchSpan: Tracer.Span | undefined,
+      handlerSpan: Tracer.Span | undefined
     ): Effect.Effect<Exit.Exit<unknown, unknown>> => {
       if (!Effect.isEffect(returned)) return Effect.succeed(notAnEffect(entry, returned))
-      const context = entry.services === undefined
-        ? frameContext
-        : HandlerContext.merge(entry, frameContext, entry.services)
-      let effect: Effect.Effect<unknown, unknown> = Effect.updateContext(
-        returned as Effect.Effect<unknown, unknown>,
-        (): Context.Context<never> => context
-      )
+      let effect = returned as Effect.Effect<unknown, unknown>
+      const lent = HandlerContext.prepare(entry, entry.lent, caller)
+      if (lent !== undefined || handlerSpan !== undefined) {
+        const base = Context.add(lent ?? caller, HookStack.CurrentHookFrame, frame)
+        const parentSpan = handlerSpan ?? dispatchSpan
+        const context = parentSpan === undefined ? base : Context.add(base, Tracer.ParentSpan, parentSpan)
+        effect = Effect.updateContext(effect, (): Context.Context<never> => context)
+      }
       if (entry.timeout !== undefined) {
         const timeout = entry.timeout
         effect = Effect.flatMap(
@@ -536,22 +544,22 @@ export const makeHookBus = (
       return Effect.exit(effect)
     }
 
+    /** Runs `effect` with this dispatch on the hook stack and, when traced, as the parent span. */
+    const inFrame = <A, E>(
+      effect: Effect.Effect<A, E>,
+      frame: HookStack.HookFrame,
+      span: Tracer.Span | undefined
+    ): Effect.Effect<A, E> =>
+      Effect.updateContext(effect, (context: Context.Context<never>): Context.Context<never> => {
+        const framed = Context.add(context, HookStack.CurrentHookFrame, frame)
+        return span === undefined ? framed : Context.add(framed, Tracer.ParentSpan, span)
+      })
+
     /** Claims a handler for this run: false when it was removed, or is `once` and already claimed. */
     const claim = (entry: Entry): boolean => {
       if (entry.removed) return false
       if (entry.once) detach(entry)
       return true
-    }
-
-    /** The context handlers run in: the caller's, with this dispatch on the hook stack and as the parent span. */
-    const frameContextOf = (
-      context: Context.Context<never>,
-      parent: HookStack.HookFrame | undefined,
-      hook: AnyHook,
-      span: Tracer.Span | undefined
-    ): Context.Context<never> => {
-      const framed = Context.add(context, HookStack.CurrentHookFrame, HookStack.push(parent, hook))
-      return span === undefined ? framed : Context.add(framed, Tracer.ParentSpan, span)
     }
 
     const recursionLimit = (name: string, parent: HookStack.HookFrame) =>
@@ -631,42 +639,48 @@ export const makeHookBus = (
       detail: boolean
     ): Effect.Effect<unknown, FilterFailed<unknown>> => {
       const probe = run.probe
-      const loop = Effect.gen(function*() {
-        let frame: Context.Context<never> | undefined
-        const frameOf = () => frame ??= frameContextOf(context, parent, hook, probe?.span)
-        for (let i = start; i < chain.length; i++) {
+      const dispatchSpan = probe?.span
+      const frame = HookStack.push(parent, hook)
+      // A plain loop that returns an Effect only where a handler suspends: `Effect.gen` would cost a generator
+      // and an iterator primitive per dispatch, more than the handlers themselves.
+      const loop = (from: number, first: unknown): Effect.Effect<unknown, FilterFailed<unknown>> => {
+        for (let i = from; i < chain.length; i++) {
           const entry = chain[i]
-          let returned = pending
+          let returned = first
           let span: Tracer.Span | undefined
-          if (i !== start || pending === NotInvoked) {
+          first = NotInvoked
+          if (returned === NotInvoked) {
             if (!claim(entry)) continue
             span = probe?.handlerStarted(entry.source)
             returned = invokeFilter(entry.fn, run.value, args)
           }
-          const exit = completed(returned) ??
-            (yield* runSlow(
-              entry,
-              returned,
-              span === undefined ? frameOf() : Context.add(frameOf(), Tracer.ParentSpan, span)
-            ))
+          const exit = completed(returned)
+          if (exit === undefined) {
+            return Effect.flatMap(runSlow(entry, returned, context, frame, dispatchSpan, span), (slow) => {
+              probe?.handlerEnded(span, slow)
+              return run.settle(entry, slow) ? loop(i + 1, NotInvoked) : run.finish(detail)
+            })
+          }
           probe?.handlerEnded(span, exit)
           if (!run.settle(entry, exit)) break
         }
-        return yield* run.finish(detail)
-      })
-      return probe === undefined ? loop : Effect.onInterrupt(loop, () => Effect.sync(() => probe.interrupted()))
+        return run.finish(detail)
+      }
+      const framed = inFrame(Effect.suspend(() => loop(start, pending)), frame, dispatchSpan)
+      return probe === undefined ? framed : Effect.onInterrupt(framed, () => Effect.sync(() => probe.interrupted()))
     }
 
     /** Starts an async handler run in a bus-owned fiber; the dispatching fiber does not wait for it. */
     const submitAsync = (
       entry: Entry,
       args: ReadonlyArray<unknown>,
-      frame: Context.Context<never>,
+      caller: Context.Context<never>,
+      frame: HookStack.HookFrame,
       dispatchSpan: Tracer.Span | undefined
     ) => {
       const job = Effect.suspend(() => {
         // Its own span, linked to the dispatch span: it outlives the dispatch, so it is not a child.
-        const span = dispatchSpan === undefined ? undefined : startSpan(frame, `hook.handler ${entry.source}`, {
+        const span = dispatchSpan === undefined ? undefined : startSpan(caller, `hook.handler ${entry.source}`, {
           parent: Option.none(),
           root: true,
           links: [{ span: dispatchSpan, attributes: { "hook.link": "dispatch" } }]
@@ -674,9 +688,8 @@ export const makeHookBus = (
         span?.attribute("hook.name", entry.slot.name)
         span?.attribute("hook.source", entry.source)
         span?.attribute("hook.mode", "async")
-        const context = span === undefined ? frame : Context.add(frame, Tracer.ParentSpan, span)
-        return Effect.map(runSlow(entry, invokeAction(entry.fn, args), context), (exit) => {
-          span?.end(Context.get(frame, Clock.Clock).currentTimeNanosUnsafe(), exit)
+        return Effect.map(runSlow(entry, invokeAction(entry.fn, args), caller, frame, undefined, span), (exit) => {
+          span?.end(Context.get(caller, Clock.Clock).currentTimeNanosUnsafe(), exit)
           return exit
         })
       }).pipe(
@@ -762,36 +775,42 @@ export const makeHookBus = (
     ): Effect.Effect<void, ActionFailed> => {
       const probe = run.probe
       const name = hook.name
-      const loop = Effect.gen(function*() {
-        let frame: Context.Context<never> | undefined
-        const frameOf = () => frame ??= frameContextOf(context, parent, hook, probe?.span)
-        for (let i = start; i < chain.length; i++) {
+      const dispatchSpan = probe?.span
+      const frame = HookStack.push(parent, hook)
+      const loop = (from: number, first: unknown): Effect.Effect<void, ActionFailed> => {
+        for (let i = from; i < chain.length; i++) {
           const entry = chain[i]
-          let returned = pending
+          let returned = first
           let span: Tracer.Span | undefined
-          if (i !== start || pending === NotInvoked) {
+          first = NotInvoked
+          if (returned === NotInvoked) {
             if (!claim(entry)) continue
             if (entry.mode === "async") {
               probe?.handlerStarted(entry.source, false)
               run.ran++
-              yield* submitAsync(entry, args, frameOf(), probe?.span)
-              continue
+              return Effect.flatMap(
+                submitAsync(entry, args, context, frame, dispatchSpan),
+                () => loop(i + 1, NotInvoked)
+              )
             }
             span = probe?.handlerStarted(entry.source)
             returned = invokeAction(entry.fn, args)
           }
-          const exit = completed(returned) ??
-            (yield* runSlow(
-              entry,
-              returned,
-              span === undefined ? frameOf() : Context.add(frameOf(), Tracer.ParentSpan, span)
-            ))
+          const exit = completed(returned)
+          if (exit === undefined) {
+            return Effect.flatMap(runSlow(entry, returned, context, frame, dispatchSpan, span), (slow) => {
+              probe?.handlerEnded(span, slow)
+              run.settle(entry, slow)
+              return loop(i + 1, NotInvoked)
+            })
+          }
           probe?.handlerEnded(span, exit)
           run.settle(entry, exit)
         }
-        return yield* run.finish(name)
-      })
-      return probe === undefined ? loop : Effect.onInterrupt(loop, () => Effect.sync(() => probe.interrupted()))
+        return run.finish(name)
+      }
+      const framed = inFrame(Effect.suspend(() => loop(start, pending)), frame, dispatchSpan)
+      return probe === undefined ? framed : Effect.onInterrupt(framed, () => Effect.sync(() => probe.interrupted()))
     }
 
     const chainOf = (hook: AnyHook): ReadonlyArray<Entry> => {

@@ -10,6 +10,7 @@ import * as Context from "effect/Context"
 import * as Random from "effect/Random"
 import * as References from "effect/References"
 import * as Scheduler from "effect/Scheduler"
+import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import { CurrentHookFrame } from "./HookStack.ts"
 
@@ -41,29 +42,54 @@ const fiberLocalKeys: ReadonlySet<string> = new Set([
   CurrentHookFrame.key
 ])
 
-/** The services a registering fiber can lend its handler, or `undefined` when it has none. */
-export const capture = (context: Context.Context<never>): Context.Context<never> | undefined => {
-  const services = new Map<string, unknown>()
-  context.mapUnsafe.forEach((value, key) => {
-    if (!fiberLocalKeys.has(key)) services.set(key, value)
-  })
-  return services.size === 0 ? undefined : Context.makeUnsafe(services)
+/**
+ * What a registration lends its handler: the registering fiber's services, but not its fiber-local References and
+ * not its Scope. A handler's scoped work belongs to the dispatch that runs it (or to an `Effect.scoped` inside the
+ * handler); lending it the registration's scope would keep its resources until unregistration.
+ */
+export interface Lent {
+  readonly services: Context.Context<never> | undefined
 }
 
-/** Remembers the last merge, so a handler dispatched again from the same context costs no allocation. */
+/** The services a registering fiber lends its handler. */
+export const capture = (context: Context.Context<never>): Lent => {
+  const services = new Map<string, unknown>()
+  context.mapUnsafe.forEach((value, key) => {
+    if (key !== Scope.Scope.key && !fiberLocalKeys.has(key)) services.set(key, value)
+  })
+  return { services: services.size === 0 ? undefined : Context.makeUnsafe(services) }
+}
+
+// Context lookups take a key object; only its `key` string is read.
+const keyOf = (key: string): Context.Key<never, unknown> => ({ key }) as unknown as Context.Key<never, unknown>
+
+/** Remembers, per registration, what the last dispatching context needed. */
 export interface MergeCache {
   base: Context.Context<never> | undefined
+  /** `undefined`: the dispatching context already has everything; otherwise the context to run in. */
   merged: Context.Context<never> | undefined
 }
 
-/** `caller` with `services` laid over it (registration wins for services, the caller for everything fiber-local). */
-export const merge = (
+/**
+ * The context a handler runs in, given the dispatching fiber's: `undefined` when that context already holds every
+ * service the registration lends (the common case, checked once per dispatching context), otherwise the caller's
+ * context with the registration's services laid over it.
+ */
+export const prepare = (
   cache: MergeCache,
-  caller: Context.Context<never>,
-  services: Context.Context<never>
-): Context.Context<never> => {
-  if (cache.base === caller) return cache.merged!
-  const merged = Context.merge(caller, services)
+  lent: Lent,
+  caller: Context.Context<never>
+): Context.Context<never> | undefined => {
+  if (cache.base === caller) return cache.merged
+  let merged: Context.Context<never> | undefined
+  const services = lent.services
+  if (services !== undefined) {
+    let differs = false
+    services.mapUnsafe.forEach((value, key) => {
+      if (!differs && Context.getOrUndefined(caller, keyOf(key)) !== value) differs = true
+    })
+    if (differs) merged = Context.merge(caller, services)
+  }
   cache.base = caller
   cache.merged = merged
   return merged
