@@ -3,7 +3,7 @@
  * docs/benchmarks.md and docs/benchmarks-filter-10.svg. `--quick` is a short smoke run (nothing is asserted about
  * speed); `--out <dir>` writes the results elsewhere.
  */
-import createPlugin from "@extism/extism"
+import { createPlugin } from "@extism/extism"
 import { createHooks } from "@wordpress/hooks"
 import { Effect, type Layer, ManagedRuntime, Scope } from "effect"
 import Emittery from "emittery"
