@@ -140,6 +140,11 @@ export class Guest {
     this.exports = undefined
   }
 
+  /** The live instance's memory, instantiating if needed (for probes and tests that prepare guest memory). */
+  memory(): WebAssembly.Memory {
+    return this.ensure().memory
+  }
+
   /** The guest memory's size in bytes (0 before the first instance). */
   memoryBytes(): number {
     return this.exports?.memory.buffer.byteLength ?? 0

@@ -162,6 +162,13 @@ export const make = (
     if (memory !== undefined && memory.min > memoryPages) {
       return yield* new MemoryLimit({ plugin, minimumPages: memory.min, limitPages: memoryPages })
     }
+    // The engine is the judge of validity, before binaryen (which reports invalid input noisily) sees the module.
+    if (!WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) {
+      return yield* Effect.tryPromise({
+        try: () => WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>),
+        catch: (error) => new InvalidModule({ plugin, reason: message(error) })
+      }).pipe(Effect.flatMap(() => new InvalidModule({ plugin, reason: "the engine rejects the module" })))
+    }
     let prepared: Uint8Array = bytes
     if (budget !== undefined) {
       prepared = yield* Effect.tryPromise({
