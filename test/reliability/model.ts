@@ -44,7 +44,7 @@ const pureBehavior: fc.Arbitrary<Behavior> = fc.oneof(
   fc.record({ _tag: fc.constant("Short" as const), by: fc.integer({ min: 1, max: 9 }) })
 )
 
-const behavior: fc.Arbitrary<Behavior> = fc.oneof(
+const anyBehavior: fc.Arbitrary<Behavior> = fc.oneof(
   { weight: 6, arbitrary: pureBehavior },
   { weight: 1, arbitrary: fc.record({ _tag: fc.constant("AddOther" as const), by: fc.integer({ min: 1, max: 9 }) }) },
   { weight: 1, arbitrary: fc.constant({ _tag: "RemoveNext" as const }) },
@@ -59,7 +59,7 @@ export const command: fc.Arbitrary<Command> = fc.oneof(
       _tag: fc.constant("Add" as const),
       hook: fc.constantFrom("a" as const, "b" as const, "x" as const),
       priority: fc.integer({ min: 0, max: 3 }),
-      behavior,
+      behavior: anyBehavior,
       once: fc.boolean()
     }).map((c) =>
       c.hook === "b" && (c.behavior._tag === "Nested")
