@@ -56,8 +56,16 @@ export class Results {
         best.set(name, Math.min(best.get(name) ?? Infinity, ns))
       }
     }
+    return this.record(group, cases.map(([name]) => name), best)
+  }
+
+  private record(
+    group: string,
+    names: ReadonlyArray<string>,
+    best: ReadonlyMap<string, number>
+  ): Record<string, number> {
     const out: Record<string, number> = {}
-    for (const [name] of cases) {
+    for (const name of names) {
       const ns = best.get(name)!
       this.cases.push({ group, name, nsPerOp: ns })
       out[name] = ns
@@ -71,7 +79,6 @@ export class Results {
     group: string,
     cases: ReadonlyArray<readonly [name: string, fn: () => Promise<unknown>, ops: number]>
   ): Promise<Record<string, number>> {
-    const out: Record<string, number> = {}
     const rounds = this.options.quick ? 1 : 3
     const best = new Map<string, number>()
     for (let round = 0; round < rounds; round++) {
@@ -89,13 +96,7 @@ export class Results {
         best.set(name, Math.min(best.get(name) ?? Infinity, samples[samples.length >> 1]))
       }
     }
-    for (const [name] of cases) {
-      const ns = best.get(name)!
-      this.cases.push({ group, name, nsPerOp: ns })
-      out[name] = ns
-      console.log(`  ${group.padEnd(34)} ${name.padEnd(40)} ${formatNs(ns).padStart(12)}`)
-    }
-    return out
+    return this.record(group, cases.map(([name]) => name), best)
   }
 
   target(target: Target): void {

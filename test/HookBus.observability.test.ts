@@ -4,23 +4,14 @@ import { FetchHttpClient } from "effect/http"
 import { OtlpSerialization, OtlpTracer, PrometheusMetrics } from "effect/observability"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
+import * as TraceTree from "../src/cli/TraceTree.ts"
 import { Hook, HookBus, type HookBusOptions, type HookBusShape, HookMetrics, HookRecorder } from "../src/index.ts"
 
 const TheContent = Hook.filter<string>("the_content")
 const Saved = Hook.action<[id: string]>("post.saved")
 
-/** A tracer that keeps every span it makes. */
-const recordingTracer = () => {
-  const spans: Array<Tracer.NativeSpan> = []
-  const tracer = Tracer.make({
-    span(options) {
-      const span = new Tracer.NativeSpan(options)
-      spans.push(span)
-      return span
-    }
-  })
-  return { spans, tracer }
-}
+/** A tracer that keeps every span it makes (the one `hookbus run --trace` uses). */
+const recordingTracer = TraceTree.recorder
 
 const attr = (span: Tracer.Span, key: string) => span.attributes.get(key)
 const parentName = (span: Tracer.Span) =>

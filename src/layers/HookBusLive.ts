@@ -149,6 +149,10 @@ const invokeAction = (fn: AnyFn, args: ReadonlyArray<unknown>): unknown => {
   }
 }
 
+const noArgs: ReadonlyArray<unknown> = []
+
+const sliceArgs = (args: IArguments, from: number): ReadonlyArray<unknown> => Array.prototype.slice.call(args, from)
+
 /** Whether a handler returned an already-successful Effect. */
 const isSuccess = (returned: unknown): returned is Exit.Success<unknown> =>
   returned !== null && typeof returned === "object" && (returned as Exit.Success<unknown>)._tag === "Success" &&
@@ -717,7 +721,7 @@ export const makeHookBus = (
       return runner.submit(job, entry.slot.name, entry.source, queue)
     }
 
-    const doAction = (hook: ActionHook<any>, ...args: ReadonlyArray<unknown>) =>
+    const doAction = (hook: ActionHook<any>, args: ReadonlyArray<unknown>) =>
       Effect.withFiber<void, ActionFailed | RecursionLimit>((fiber) => {
         const context = fiber.context
         const parent = Context.get(context, HookStack.CurrentHookFrame)
@@ -821,15 +825,17 @@ export const makeHookBus = (
     const shape: HookBusShape = {
       addAction: (hook, handler, o) => register(hook, handler as AnyFn, o as RawOptions | undefined),
       addFilter: (hook, handler, o) => register(hook, handler as AnyFn, o as RawOptions | undefined),
-      doAction: doAction as HookBusShape["doAction"],
-      applyFilters: ((hook: FilterHook<any, any>, value: unknown, ...args: ReadonlyArray<unknown>) =>
-        applyFiltersWith(hook, value, args, false)) as HookBusShape["applyFilters"],
-      applyFiltersResult: ((hook: FilterHook<any, any>, value: unknown, ...args: ReadonlyArray<unknown>) =>
-        applyFiltersWith(hook, value, args, true)) as HookBusShape["applyFiltersResult"],
-      has: (hook) =>
-        Effect.sync(() =>
-          chainOf(hook).some((e) => !e.removed)
-        ),
+      doAction: function(hook: ActionHook<any>) {
+        return doAction(hook, arguments.length <= 1 ? noArgs : sliceArgs(arguments, 1))
+      } as HookBusShape["doAction"],
+      // `arguments` rather than a rest parameter: no array is allocated for the common dispatch without arguments.
+      applyFilters: function(hook: FilterHook<any, any>, value: unknown) {
+        return applyFiltersWith(hook, value, arguments.length <= 2 ? noArgs : sliceArgs(arguments, 2), false)
+      } as HookBusShape["applyFilters"],
+      applyFiltersResult: function(hook: FilterHook<any, any>, value: unknown) {
+        return applyFiltersWith(hook, value, arguments.length <= 2 ? noArgs : sliceArgs(arguments, 2), true)
+      } as HookBusShape["applyFiltersResult"],
+      has: (hook) => Effect.sync(() => chainOf(hook).some((e) => !e.removed)),
       handlers: (hook) => Effect.sync(() => chainOf(hook).filter((e) => !e.removed).map((e) => e.info)),
       dispatchCount: (hook) => Effect.sync(() => slots.get(hook.key)?.dispatches ?? 0),
       current: Effect.withFiber((fiber) =>

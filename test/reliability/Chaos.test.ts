@@ -130,8 +130,7 @@ describe("chaos plugin zoo", () => {
     it.effect(`${chaos.name}: ${chaos.tag}${chaos.kind ? ` (${chaos.kind})` : ""}; the chain keeps serving; it recovers`, () =>
       Effect.gen(function*() {
         const hooks = yield* HookBus
-        const good = yield* fixture("abi-fixture.wat")
-        yield* Plugin.fromBytes(good, manifest("good", 20))
+        yield* Plugin.fromBytes(yield* fixture("abi-fixture.wat"), manifest("good", 20))
         const scope = yield* Scope.make()
         const handle = yield* Plugin.fromBytes(yield* compileWat(chaos.wat), manifest("chaos", 10), {
           limits: { fuel: 200_000, memoryPages: 4 },

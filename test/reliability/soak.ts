@@ -2,7 +2,7 @@
  * Soak, shutdown and concurrency workloads, shared by the test (scaled down) and `npm run soak` (full size). Each
  * returns its figures and throws when a property does not hold.
  */
-import { Effect, Exit, Fiber, Layer, Metric, Random, Scope } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Metric, Random, Scope } from "effect"
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { setFlagsFromString } from "node:v8"
@@ -85,7 +85,7 @@ export const shutdownWithInFlight = (count: number, graceMs: number) =>
       Layer.fresh(HookBus.layerWith({ tracing: "off", metrics: false, asyncShutdownGrace: graceMs })),
       scope
     )
-    const bus = context.mapUnsafe.get(HookBus.key) as import("../../src/index.ts").HookBusShape
+    const bus = Context.get(context, HookBus)
     const A = Hook.action<[number]>("slow")
     yield* bus.addAction(
       A,

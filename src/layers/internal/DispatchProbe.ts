@@ -45,6 +45,8 @@ export const startSpan = (
     readonly parent: Option.Option<Tracer.AnySpan>
     readonly links?: Array<Tracer.SpanLink> | undefined
     readonly root?: boolean | undefined
+    /** The start time, when the caller has read the clock already. */
+    readonly startTime?: bigint | undefined
   }
 ): Tracer.Span | undefined => {
   if (!Context.get(context, References.TracerEnabled)) return undefined
@@ -61,7 +63,7 @@ export const startSpan = (
     parent,
     annotations: Context.empty(),
     links: options.links === undefined ? linksFromEnv.slice() : [...linksFromEnv, ...options.links],
-    startTime: now(context),
+    startTime: options.startTime ?? now(context),
     kind: "internal",
     root: options.root ?? false,
     sampled
@@ -71,8 +73,11 @@ export const startSpan = (
   return span
 }
 
-const now = (context: Context.Context<never>): bigint =>
-  Context.get(context, References.TracerTimingEnabled) ? Context.get(context, Clock.Clock).currentTimeNanosUnsafe() : 0n
+/** The clock in nanoseconds; 0 when span timing is off, unless `always`. */
+const now = (context: Context.Context<never>, always = false): bigint =>
+  always || Context.get(context, References.TracerTimingEnabled)
+    ? Context.get(context, Clock.Clock).currentTimeNanosUnsafe()
+    : 0n
 
 const reasonLabel = (failure: HandlerFailed): string => failure.reason.toLowerCase()
 
@@ -168,11 +173,17 @@ export class Probe {
     this.value = value
     this.args = args
     this.handlers = observer.options.record === undefined ? undefined : []
-    this.started = observer.options.metrics ? Context.get(context, Clock.Clock).monotonicTimeNanosUnsafe() : 0n
+    // One clock read at each end serves both the span and the duration metric.
+    this.started = observer.options.tracing !== "off"
+      ? now(context, true)
+      : observer.options.metrics
+      ? Context.get(context, Clock.Clock).monotonicTimeNanosUnsafe()
+      : 0n
     this.span = observer.options.tracing === "off"
       ? undefined
       : startSpan(context, `hook.${kind} ${name}`, {
-        parent: Option.fromUndefinedOr(Context.getOrUndefined(context, Tracer.ParentSpan))
+        parent: Option.fromUndefinedOr(Context.getOrUndefined(context, Tracer.ParentSpan)),
+        startTime: Context.get(context, References.TracerTimingEnabled) ? this.started : 0n
       })
   }
 
@@ -213,10 +224,14 @@ export class Probe {
     if (this.done) return
     this.done = true
     const observer = this.observer
+    const ended = this.span !== undefined || this.observer.options.tracing !== "off"
+      ? now(this.context, true)
+      : observer.options.metrics
+      ? Context.get(this.context, Clock.Clock).monotonicTimeNanosUnsafe()
+      : 0n
     if (observer.options.metrics) {
       observer.count(this.series.dispatches, 1)
-      const elapsed = Context.get(this.context, Clock.Clock).monotonicTimeNanosUnsafe() - this.started
-      this.series.duration.updateUnsafe(Number(elapsed) / 1e9, observer.options.metricContext)
+      this.series.duration.updateUnsafe(Number(ended - this.started) / 1e9, observer.options.metricContext)
       if (outcome === "short_circuit") observer.count(this.series.shortCircuits, 1)
     }
     const span = this.span
@@ -226,7 +241,10 @@ export class Probe {
       span.attribute("hook.handlers", ran)
       span.attribute("hook.outcome", outcome)
       if (shortCircuitedBy !== undefined) span.attribute("hook.short_circuited_by", shortCircuitedBy)
-      span.end(now(this.context), outcome === "failed" || outcome === "interrupted" ? Exit.fail(outcome) : Exit.void)
+      span.end(
+        Context.get(this.context, References.TracerTimingEnabled) ? ended : 0n,
+        outcome === "failed" || outcome === "interrupted" ? Exit.fail(outcome) : Exit.void
+      )
     }
     observer.options.record?.({
       hook: this.name,
