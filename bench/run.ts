@@ -48,6 +48,35 @@ const filterLoop = (bus: HookBusShape, hook: Hook.FilterHook<number, []>) => {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Memory first, in a fresh heap, before the other cases leave garbage behind.
+console.log("memory")
+{
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (gc !== undefined) {
+    const count = quick ? 10_000 : 100_000
+    const { bus, scope } = await makeBus(off)
+    // Spread over 1,000 hooks: one chain of 100,000 would measure the copy-on-write arrays, not the registrations.
+    const H = Array.from({ length: 1000 }, (_, i) => Hook.filter<number, []>(`heap-${i}`))
+    const handler = (v: number) => Effect.succeed(v)
+    const settled = () => {
+      for (let i = 0; i < 4; i++) gc()
+      return process.memoryUsage().heapUsed
+    }
+    // Hook slots exist before the measurement, so it counts registrations only.
+    for (const hook of H) register(scope, bus.addFilter(hook, handler))
+    const before = settled()
+    for (let i = 0; i < count; i++) register(scope, bus.addFilter(H[i % 1000], handler))
+    const after = settled()
+    results.figure(
+      `heap per registration (${count.toLocaleString("en")} registrations)`,
+      `${Math.round((after - before) / count)} bytes`
+    )
+  } else {
+    results.figure("heap per registration", "not measured (run with node --expose-gc)")
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 console.log("filter chains")
 const F = Hook.filter<number, []>("f")
 const chainTime: Record<number, Record<string, number>> = {}
@@ -278,30 +307,6 @@ console.log("scale")
       Effect.runSync(Scope.close(scope, Exit.void))
     }, churn]
   ])
-
-  const gc = (globalThis as { gc?: () => void }).gc
-  if (gc !== undefined) {
-    const count = quick ? 10_000 : 100_000
-    const { bus, scope } = await makeBus(off)
-    // Spread over 1,000 hooks: one chain of 100,000 would measure the copy-on-write arrays, not the registrations.
-    const H = Array.from({ length: 1000 }, (_, i) => Hook.filter<number, []>(`heap-${i}`))
-    const handler = (v: number) => Effect.succeed(v)
-    const settled = () => {
-      for (let i = 0; i < 4; i++) gc()
-      return process.memoryUsage().heapUsed
-    }
-    // Hook slots exist before the measurement, so it counts registrations only.
-    for (const hook of H) register(scope, bus.addFilter(hook, handler))
-    const before = settled()
-    for (let i = 0; i < count; i++) register(scope, bus.addFilter(H[i % 1000], handler))
-    const after = settled()
-    results.figure(
-      `heap per registration (${count.toLocaleString("en")} registrations)`,
-      `${Math.round((after - before) / count)} bytes`
-    )
-  } else {
-    results.figure("heap per registration", "not measured (run with node --expose-gc)")
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

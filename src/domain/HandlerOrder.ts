@@ -26,12 +26,20 @@ const hasConstraints = (entry: Orderable): boolean => entry.before.length > 0 ||
 /** Priority, then registration order. */
 export const compare = (a: Orderable, b: Orderable): number => a.priority - b.priority || a.seq - b.seq
 
+/** Whether any handler of `chain` has ordering constraints. */
+export const anyConstrained = (chain: ReadonlyArray<Orderable>): boolean => chain.some(hasConstraints)
+
 /**
  * Adds `entry` to an ordered chain. Without constraints anywhere this is a binary insertion; otherwise a full
- * resolution, which reports a cycle instead of an order.
+ * resolution, which reports a cycle instead of an order. `constrained` says whether the chain has constraints
+ * (callers that track it spare the scan).
  */
-export const insert = <A extends Orderable>(chain: ReadonlyArray<A>, entry: A): Resolved<A> => {
-  if (!hasConstraints(entry) && !chain.some(hasConstraints)) {
+export const insert = <A extends Orderable>(
+  chain: ReadonlyArray<A>,
+  entry: A,
+  constrained: boolean = anyConstrained(chain)
+): Resolved<A> => {
+  if (!hasConstraints(entry) && !constrained) {
     let lo = 0
     let hi = chain.length
     while (lo < hi) {
@@ -46,8 +54,22 @@ export const insert = <A extends Orderable>(chain: ReadonlyArray<A>, entry: A): 
   return resolve([...chain, entry])
 }
 
-/** Removes `entry` from an ordered chain, re-resolving when constraints may let others move up. */
-export const remove = <A extends Orderable>(chain: ReadonlyArray<A>, entry: A): ReadonlyArray<A> => {
+/**
+ * Removes `entry` from an ordered chain, re-resolving when constraints may let others move up. `constrained` says
+ * whether the chain has constraints (callers that track it spare the scan).
+ */
+export const remove = <A extends Orderable>(
+  chain: ReadonlyArray<A>,
+  entry: A,
+  constrained: boolean = anyConstrained(chain)
+): ReadonlyArray<A> => {
+  if (!constrained) {
+    const i = chain.indexOf(entry)
+    if (i === -1) return chain
+    const next = chain.slice()
+    next.splice(i, 1)
+    return next
+  }
   const rest = chain.filter((e) => e !== entry)
   if (!rest.some(hasConstraints)) return hasConstraints(entry) ? rest.sort(compare) : rest
   const resolved = resolve(rest)

@@ -64,6 +64,8 @@ interface Slot {
   readonly kind: HookKind
   readonly chain: Ref.Ref<ReadonlyArray<Entry>>
   dispatches: number
+  /** How many of the chain's handlers have ordering constraints (0 keeps registration a binary insertion). */
+  constrained: number
   /** Metric series, made on the first observed dispatch. */
   series: HookSeries | undefined
 }
@@ -415,7 +417,14 @@ export const makeHookBus = (
     const slotFor = (kind: HookKind, name: string, key: string): Slot => {
       let slot = slots.get(key)
       if (slot === undefined) {
-        slot = { name, kind, chain: Ref.makeUnsafe<ReadonlyArray<Entry>>([]), dispatches: 0, series: undefined }
+        slot = {
+          name,
+          kind,
+          chain: Ref.makeUnsafe<ReadonlyArray<Entry>>([]),
+          dispatches: 0,
+          constrained: 0,
+          series: undefined
+        }
         slots.set(key, slot)
       }
       return slot
@@ -423,12 +432,25 @@ export const makeHookBus = (
 
     const seriesOf = (slot: Slot): HookSeries => slot.series ??= observer.series(slot.kind, slot.name)
 
+    // Registrations made in a row from one context (a Layer registering its handlers) share what they lend.
+    let lastContext: Context.Context<never> | undefined
+    let lastLent: HandlerContext.Lent | undefined
+    const lentBy = (context: Context.Context<never>): HandlerContext.Lent => {
+      if (context !== lastContext || lastLent === undefined) {
+        lastContext = context
+        lastLent = HandlerContext.capture(context)
+      }
+      return lastLent
+    }
+
     const detach = (entry: Entry): void => {
       entry.removed = true
       if (entry.detached) return
       entry.detached = true
-      const chain = entry.slot.chain.ref
-      chain.current = HandlerOrder.remove(chain.current, entry)
+      const slot = entry.slot
+      const chain = slot.chain.ref
+      chain.current = HandlerOrder.remove(chain.current, entry, slot.constrained > 0)
+      if (entry.before.length > 0 || entry.after.length > 0) slot.constrained--
       const sourceSet = bySource.get(entry.source)
       sourceSet?.delete(entry)
       if (sourceSet?.size === 0) bySource.delete(entry.source)
@@ -472,7 +494,7 @@ export const makeHookBus = (
           timeout: o.timeout === undefined ? undefined : Duration.fromInputUnsafe(o.timeout as Duration.Input),
           policy: (o.onError as FilterErrorPolicy | undefined) ?? config.filterErrors[hook.name] ?? "abort",
           orderBy: o.orderBy as Entry["orderBy"],
-          lent: HandlerContext.capture(fiber.context),
+          lent: lentBy(fiber.context),
           info: { id, source, priority, mode, before, after, once },
           base: undefined,
           merged: undefined,
@@ -480,7 +502,7 @@ export const makeHookBus = (
           detached: false
         }
         const chain = Ref.getUnsafe(slot.chain)
-        const resolved = HandlerOrder.insert(chain, entry)
+        const resolved = HandlerOrder.insert(chain, entry, slot.constrained > 0)
         if (resolved._tag === "Cycle") {
           return Effect.fail(
             new RegistrationRejected({
@@ -491,6 +513,7 @@ export const makeHookBus = (
           )
         }
         slot.chain.ref.current = resolved.order
+        if (before.length > 0 || after.length > 0) slot.constrained++
         let sourceSet = bySource.get(source)
         if (sourceSet === undefined) bySource.set(source, sourceSet = new Set())
         sourceSet.add(entry)
@@ -504,7 +527,7 @@ export const makeHookBus = (
           source,
           remove: Scope.close(scope, Exit.void)
         }
-        const missing = HandlerOrder.missingSources(chain, entry)
+        const missing = before.length === 0 && after.length === 0 ? [] : HandlerOrder.missingSources(chain, entry)
         const warn = missing.length === 0 ? Effect.void : Effect.logWarning(
           `ordering constraint names source(s) not registered on this hook, ignored until they register: ${
             missing.join(", ")

@@ -4,7 +4,7 @@
  * other plugin in the same chain, nothing leaks, and the plugin works again once it behaves.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Scope } from "effect"
+import { Effect, Layer, Metric, Scope } from "effect"
 import { Exit } from "effect"
 import { TestClock } from "effect/testing"
 import { Hook, HookBus, Plugin } from "../../src/index.ts"
@@ -155,12 +155,21 @@ describe("chaos plugin zoo", () => {
           assert.strictEqual(good.value, "BEHAVES")
           assert.deepStrictEqual(good.skipped, [], "the plugin works again once it behaves")
         }
-        // No leaks: the same two registrations, at most one instance per trap (plus the first).
+        // No leaks: the same two registrations, at most one instance per trap (plus the first), no fiber left.
         assert.strictEqual((yield* hooks.handlers(Content)).length, 2)
+        yield* hooks.awaitIdle
+        const active = (yield* Metric.snapshot).find((m) => m.id === "child_fibers_active")?.state as
+          | { value: number }
+          | undefined
+        assert.strictEqual(active?.value ?? 0, 0, "fibers left running")
         assert.isAtMost(yield* handle.dispatcher.instances, misbehaved + 1)
         yield* Scope.close(scope, Exit.void)
         assert.deepStrictEqual((yield* hooks.handlers(Content)).map((h) => h.source), ["plugin:good"])
-      }).pipe(Effect.provide(bus())))
+      }).pipe(
+        Effect.provide(bus()),
+        Metric.enableRuntimeMetrics,
+        Effect.provideService(Metric.MetricRegistry, new Map())
+      ))
   }
 
   for (const chaos of loadZoo) {

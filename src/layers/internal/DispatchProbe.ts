@@ -174,17 +174,23 @@ export class Probe {
     this.args = args
     this.handlers = observer.options.record === undefined ? undefined : []
     // One clock read at each end serves both the span and the duration metric.
-    this.started = observer.options.tracing !== "off"
-      ? now(context, true)
-      : observer.options.metrics
-      ? Context.get(context, Clock.Clock).monotonicTimeNanosUnsafe()
-      : 0n
+    this.started = this.clock()
     this.span = observer.options.tracing === "off"
       ? undefined
       : startSpan(context, `hook.${kind} ${name}`, {
         parent: Option.fromUndefinedOr(Context.getOrUndefined(context, Tracer.ParentSpan)),
         startTime: Context.get(context, References.TracerTimingEnabled) ? this.started : 0n
       })
+  }
+
+  /**
+   * One clock read serves the span and the duration metric: the span's clock when tracing, the cheaper monotonic
+   * one for metrics alone.
+   */
+  private clock(): bigint {
+    const options = this.observer.options
+    if (options.tracing !== "off") return now(this.context, true)
+    return options.metrics ? Context.get(this.context, Clock.Clock).monotonicTimeNanosUnsafe() : 0n
   }
 
   /**
@@ -224,11 +230,7 @@ export class Probe {
     if (this.done) return
     this.done = true
     const observer = this.observer
-    const ended = this.span !== undefined || this.observer.options.tracing !== "off"
-      ? now(this.context, true)
-      : observer.options.metrics
-      ? Context.get(this.context, Clock.Clock).monotonicTimeNanosUnsafe()
-      : 0n
+    const ended = this.clock()
     if (observer.options.metrics) {
       observer.count(this.series.dispatches, 1)
       this.series.duration.updateUnsafe(Number(ended - this.started) / 1e9, observer.options.metricContext)
