@@ -347,8 +347,9 @@ export const fromBytes = (
       Scope.provide(version.scope),
       Effect.onError((cause) => Scope.close(version.scope, Exit.failCause(cause)))
     )
+    yield* Effect.annotateCurrentSpan({ "plugin.name": plugin.name, "plugin.version": plugin.version })
     return plugin
-  })
+  }).pipe(Effect.withSpan("hookbus.plugin.load", undefined, { captureStackTrace: false }))
 
 /**
  * Loads the plugin in `dir`: reads `dir/plugin.json`, then the module it names (which must stay inside `dir`).
@@ -433,8 +434,9 @@ export function reload(
     yield* Effect.forEach(kept.values(), (binding) => binding.registration?.remove ?? Effect.void, { discard: true })
     old.retired = true
     if (old.inFlight === 0) yield* Scope.close(old.scope, Exit.void)
+    yield* Effect.annotateCurrentSpan({ "plugin.name": plugin.name, "plugin.version": plugin.version })
     return plugin as PluginHandle
-  })
+  }).pipe(Effect.withSpan("hookbus.plugin.reload", undefined, { captureStackTrace: false }))
 }
 
 /** The plugin's breaker, pool and fuel figures, and its version. */
