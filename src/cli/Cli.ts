@@ -216,7 +216,9 @@ const demo = Command.make("demo", {}, () =>
       }),
       "handlers"
     ).pipe(Effect.provideService(Tracer.Tracer, tracer))
-    yield* Console.log(`trace:\n${TraceTree.format(spans.filter((s) => s.name === "demo" || s.name.startsWith("hook.")))}\n`)
+    yield* Console.log(
+      `trace:\n${TraceTree.format(spans.filter((s) => s.name === "demo" || s.name.startsWith("hook.")))}\n`
+    )
     const metrics = (yield* PrometheusMetrics.format()).split("\n").filter((line) =>
       /^hookbus_(dispatch_total|dispatch_duration_seconds_count|plugin_fuel_used_count)/.test(line)
     )
