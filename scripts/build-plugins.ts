@@ -5,7 +5,7 @@
  *
  *   node scripts/build-plugins.ts [--force] [plugin folders...]
  */
-import asc from "assemblyscript/asc"
+import { main as compile } from "assemblyscript/asc"
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { basename, join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -47,7 +47,7 @@ export const buildPlugin = async (folder: string, force = false): Promise<string
   }
   let output = ""
   const sink = { write: (chunk: string | Uint8Array) => (output += String(chunk), true) }
-  const { error } = await asc.main([
+  const { error } = await compile([
     relative(root, entry),
     "--outFile",
     relative(root, out),
