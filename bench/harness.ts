@@ -85,8 +85,10 @@ export class Results {
       for (const [name, fn, ops] of cases) {
         const samples: Array<number> = []
         const budget = (this.options.quick ? 30 : 400) * 1e6
+        // Warm up for a while, not once: worker threads and both sides' JIT need it.
+        const warmup = process.hrtime.bigint()
+        while (Number(process.hrtime.bigint() - warmup) < budget / 2) await fn()
         const started = process.hrtime.bigint()
-        await fn()
         while (samples.length < 5 || (Number(process.hrtime.bigint() - started) < budget && samples.length < 500)) {
           const t0 = process.hrtime.bigint()
           await fn()

@@ -387,6 +387,11 @@ console.log("WebAssembly")
     useWasi: false,
     runInWorker: true
   })
+  // Both sides cross a thread per call; their JIT (here and in the worker) needs thousands of calls to settle.
+  for (let i = 0; i < (quick ? 500 : 3_000); i++) {
+    await Effect.runPromise(worker.invokeFilter("the_content", tiny))
+    await extism.call("noop", tiny)
+  }
   const w = await results.compareAsync("per-call overhead, worker mode", [
     ["Extism JS SDK, runInWorker (no-op export)", async () => {
       for (let i = 0; i < WORKER_CALLS; i++) await extism.call("noop", tiny)
