@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Layer, Metric, Tracer } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { OtlpSerialization, OtlpTracer, PrometheusMetrics } from "effect/observability"
+import { TestClock } from "effect/testing"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import * as TraceTree from "../src/cli/TraceTree.ts"
@@ -72,6 +73,40 @@ describe("tracing", () => {
           assert.strictEqual(events[0][2]?.["hook.source"], "broken")
           assert.strictEqual(events[0][2]?.["hook.reason"], "Failure")
           assert.isFalse(spans.some((s) => s.name.startsWith("hook.handler")))
+        })
+      )
+  })
+
+  it.effect("each dispatch reads its own caller's context: parent, tracer, annotations and timing", () => {
+    const first = recordingTracer()
+    const second = recordingTracer()
+    return withBus({}, (bus) =>
+      Effect.gen(function*() {
+        yield* bus.addFilter(TheContent, (s) => Effect.succeed(s))
+        yield* TestClock.adjust("1 second")
+        // Alternating contexts: what one dispatch read must not leak into the next.
+        yield* bus.applyFilters(TheContent, "1").pipe(Effect.withSpan("a"))
+        yield* bus.applyFilters(TheContent, "2").pipe(Effect.withSpan("b"))
+        yield* bus.applyFilters(TheContent, "3")
+        yield* bus.applyFilters(TheContent, "4").pipe(Effect.annotateSpans("tenant", "t1"), Effect.withSpan("a"))
+        yield* bus.applyFilters(TheContent, "5").pipe(Effect.withTracerTiming(false))
+        yield* bus.applyFilters(TheContent, "6").pipe(Effect.withTracer(second.tracer))
+        yield* bus.applyFilters(TheContent, "7").pipe(Effect.withSpan("b"))
+      })).pipe(
+        Effect.provideService(Tracer.Tracer, first.tracer),
+        Effect.map(() => {
+          const dispatches = first.spans.filter((s) => s.name === "hook.filter the_content")
+          assert.deepStrictEqual(dispatches.map(parentName), ["a", "b", undefined, "a", undefined, "b"])
+          assert.deepStrictEqual(dispatches.map((s) => attr(s, "tenant")), [
+            undefined,
+            undefined,
+            undefined,
+            "t1",
+            undefined,
+            undefined
+          ])
+          assert.deepStrictEqual(dispatches.map((s) => s.startTime), [1e9, 1e9, 1e9, 1e9, 0, 1e9].map(BigInt))
+          assert.deepStrictEqual(second.spans.map((s) => s.name), ["hook.filter the_content"])
         })
       )
   })

@@ -10,7 +10,6 @@
  * @internal
  */
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -34,7 +33,7 @@ import {
 import type { FilterResult, HookBusOptions, HookBusShape } from "../services/HookBus.ts"
 import type { DispatchRecord } from "../services/HookRecorder.ts"
 import { AsyncRunner } from "./internal/AsyncRunner.ts"
-import { type HookSeries, Observer, type Probe, startSpan } from "./internal/DispatchProbe.ts"
+import { type HookSeries, Observer, type Probe, spanEnv, spanTime, startSpan } from "./internal/DispatchProbe.ts"
 import * as HandlerContext from "./internal/HandlerContext.ts"
 import * as HookStack from "./internal/HookStack.ts"
 import { optionProblem, type RawOptions, resolveOptions } from "./internal/Options.ts"
@@ -593,16 +592,19 @@ export const makeHookBus = (
     ) => {
       const job = Effect.suspend(() => {
         // Its own span, linked to the dispatch span: it outlives the dispatch, so it is not a child.
-        const span = dispatchSpan === undefined ? undefined : startSpan(caller, `hook.handler ${entry.source}`, {
-          parent: Option.none(),
-          root: true,
-          links: [{ span: dispatchSpan, attributes: { "hook.link": "dispatch" } }]
-        })
+        const env = dispatchSpan === undefined ? undefined : spanEnv(caller)
+        const span = env === undefined || dispatchSpan === undefined
+          ? undefined
+          : startSpan(env, `hook.handler ${entry.source}`, {
+            parent: Option.none(),
+            root: true,
+            links: [{ span: dispatchSpan, attributes: { "hook.link": "dispatch" } }]
+          })
         span?.attribute("hook.name", entry.slot.name)
         span?.attribute("hook.source", entry.source)
         span?.attribute("hook.mode", "async")
         return Effect.map(runSlow(entry, invokeAction(entry.fn, args), caller, frame, undefined, span), (exit) => {
-          span?.end(Context.get(caller, Clock.Clock).currentTimeNanosUnsafe(), exit)
+          if (span !== undefined) span.end(spanTime(env!), exit)
           return exit
         })
       }).pipe(

@@ -35,49 +35,83 @@ export interface HookSeries {
   readonly shortCircuits: Metric.Metric<number, unknown>
   readonly dropped: Metric.Metric<number, unknown>
   readonly label: string
+  /** The dispatch span's name, built once. */
+  readonly spanName: string
+}
+
+/**
+ * What starting a span needs from a fiber's context. Contexts are immutable, so it is read once per context and
+ * kept for the next dispatch made in the same one: nine service lookups become one identity check. The one entry
+ * keeps the last context seen alive until a dispatch from another replaces it.
+ */
+export interface SpanEnv {
+  readonly enabled: boolean
+  readonly tracer: Tracer.Tracer
+  readonly parent: Option.Option<Tracer.AnySpan>
+  /** Whether the current trace level passes the minimum one. */
+  readonly levelSampled: boolean
+  readonly links: ReadonlyArray<Tracer.SpanLink>
+  readonly annotations: Readonly<Record<string, unknown>>
+  readonly timing: boolean
+  readonly clock: Clock.Clock
+}
+
+let lastContext: Context.Context<never> | undefined
+let lastEnv: SpanEnv | undefined
+
+/** The span environment of a context, from a one-entry cache. */
+export const spanEnv = (context: Context.Context<never>): SpanEnv => {
+  if (context === lastContext) return lastEnv!
+  const env: SpanEnv = {
+    enabled: Context.get(context, References.TracerEnabled),
+    tracer: Context.get(context, Tracer.Tracer),
+    parent: Option.fromUndefinedOr(Context.getOrUndefined(context, Tracer.ParentSpan)),
+    levelSampled: !LogLevel.isGreaterThan(
+      Context.get(context, Tracer.MinimumTraceLevel),
+      Context.get(context, Tracer.CurrentTraceLevel)
+    ),
+    links: Context.get(context, References.TracerSpanLinks),
+    annotations: Context.get(context, References.TracerSpanAnnotations),
+    timing: Context.get(context, References.TracerTimingEnabled),
+    clock: Context.get(context, Clock.Clock)
+  }
+  lastContext = context
+  lastEnv = env
+  return env
 }
 
 /** Starts a span the way `Effect.withSpan` would, without touching the fiber's context; undefined when disabled. */
 export const startSpan = (
-  context: Context.Context<never>,
+  env: SpanEnv,
   name: string,
   options: {
-    readonly parent: Option.Option<Tracer.AnySpan>
+    /** The context's parent span when omitted. */
+    readonly parent?: Option.Option<Tracer.AnySpan> | undefined
     readonly links?: Array<Tracer.SpanLink> | undefined
     readonly root?: boolean | undefined
     /** The start time, when the caller has read the clock already. */
     readonly startTime?: bigint | undefined
   }
 ): Tracer.Span | undefined => {
-  if (!Context.get(context, References.TracerEnabled)) return undefined
-  const parent = options.parent
-  const sampled = Option.isSome(parent) && parent.value.sampled === false
-    ? false
-    : !LogLevel.isGreaterThan(
-      Context.get(context, Tracer.MinimumTraceLevel),
-      Context.get(context, Tracer.CurrentTraceLevel)
-    )
-  const linksFromEnv = Context.get(context, References.TracerSpanLinks)
-  const span = Context.get(context, Tracer.Tracer).span({
+  if (!env.enabled) return undefined
+  const parent = options.parent ?? env.parent
+  const span = env.tracer.span({
     name,
     parent,
     annotations: Context.empty(),
-    links: options.links === undefined ? linksFromEnv.slice() : [...linksFromEnv, ...options.links],
-    startTime: options.startTime ?? now(context),
+    links: options.links === undefined ? env.links.slice() : [...env.links, ...options.links],
+    startTime: options.startTime ?? spanTime(env),
     kind: "internal",
     root: options.root ?? false,
-    sampled
+    sampled: Option.isSome(parent) && parent.value.sampled === false ? false : env.levelSampled
   })
-  const annotations = Context.get(context, References.TracerSpanAnnotations)
+  const annotations = env.annotations
   for (const key in annotations) span.attribute(key, annotations[key])
   return span
 }
 
-/** The clock in nanoseconds; 0 when span timing is off, unless `always`. */
-const now = (context: Context.Context<never>, always = false): bigint =>
-  always || Context.get(context, References.TracerTimingEnabled)
-    ? Context.get(context, Clock.Clock).currentTimeNanosUnsafe()
-    : 0n
+/** The time to stamp on a span: the clock in nanoseconds, or 0 when span timing is off. */
+export const spanTime = (env: SpanEnv): bigint => env.timing ? env.clock.currentTimeNanosUnsafe() : 0n
 
 const reasonLabel = (failure: HandlerFailed): string => failure.reason.toLowerCase()
 
@@ -108,6 +142,7 @@ export class Observer {
     const label = this.hookLabel(name)
     return {
       label,
+      spanName: `hook.${kind} ${name}`,
       dispatches: HookMetrics.dispatchTotalOf(label, kind),
       duration: HookMetrics.dispatchDurationOf(label, kind),
       shortCircuits: HookMetrics.shortCircuitTotalOf(label),
@@ -145,7 +180,10 @@ export class Observer {
 export class Probe {
   readonly span: Tracer.Span | undefined
   private readonly observer: Observer
-  private readonly context: Context.Context<never>
+  /** What spans need from the dispatching fiber's context; undefined when tracing is off. */
+  private readonly env: SpanEnv | undefined
+  /** The clock for the duration metric when tracing is off. */
+  private readonly metricClock: Clock.Clock | undefined
   private readonly kind: HookKind
   private readonly name: string
   private readonly series: HookSeries
@@ -153,7 +191,7 @@ export class Probe {
   private readonly args: ReadonlyArray<unknown>
   private readonly started: bigint
   private readonly handlers: Array<string> | undefined
-  private readonly failures: Array<HandlerFailed> = []
+  private failures: Array<HandlerFailed> | undefined
   private done = false
 
   constructor(
@@ -166,7 +204,9 @@ export class Probe {
     args: ReadonlyArray<unknown>
   ) {
     this.observer = observer
-    this.context = context
+    const tracing = observer.options.tracing !== "off"
+    this.env = tracing ? spanEnv(context) : undefined
+    this.metricClock = !tracing && observer.options.metrics ? Context.get(context, Clock.Clock) : undefined
     this.kind = kind
     this.name = name
     this.series = series
@@ -175,12 +215,9 @@ export class Probe {
     this.handlers = observer.options.record === undefined ? undefined : []
     // One clock read at each end serves both the span and the duration metric.
     this.started = this.clock()
-    this.span = observer.options.tracing === "off"
+    this.span = this.env === undefined
       ? undefined
-      : startSpan(context, `hook.${kind} ${name}`, {
-        parent: Option.fromUndefinedOr(Context.getOrUndefined(context, Tracer.ParentSpan)),
-        startTime: Context.get(context, References.TracerTimingEnabled) ? this.started : 0n
-      })
+      : startSpan(this.env, series.spanName, { startTime: this.env.timing ? this.started : 0n })
   }
 
   /**
@@ -188,9 +225,8 @@ export class Probe {
    * one for metrics alone.
    */
   private clock(): bigint {
-    const options = this.observer.options
-    if (options.tracing !== "off") return now(this.context, true)
-    return options.metrics ? Context.get(this.context, Clock.Clock).monotonicTimeNanosUnsafe() : 0n
+    if (this.env !== undefined) return this.env.clock.currentTimeNanosUnsafe()
+    return this.metricClock === undefined ? 0n : this.metricClock.monotonicTimeNanosUnsafe()
   }
 
   /**
@@ -199,24 +235,30 @@ export class Probe {
    */
   handlerStarted(source: string, inline = true): Tracer.Span | undefined {
     this.handlers?.push(source)
-    if (!inline || this.observer.options.tracing !== "handlers" || this.span === undefined) return undefined
-    const span = startSpan(this.context, `hook.handler ${source}`, { parent: Option.some(this.span) })
+    const env = this.env
+    if (!inline || this.observer.options.tracing !== "handlers" || this.span === undefined || env === undefined) {
+      return undefined
+    }
+    const span = startSpan(env, `hook.handler ${source}`, { parent: Option.some(this.span) })
     span?.attribute("hook.source", source)
     return span
   }
 
   handlerEnded(span: Tracer.Span | undefined, exit: Exit.Exit<unknown, unknown>): void {
-    span?.end(now(this.context), exit)
+    if (span !== undefined) span.end(spanTime(this.env!), exit)
   }
 
   /** A handler did not complete: a span event and a metric. */
   failed(failure: HandlerFailed): void {
+    this.failures ??= []
     this.failures.push(failure)
-    this.span?.event("hook.handler_failed", now(this.context), {
-      "hook.source": failure.source,
-      "hook.reason": failure.reason,
-      "hook.error": failure.message
-    })
+    if (this.span !== undefined) {
+      this.span.event("hook.handler_failed", spanTime(this.env!), {
+        "hook.source": failure.source,
+        "hook.reason": failure.reason,
+        "hook.error": failure.message
+      })
+    }
     this.observer.failure(failure, this.series.label)
   }
 
@@ -244,7 +286,7 @@ export class Probe {
       span.attribute("hook.outcome", outcome)
       if (shortCircuitedBy !== undefined) span.attribute("hook.short_circuited_by", shortCircuitedBy)
       span.end(
-        Context.get(this.context, References.TracerTimingEnabled) ? ended : 0n,
+        this.env!.timing ? ended : 0n,
         outcome === "failed" || outcome === "interrupted" ? Exit.fail(outcome) : Exit.void
       )
     }
@@ -256,7 +298,7 @@ export class Probe {
       outcome,
       handlers: this.handlers ?? [],
       result: this.kind === "filter" ? result : undefined,
-      failures: this.failures,
+      failures: this.failures ?? [],
       shortCircuitedBy
     })
   }
