@@ -214,6 +214,18 @@ describe("Plugin.load", () => {
       assert.strictEqual(yield* HookBus.use((bus) => bus.applyFilters(TheContent, "from disk")), "FROM DISK")
     })).pipe(Effect.provide(Platform)))
 
+  it.effect("a module whose name merely starts with two dots is inside the folder", () =>
+    withBus(Effect.gen(function*() {
+      const dir = yield* writePlugin({
+        "plugin.json": JSON.stringify(manifest("dots", [{ name: "the_content", kind: "filter" }], {
+          wasm: { path: "..dots.wasm" }
+        })),
+        "..dots.wasm": yield* fixture("abi-fixture.wat")
+      }).pipe(Effect.orDie)
+      const handle = yield* Plugin.load(dir)
+      assert.strictEqual(handle.name, "dots")
+    })).pipe(Effect.provide(Platform)))
+
   it.effect("missing files and bad manifests are typed errors naming the path", () =>
     withBus(Effect.gen(function*() {
       const empty = yield* writePlugin({}).pipe(Effect.orDie)

@@ -276,6 +276,27 @@ describe("6. capability policy", () => {
       Effect.provide(PluginPolicy.layer({ allowHooks: { "*": [] }, allowImports: { quiet: ["gn_log"] } }))
     ))
 
+  it.effect("a policy that throws stops the load: it never fails open", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(
+        Plugin.fromBytes(
+          yield* fixture("abi-fixture.wat"),
+          manifest("quiet", [{ name: "the_content", kind: "filter" }])
+        )
+      )
+      assert.isTrue(Exit.hasDies(exit))
+      assert.isFalse(yield* HookBus.use((bus) => bus.has(Hook.filter("the_content"))))
+    }).pipe(
+      Effect.provide(busLayer()),
+      Effect.provideService(PluginPolicy, {
+        options: { allowHooks: {} },
+        deniedHooks: () => [],
+        deniedImports: () => {
+          throw new Error("policy store unreachable")
+        }
+      })
+    ))
+
   it.effect("with no policy, everything the manifest declares is allowed", () =>
     Effect.gen(function*() {
       const handle = yield* Plugin.fromBytes(

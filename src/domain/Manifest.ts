@@ -127,12 +127,10 @@ export const decode = (input: unknown, source = "manifest"): Effect.Effect<Manif
 }
 
 /** Parses and decodes a manifest file's text. */
-export const parse = (text: string, source: string): Effect.Effect<Manifest, ManifestInvalid> => {
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch (error) {
-    return Effect.fail(
+export const parse = (text: string, source: string): Effect.Effect<Manifest, ManifestInvalid> =>
+  Effect.try({
+    try: (): unknown => JSON.parse(text),
+    catch: (error) =>
       new ManifestInvalid({
         source,
         problems: [{
@@ -140,7 +138,4 @@ export const parse = (text: string, source: string): Effect.Effect<Manifest, Man
           message: `not valid JSON: ${error instanceof Error ? error.message : String(error)}`
         }]
       })
-    )
-  }
-  return decode(json, source)
-}
+  }).pipe(Effect.flatMap((json) => decode(json, source)))

@@ -62,18 +62,18 @@ export const inline = (spec: ExecutorSpec, size: number): Effect.Effect<Executor
       if (trap !== undefined) return yield* trap
       guests.push(guest)
     }
-    let version: number | undefined
-    try {
-      version = guests[0].abiVersion()
-    } catch (error) {
-      guests[0].drop()
-      return yield* new Trapped({
-        plugin: spec.plugin,
-        hook: "gn_abi_version",
-        kind: "other",
-        detail: error instanceof FuelSignal ? "out of fuel" : error instanceof Error ? error.message : String(error)
-      })
-    }
+    const version = yield* Effect.try({
+      try: () => guests[0].abiVersion(),
+      catch: (error) => {
+        guests[0].drop()
+        return new Trapped({
+          plugin: spec.plugin,
+          hook: "gn_abi_version",
+          kind: "other",
+          detail: error instanceof FuelSignal ? "out of fuel" : error instanceof Error ? error.message : String(error)
+        })
+      }
+    })
     let next = 0
     return {
       version,

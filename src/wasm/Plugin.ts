@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import type * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -69,7 +70,12 @@ const sha256 = (bytes: Uint8Array): Effect.Effect<string> =>
     return createHash("sha256").update(bytes).digest("hex")
   })
 
-const schemaMessage = (error: unknown): string => Schema.isSchemaError(error) ? error.message : String(error)
+/** What a failed encode or decode says: the schema error's message. */
+const schemaFailure = (cause: Cause.Cause<unknown>): string => {
+  const reason = cause.reasons[0]
+  const error = reason?._tag === "Fail" ? reason.error : reason
+  return Schema.isSchemaError(error) ? error.message : String(error)
+}
 
 const encodeWith = (
   plugin: string,
@@ -80,11 +86,10 @@ const encodeWith = (
   if (schema === undefined) return value
   const exit = Schema.encodeUnknownExit(schema)(value)
   if (Exit.isSuccess(exit)) return exit.value
-  const reason = exit.cause.reasons[0]
   return new UnencodableValue({
     plugin,
     hook,
-    detail: `does not encode with the hook's schema: ${schemaMessage(reason?._tag === "Fail" ? reason.error : reason)}`
+    detail: `does not encode with the hook's schema: ${schemaFailure(exit.cause)}`
   })
 }
 
@@ -119,14 +124,11 @@ const callFilter = (
       if (schemas.value !== undefined && outcome.value !== encoded) {
         const decoded = Schema.decodeUnknownExit(schemas.value)(outcome.value)
         if (Exit.isFailure(decoded)) {
-          const reason = decoded.cause.reasons[0]
           return Effect.fail(
             new BadPayload({
               plugin,
               hook,
-              detail: `the result does not decode with the hook's schema: ${
-                schemaMessage(reason?._tag === "Fail" ? reason.error : reason)
-              }`
+              detail: `the result does not decode with the hook's schema: ${schemaFailure(decoded.cause)}`
             })
           )
         }
@@ -281,13 +283,12 @@ const checkPolicy = (manifest: Manifest.Manifest, bytes: Uint8Array) =>
     const policy = yield* Effect.serviceOption(PluginPolicy)
     if (policy._tag === "None") return
     const hooks = policy.value.deniedHooks(manifest.name, manifest.hooks.map((h) => h.name))
-    let imports: ReadonlyArray<string> = []
-    try {
-      const used = WasmBinary.read(bytes).imports.filter((i) => i.module === "env").map((i) => i.name)
-      imports = policy.value.deniedImports(manifest.name, used)
-    } catch {
+    const used = yield* Effect.try(() => WasmBinary.read(bytes).imports).pipe(
+      Effect.map((all) => all.filter((i) => i.module === "env").map((i) => i.name)),
       // Not a readable module: WasmDispatcher.make reports that precisely.
-    }
+      Effect.orElseSucceed((): ReadonlyArray<string> => [])
+    )
+    const imports = policy.value.deniedImports(manifest.name, used)
     if (hooks.length > 0 || imports.length > 0) {
       return yield* new CapabilityDenied({ plugin: manifest.name, hooks, imports })
     }
@@ -477,7 +478,8 @@ export const readPluginDir = (
     }
     const root = path.resolve(dir)
     const wasmPath = path.resolve(root, manifest.wasm.path)
-    if (path.relative(root, wasmPath).startsWith("..")) {
+    const relative = path.relative(root, wasmPath)
+    if (relative === ".." || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
       return yield* new ManifestInvalid({
         source: manifestPath,
         problems: [{ path: "wasm.path", message: "must stay inside the plugin folder" }]

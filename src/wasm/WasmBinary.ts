@@ -88,21 +88,17 @@ class Reader {
     return this.bytes[this.offset++]
   }
   u32(): number {
-    let result = 0
-    let shift = 0
-    for (let i = 0; i < 5; i++) {
-      const b = this.byte()
-      result += (b & 0x7f) * 2 ** shift
-      if ((b & 0x80) === 0) return result
-      shift += 7
-    }
-    throw new MalformedModule("LEB128 integer too long")
+    return this.leb(5)
   }
   /** A u64 LEB as a number (exact up to 2^53, which no real limit reaches). */
   u64(): number {
+    return this.leb(10)
+  }
+  /** An unsigned LEB128 integer of at most `maxBytes` bytes. */
+  private leb(maxBytes: number): number {
     let result = 0
     let shift = 0
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < maxBytes; i++) {
       const b = this.byte()
       result += (b & 0x7f) * 2 ** shift
       if ((b & 0x80) === 0) return result

@@ -147,12 +147,10 @@ export const make = (
     const timeoutMs = positiveInt(limits.timeoutMs, "limits.timeoutMs") ?? defaultTimeoutMs
     const poolSize = positiveInt(options.pool?.size, "pool.size") ??
       (execution === "worker" ? availableParallelism() : 1)
-    let info: WasmBinary.ModuleInfo
-    try {
-      info = WasmBinary.read(bytes)
-    } catch (error) {
-      return yield* new InvalidModule({ plugin, reason: message(error) })
-    }
+    const info = yield* Effect.try({
+      try: () => WasmBinary.read(bytes),
+      catch: (error) => new InvalidModule({ plugin, reason: message(error) })
+    })
     const problem = Abi.checkModule(plugin, info)
     if (problem !== undefined) return yield* problem
     const memory = info.memories[0]
