@@ -156,12 +156,6 @@ export const filterPayload = (
   return `{"kind":"filter","value":${v},"args":${a}}`
 }
 
-/** What a successful call produced. */
-export interface CallBody {
-  /** The parsed result body, or `undefined` for "success, no body". */
-  readonly body: Record<string, unknown> | undefined
-}
-
 /** A status (ptr 0, len < 0) as the error it stands for. */
 export const statusError = (plugin: string, hook: string, status: number): PluginCallError => {
   switch (status) {

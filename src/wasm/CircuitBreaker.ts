@@ -48,9 +48,14 @@ export class CircuitBreaker {
     return this.failures.length
   }
 
+  /** The state as of `now`: an open breaker whose cool-down has ended is half-open. */
+  stateAt(now: number): BreakerState {
+    return this.state === "open" && now >= this.openUntil ? "half_open" : this.state
+  }
+
   admit(now: number): Admission {
     if (this.state === "closed") return allow
-    if (this.state === "open" && now >= this.openUntil) this.state = "half_open"
+    this.state = this.stateAt(now)
     if (this.state === "half_open" && !this.trialInFlight) {
       this.trialInFlight = true
       return trial

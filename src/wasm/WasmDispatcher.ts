@@ -287,9 +287,7 @@ export const make = (
       instances: Effect.sync(() => executor.instances()),
       status: Effect.withFiber((fiber) => {
         const now = Context.get(fiber.context, Clock.Clock).currentTimeMillisUnsafe()
-        const state = breaker === undefined ? "disabled" as const : breaker.state === "open" && now >= breaker.openUntil
-          ? "half_open" as const
-          : breaker.state
+        const state = breaker === undefined ? "disabled" as const : breaker.stateAt(now)
         return Effect.succeed({
           plugin,
           execution,
