@@ -123,8 +123,7 @@ export class Guest {
       return undefined
     } catch (error) {
       this.drop()
-      const trap = trapOf(error)
-      return new Trapped({ plugin: this.plugin, hook, kind: trap.kind, detail: trap.detail })
+      return this.trap(hook, error)
     }
   }
 
@@ -258,7 +257,7 @@ export class Guest {
       if (payloadPtr !== ptr) exports.gn_free(payloadPtr, payloadBytes.length)
       return result
     } catch (error) {
-      return this.trapped(hook, error, budget === undefined ? undefined : budget)
+      return this.trapped(hook, error, budget)
     }
   }
 
@@ -291,8 +290,13 @@ export class Guest {
     if (error instanceof FuelSignal) {
       return { _tag: "Err", error: new OutOfFuel({ plugin: this.plugin, hook, fuel: budget ?? 0 }), fuelUsed: budget }
     }
+    return err(this.trap(hook, error))
+  }
+
+  /** A thrown value from guest code as the `Trapped` error it stands for. */
+  private trap(hook: string, error: unknown): Trapped {
     const trap = trapOf(error)
-    return err(new Trapped({ plugin: this.plugin, hook, kind: trap.kind, detail: trap.detail }))
+    return new Trapped({ plugin: this.plugin, hook, kind: trap.kind, detail: trap.detail })
   }
 }
 
