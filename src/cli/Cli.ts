@@ -12,6 +12,7 @@ import { PrometheusMetrics } from "effect/observability"
 import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
 import { fileURLToPath } from "node:url"
+import { errorMessage } from "../domain/errorMessage.ts"
 import * as Hook from "../domain/Hook.ts"
 import type { HookKind } from "../domain/Hook.ts"
 import { HookBus } from "../services/HookBus.ts"
@@ -32,7 +33,7 @@ const parseJson = (flag: string, text: string): Effect.Effect<unknown, CliInputE
     try: () => JSON.parse(text) as unknown,
     catch: (error) =>
       new CliInputError({
-        message: `invalid JSON for --${flag}: ${error instanceof Error ? error.message : String(error)}`
+        message: `invalid JSON for --${flag}: ${errorMessage(error)}`
       })
   })
 

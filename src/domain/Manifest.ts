@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
+import { errorMessage } from "./errorMessage.ts"
 import * as HookName from "./HookName.ts"
 import { ManifestInvalid, type ManifestProblem } from "./PluginErrors.ts"
 
@@ -135,7 +136,7 @@ export const parse = (text: string, source: string): Effect.Effect<Manifest, Man
         source,
         problems: [{
           path: "(root)",
-          message: `not valid JSON: ${error instanceof Error ? error.message : String(error)}`
+          message: `not valid JSON: ${errorMessage(error)}`
         }]
       })
   }).pipe(Effect.flatMap((json) => decode(json, source)))

@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { errorMessage } from "../domain/errorMessage.ts"
 import {
   BadPayload,
   BadResult,
@@ -126,7 +127,7 @@ export const toJson = (value: unknown): string | { readonly error: string } => {
   try {
     return JSON.stringify(value === undefined ? null : value, strictReplacer)
   } catch (error) {
-    return { error: error instanceof Error ? error.message : String(error) }
+    return { error: errorMessage(error) }
   }
 }
 
@@ -221,7 +222,7 @@ export const parseBody = (plugin: string, hook: string, bytes: Uint8Array): Reco
     return new BadPayload({
       plugin,
       hook,
-      detail: `the result body is not valid JSON (${error instanceof Error ? error.message : String(error)})`
+      detail: `the result body is not valid JSON (${errorMessage(error)})`
     })
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {

@@ -7,6 +7,7 @@
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import { errorMessage } from "../domain/errorMessage.ts"
 import { type PluginLoadError, Trapped } from "../domain/PluginErrors.ts"
 import * as Fuel from "./Fuel.ts"
 import { type CallResult, FuelSignal, Guest, type GuestLimits } from "./Guest.ts"
@@ -70,7 +71,7 @@ export const inline = (spec: ExecutorSpec, size: number): Effect.Effect<Executor
           plugin: spec.plugin,
           hook: "gn_abi_version",
           kind: "other",
-          detail: error instanceof FuelSignal ? "out of fuel" : error instanceof Error ? error.message : String(error)
+          detail: error instanceof FuelSignal ? "out of fuel" : errorMessage(error)
         })
       }
     })

@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import { errorMessage } from "../domain/errorMessage.ts"
 import {
   BadResult,
   GuestOutOfMemory,
@@ -75,7 +76,7 @@ const lossyDecoder = new TextDecoder("utf-8")
 /** Classifies a thrown value from guest code. */
 const trapOf = (error: unknown): { readonly kind: TrapKind; readonly detail: string } => {
   if (error instanceof PanicSignal) return { kind: "panic", detail: error.message }
-  const message = error instanceof Error ? error.message : String(error)
+  const message = errorMessage(error)
   if (error instanceof RangeError && /call stack/i.test(message)) return { kind: "stack_overflow", detail: message }
   if (error instanceof WebAssembly.RuntimeError) {
     if (/unreachable/i.test(message)) return { kind: "unreachable", detail: message }

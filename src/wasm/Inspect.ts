@@ -9,6 +9,7 @@
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Path from "effect/Path"
+import { errorMessage } from "../domain/errorMessage.ts"
 import * as Manifest from "../domain/Manifest.ts"
 import * as Abi from "./Abi.ts"
 import * as Fuel from "./Fuel.ts"
@@ -34,7 +35,6 @@ export interface InspectReport {
 
 const pass = (name: string, detail: string): Check => ({ name, ok: true, detail })
 const fail = (name: string, detail: string): Check => ({ name, ok: false, detail })
-const message = (error: unknown) => error instanceof Error ? error.message : String(error)
 
 /** A payload for probing a declared hook. */
 const samplePayload = (hook: Manifest.ManifestHook): string =>
@@ -63,7 +63,7 @@ export const inspectBytes = (
       await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>)
       checks.push(pass("module", `WebAssembly module, ${bytes.length} bytes`))
     } catch (error) {
-      checks.push(fail("module", message(error)))
+      checks.push(fail("module", errorMessage(error)))
       return finish()
     }
     const exports = Abi.exportProblems(info)
@@ -106,7 +106,7 @@ export const inspectBytes = (
         Fuel.meter
       )
     } catch (error) {
-      checks.push(fail("instrument", `cannot meter the module: ${message(error)}`))
+      checks.push(fail("instrument", `cannot meter the module: ${errorMessage(error)}`))
       return finish()
     }
     const start = guest.start()
@@ -122,7 +122,7 @@ export const inspectBytes = (
           : fail("abi version", `gn_abi_version returned ${version}`)
       )
     } catch (error) {
-      checks.push(fail("abi version", `gn_abi_version trapped: ${message(error)}`))
+      checks.push(fail("abi version", `gn_abi_version trapped: ${errorMessage(error)}`))
     }
     const unknown = guest.call("hookbus.inspect.unknown-hook", `{"kind":"filter","value":null,"args":[]}`)
     checks.push(

@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import type * as Scope from "effect/Scope"
 import { availableParallelism } from "node:os"
+import { errorMessage } from "../domain/errorMessage.ts"
 import * as HookMetrics from "../domain/HookMetrics.ts"
 import {
   AbiVersionMismatch,
@@ -114,8 +115,6 @@ export interface WasmDispatcher {
 const logLevel = (level: number) =>
   level === 0 ? "Debug" as const : level === 2 ? "Warn" as const : level === 3 ? "Error" as const : "Info" as const
 
-const message = (error: unknown) => error instanceof Error ? error.message : String(error)
-
 /** Failures the breaker counts: the plugin misbehaved, rather than reporting an error. */
 const countedByBreaker = (error: PluginCallError): boolean =>
   error._tag === "Trapped" || error._tag === "Timeout" || error._tag === "OutOfFuel"
@@ -149,7 +148,7 @@ export const make = (
       (execution === "worker" ? availableParallelism() : 1)
     const info = yield* Effect.try({
       try: () => WasmBinary.read(bytes),
-      catch: (error) => new InvalidModule({ plugin, reason: message(error) })
+      catch: (error) => new InvalidModule({ plugin, reason: errorMessage(error) })
     })
     const problem = Abi.checkModule(plugin, info)
     if (problem !== undefined) return yield* problem
@@ -164,21 +163,21 @@ export const make = (
     if (!WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) {
       return yield* Effect.tryPromise({
         try: () => WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>),
-        catch: (error) => new InvalidModule({ plugin, reason: message(error) })
+        catch: (error) => new InvalidModule({ plugin, reason: errorMessage(error) })
       }).pipe(Effect.flatMap(() => new InvalidModule({ plugin, reason: "the engine rejects the module" })))
     }
     let prepared: Uint8Array = bytes
     if (budget !== undefined) {
       prepared = yield* Effect.tryPromise({
         try: () => Fuel.instrument(bytes),
-        catch: (error) => new InvalidModule({ plugin, reason: `cannot instrument for fuel: ${message(error)}` })
+        catch: (error) => new InvalidModule({ plugin, reason: `cannot instrument for fuel: ${errorMessage(error)}` })
       })
     }
     const preparedInfo = prepared === bytes ? info : WasmBinary.read(prepared)
     const capped = WasmBinary.withMemoryMaximum(prepared, preparedInfo, memoryPages) as Uint8Array<ArrayBuffer>
     const module = yield* Effect.tryPromise({
       try: () => WebAssembly.compile(capped),
-      catch: (error) => new InvalidModule({ plugin, reason: message(error) })
+      catch: (error) => new InvalidModule({ plugin, reason: errorMessage(error) })
     })
     const spec = {
       plugin,
