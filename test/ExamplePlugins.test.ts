@@ -78,6 +78,31 @@ describe("example plugins", () => {
 })
 
 describe("guest SDK", () => {
+  // JSON.stringify escapes a lone surrogate, so the guest parses it into its UTF-16 string; writing it back as
+  // WTF-8 would make the host refuse the whole result. The SDK writes U+FFFD instead, and keeps pairs intact.
+  const texts: ReadonlyArray<readonly [string, string]> = [["\ud83d", "\ufffd"], ["👋", "👋"], [
+    "a\udc4bb\ud83d",
+    "a\ufffdb\ufffd"
+  ]]
+  it.effect("a lone surrogate comes back as U+FFFD and an astral character intact, through every example plugin", () => {
+    const logs: Array<LogEntry> = []
+    return withBus(Effect.gen(function*() {
+      const bus = yield* HookBus
+      for (const name of ["uppercase", "reading-time", "slugify", "audit"]) yield* Plugin.load(pluginDir(name))
+      for (const [input, output] of texts) {
+        assert.strictEqual(yield* bus.applyFilters(TheContent, input), `${output.toUpperCase()}\n\n(1 min read)`)
+        assert.strictEqual(yield* bus.applyFilters(PostSlug, `x${input}`), output === "👋" ? "x" : `x${output}`)
+        yield* bus.doAction(PostSaved, input, input)
+      }
+      yield* bus.awaitIdle
+      const lines = logs.map(messageOf).filter((m) => m.startsWith("audit: post "))
+      assert.deepStrictEqual(
+        lines.map((l) => l.replace(/ at \S+$/, "")),
+        texts.map(([, output]) => `audit: post ${output} saved by ${output}`)
+      )
+    })).pipe(captureLogs(logs))
+  })
+
   it("its allocator really frees: a million calls leave the guest's memory flat", () => {
     const module = new WebAssembly.Module(readFileSync(`${pluginDir("uppercase")}/build/uppercase.wasm`))
     const guest = new Guest(

@@ -1,6 +1,7 @@
 import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, FileSystem, Layer } from "effect"
+import { createHash } from "node:crypto"
 import { fileURLToPath } from "node:url"
 import { Inspect, Plugin } from "../src/index.ts"
 import { abiModule, compileWat, packed } from "./fixtures/wat.ts"
@@ -125,6 +126,13 @@ describe("Plugin.inspect", () => {
       /fuel budget of 10000/
     ],
     [
+      "a module that does not match wasm.sha256",
+      manifest([], { wasm: { path: "plugin.wasm", sha256: "0".repeat(64) } }),
+      wellBehaved,
+      "integrity",
+      /sha256 mismatch: manifest says 0{64}, module is [0-9a-f]{64}/
+    ],
+    [
       "a declared hook that traps",
       manifest([{ name: "known", kind: "filter" }]),
       abiModule({ handle: `(if (i32.eq (local.get $nl) (i32.const 5)) (then unreachable)) ${packed(0, -4)}` }),
@@ -156,5 +164,27 @@ describe("Plugin.inspect", () => {
       assert.isTrue(report.ok, Inspect.format(report))
       assert.strictEqual(report.checks[0].detail, "none (a lone module): skipped")
       assert.deepStrictEqual(failed(yield* Plugin.inspect(`${dir}/missing.wasm`)), ["path"])
+    }).pipe(Effect.provide(Env)))
+
+  it.effect("a module that matches wasm.sha256 passes the integrity check", () =>
+    Effect.gen(function*() {
+      const bytes = yield* compileWat(wellBehaved)
+      const sha256 = createHash("sha256").update(bytes).digest("hex")
+      const dir = yield* pluginFolder(manifest([], { wasm: { path: "plugin.wasm", sha256 } }), wellBehaved)
+      const report = yield* Plugin.inspect(dir)
+      assert.isTrue(report.ok, Inspect.format(report))
+      assert.deepInclude(report.checks, { name: "integrity", ok: true, detail: "sha256 matches wasm.sha256" })
+    }).pipe(Effect.provide(Env)))
+
+  it.effect("long hook names keep the details in one column", () =>
+    Effect.gen(function*() {
+      const long = `known.${"x".repeat(40)}`
+      const report = yield* Plugin.inspect(
+        yield* pluginFolder(manifest([{ name: "known", kind: "filter" }, { name: long, kind: "filter" }]), wellBehaved)
+      )
+      const lines = Inspect.format(report).split("\n").slice(1, -1)
+      assert.strictEqual(lines.length, report.checks.length)
+      const columns = new Set(report.checks.map((c, i) => lines[i].indexOf(c.detail, 8 + c.name.length)))
+      assert.deepStrictEqual([...columns], [8 + `hook ${long}`.length + 1], Inspect.format(report))
     }).pipe(Effect.provide(Env)))
 })

@@ -3,7 +3,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { spawn, spawnSync } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
@@ -86,6 +86,68 @@ describe("hookbus run", () => {
         /^hookbus: plugin failed to load: invalid manifest .*broken\/plugin\.json: abi: .*name: .*version: .*hooks\[0\]\.name: .*hooks\[0\]\.kind: /m
       )
       assert.strictEqual(stderr.trim().split("\n").length, 1)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+/** A scratch copy of the bundled plugins' manifests, without their modules: a fresh clone before the build. */
+const unbuiltPlugins = () => {
+  const dir = mkdtempSync(join(tmpdir(), "hookbus-unbuilt-"))
+  for (const name of ["audit", "reading-time", "slugify", "uppercase"]) {
+    mkdirSync(join(dir, name))
+    copyFileSync(join(root, "examples/plugins", name, "plugin.json"), join(dir, name, "plugin.json"))
+  }
+  return dir
+}
+
+describe("plugins that do not load", () => {
+  it("the demo fails with exit 1 and says how to build the plugins", () => {
+    const dir = unbuiltPlugins()
+    try {
+      const { code, stderr, stdout } = hookbus("demo", "--plugins", dir)
+      assert.strictEqual(code, 1)
+      const lines = stderr.trim().split("\n")
+      assert.strictEqual(lines.length, 5, stderr)
+      assert.match(
+        lines[4],
+        /^hookbus: the demo needs all its plugins, and 4 failed to load: run `npm run build:plugins` to build them$/
+      )
+      assert.notMatch(stdout, /loaded:|output:|logged/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  for (const command of [["run", "--hook", "the_content", "--value", "\"x\""], ["list"]]) {
+    it(`${command[0]}: a module that is not built suggests npm run build:plugins`, () => {
+      const dir = unbuiltPlugins()
+      try {
+        const { code, stderr } = hookbus(...command, "--plugins", dir)
+        assert.notStrictEqual(code, 0)
+        assert.match(
+          stderr,
+          /^hookbus: plugin failed to load: cannot read plugin at .*uppercase\.wasm: .* \(not built yet\? run `npm run build:plugins`\)$/m
+        )
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+  }
+
+  it("a manifest that is not JSON is reported on one line, newlines in the text and all", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hookbus-cli-"))
+    try {
+      mkdirSync(join(dir, "broken"))
+      writeFileSync(join(dir, "broken/plugin.json"), `{\n  "abi": 1,\n  "name": tru\n}\n`)
+      const { code, stderr } = hookbus("list", "--plugins", dir)
+      assert.notStrictEqual(code, 0)
+      assert.strictEqual(stderr.trim().split("\n").length, 1, stderr)
+      assert.match(
+        stderr,
+        /^hookbus: plugin failed to load: invalid manifest .*plugin\.json: \(root\): not valid JSON: /
+      )
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

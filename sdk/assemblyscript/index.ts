@@ -24,15 +24,23 @@ export const enum Level {
   Error = 3
 }
 
+/**
+ * UTF-8 for the wire. AssemblyScript's default is WTF-8, which writes a lone surrogate as bytes no UTF-8 decoder
+ * accepts (the host would refuse the whole result); the ABI wants UTF-8, so lone surrogates become U+FFFD.
+ */
+export function utf8(text: string): ArrayBuffer {
+  return String.UTF8.encode(text, false, String.UTF8.ErrorMode.REPLACE)
+}
+
 /** Writes a line to the host's Effect logger. */
 export function log(level: Level, message: string): void {
-  const bytes = String.UTF8.encode(message)
+  const bytes = utf8(message)
   gn_log(<i32>level, changetype<usize>(bytes), bytes.byteLength)
 }
 
 /** Traps the call with `message` (the host reports `Trapped`, kind "panic"). Never returns. */
 export function panic(message: string): void {
-  const bytes = String.UTF8.encode(message)
+  const bytes = utf8(message)
   gn_panic(changetype<usize>(bytes), bytes.byteLength)
   unreachable()
 }
@@ -154,7 +162,7 @@ export function gn_handle_hook(namePtr: i32, nameLen: i32, payloadPtr: i32, payl
   }
   if (result.kind == ResultKind.Unchanged) return pack(0, 0)
   if (result.kind == ResultKind.Status) return pack(0, result.status)
-  const bytes = String.UTF8.encode(result.body)
+  const bytes = utf8(result.body)
   const len = bytes.byteLength
   const ptr = <i32>heap.alloc(<usize>len)
   memory.copy(<usize>ptr, changetype<usize>(bytes), <usize>len)

@@ -17,7 +17,7 @@ import * as Hook from "../domain/Hook.ts"
 import type { HookKind } from "../domain/Hook.ts"
 import { HookBus } from "../services/HookBus.ts"
 import * as Inspect from "../wasm/Inspect.ts"
-import { CliInputError, loadAll, type PluginSet, SilentExit } from "./PluginSet.ts"
+import { buildAdvice, CliInputError, loadAll, type PluginSet, SilentExit } from "./PluginSet.ts"
 import * as TraceTree from "./TraceTree.ts"
 
 /** The plugins bundled with hookbus. */
@@ -194,15 +194,21 @@ const inspect = Command.make(
 
 const sampleText = "hooks let a backend grow without rewiring it. plugins bring their own behaviour, sandboxed."
 
-const demo = Command.make("demo", {}, () =>
-  Effect.gen(function*() {
+const demo = Command.make("demo", { plugins: pluginsFlag }, (input) =>
+  oneLine(Effect.gen(function*() {
     const { spans, tracer } = TraceTree.recorder()
     yield* Console.log("hookbus demo: the bundled plugins on a fresh bus\n")
     yield* withBus(
       Effect.gen(function*() {
         const bus = yield* HookBus
-        const set = yield* loadAll(bundledPlugins)
+        const set = yield* loadAll(input.plugins)
         yield* reportFailures(set)
+        if (set.failures.length > 0) {
+          // The tour needs every plugin; going on would print unchanged output and claims that are not true.
+          return yield* new CliInputError({
+            message: `the demo needs all its plugins, and ${set.failures.length} failed to load: ${buildAdvice}`
+          })
+        }
         yield* Console.log(`loaded: ${set.handles.map((h) => `${h.name}@${h.version}`).join(", ")}\n`)
         const content = Hook.filter<string>("the_content")
         yield* Console.log(`the_content handlers: ${(yield* bus.handlers(content)).map((h) => h.source).join(" -> ")}`)
@@ -224,7 +230,7 @@ const demo = Command.make("demo", {}, () =>
       /^hookbus_(dispatch_total|dispatch_duration_seconds_count|plugin_fuel_used_count)/.test(line)
     )
     yield* Console.log(`metrics:\n${metrics.map((l) => `  ${l}`).join("\n")}`)
-  })).pipe(Command.withDescription("A short scripted tour of hooks and plugins (what npm start runs)"))
+  }))).pipe(Command.withDescription("A short scripted tour of hooks and plugins (what npm start runs)"))
 
 /** The root command. */
 export const hookbus = Command.make("hookbus").pipe(

@@ -19,6 +19,9 @@ export class CliInputError extends Data.TaggedError("CliInputError")<{ readonly 
 /** The command already said what went wrong; it only needs a non-zero exit code. */
 export class SilentExit extends Data.TaggedError("SilentExit") {}
 
+/** What to do when a plugin's module has not been built. */
+export const buildAdvice = "run `npm run build:plugins` to build them"
+
 /** A plugin folder that did not load. */
 export interface LoadFailure {
   readonly dir: string
@@ -61,10 +64,16 @@ export const loadAll = (
         ? yield* Effect.result(Plugin.fromBytes(read.success.bytes, read.success.manifest, options))
         : read
       if (loaded._tag === "Success") handles.push(loaded.success)
-      else failures.push({ dir: folder, message: loaded.failure.message })
+      else failures.push({ dir: folder, message: withAdvice(loaded.failure) })
     }
     return { handles, failures }
   })
+
+/** A module that cannot be read is usually one not built yet: say how to build it. */
+const withAdvice = (error: Plugin.ReadError | Plugin.LoadError): string =>
+  error._tag === "PluginNotFound" && error.path.endsWith(".wasm") ?
+    `${error.message} (not built yet? run \`npm run build:plugins\`)`
+    : error.message
 
 /**
  * Plugins whose hooks run after (or before) another plugin's source load after it, so their constraints resolve at

@@ -136,7 +136,8 @@ export const parse = (text: string, source: string): Effect.Effect<Manifest, Man
         source,
         problems: [{
           path: "(root)",
-          message: `not valid JSON: ${errorMessage(error)}`
+          // V8 quotes the offending text, newlines and all: escape them so the problem stays on one line.
+          message: `not valid JSON: ${errorMessage(error).replace(/\p{Cc}/gu, (c) => JSON.stringify(c).slice(1, -1))}`
         }]
       })
   }).pipe(Effect.flatMap((json) => decode(json, source)))

@@ -9,6 +9,7 @@
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Path from "effect/Path"
+import { createHash } from "node:crypto"
 import { errorMessage } from "../domain/errorMessage.ts"
 import * as Manifest from "../domain/Manifest.ts"
 import * as Abi from "./Abi.ts"
@@ -219,15 +220,30 @@ export const inspect = (path: string): Effect.Effect<InspectReport, never, FileS
         ok: false
       }
     }
-    return yield* inspectBytes(bytes.success, m, path, [manifestCheck])
+    return yield* inspectBytes(bytes.success, m, path, [manifestCheck, ...integrity(m, bytes.success)])
   })
 
+/** The module against the manifest's `wasm.sha256`, as `Plugin.load` checks it; no check when there is none. */
+const integrity = (manifest: Manifest.Manifest, bytes: Uint8Array): ReadonlyArray<Check> => {
+  const expected = manifest.wasm?.sha256
+  if (expected === undefined) return []
+  const actual = createHash("sha256").update(bytes).digest("hex")
+  return [
+    actual === expected
+      ? pass("integrity", "sha256 matches wasm.sha256")
+      : fail("integrity", `sha256 mismatch: manifest says ${expected}, module is ${actual}`)
+  ]
+}
+
 /** The report as text: one line per check, then a verdict. */
-export const format = (report: InspectReport): string =>
-  [
+export const format = (report: InspectReport): string => {
+  // As wide as the longest check name (hook names can be long), so the details stay in one column.
+  const width = Math.max(16, ...report.checks.map((c) => c.name.length))
+  return [
     `inspect ${report.target}${report.plugin === undefined ? "" : ` (${report.plugin})`}`,
-    ...report.checks.map((c) => `  ${c.ok ? "PASS" : "FAIL"}  ${c.name.padEnd(16)} ${c.detail}`),
+    ...report.checks.map((c) => `  ${c.ok ? "PASS" : "FAIL"}  ${c.name.padEnd(width)} ${c.detail}`),
     report.ok
       ? "conformant: every check passed"
       : `not conformant: ${report.checks.filter((c) => !c.ok).length} check(s) failed`
   ].join("\n")
+}
