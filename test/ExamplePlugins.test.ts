@@ -112,8 +112,7 @@ describe("guest SDK", () => {
       {
         log: () => {},
         nowMillis: () => 0
-      },
-      undefined
+      }
     )
     const payload = `{"kind":"filter","value":"${"some text to uppercase ".repeat(4)}","args":[]}`
     for (let i = 0; i < 20_000; i++) guest.call("the_content", payload)

@@ -13,9 +13,11 @@ import {
   Plugin,
   type PluginCallError,
   PluginPolicy,
+  WasmBinary,
   WasmDispatcher
 } from "../src/index.ts"
 import { abiModule, compileWat, fixture, packed } from "./fixtures/wat.ts"
+import { captureLogs, type LogEntry, messageOf } from "./helpers.ts"
 
 /**
  * A plugin that misbehaves on demand, by hook name: "spin" loops forever, "bomb" grows memory until refused then
@@ -417,4 +419,153 @@ describe("every misbehaviour: the bus keeps serving other plugins, and the plugi
       assert.strictEqual((failed.failure.error as { _tag: string })._tag, "OutOfFuel")
       assert.isAbove(yield* unrulyHandle.dispatcher.instances, 3)
     }).pipe(Effect.provide(busLayer())))
+})
+
+/** The module with its one memory replaced by two of one page each (wabt's validator refuses to write that). */
+const withTwoMemories = (bytes: Uint8Array): Uint8Array => {
+  const section = WasmBinary.read(bytes).memorySection!
+  const twoMemories = [5, 5, 2, 0x00, 1, 0x00, 1]
+  const out = new Uint8Array(bytes.length - (section.end - section.start) + twoMemories.length)
+  out.set(bytes.subarray(0, section.start), 0)
+  out.set(twoMemories, section.start)
+  out.set(bytes.subarray(section.end), section.start + twoMemories.length)
+  return out
+}
+
+/** Loads `handle` (the body of gn_handle_hook) as a plugin, with `options`. */
+const hostile = (
+  module: Parameters<typeof abiModule>[0],
+  options: WasmDispatcher.WasmDispatcherOptions = {}
+) =>
+  Effect.flatMap(compileWat(abiModule(module)), (bytes) => WasmDispatcher.make(bytes, { name: "hostile", ...options }))
+
+const fuelOf = (d: WasmDispatcher.WasmDispatcher, hook = "x") =>
+  Effect.andThen(Effect.ignore(d.invokeAction(hook)), Effect.map(d.status, (s) => s.lastFuelUsed ?? 0))
+
+describe("8. a hostile plugin (issue 13)", () => {
+  it.effect("fuel is charged per instruction: one pass of a 10,000-instruction block costs over 10,000 units", () =>
+    Effect.gen(function*() {
+      const d = yield* hostile({
+        handle: `(local $i i32) ${"(local.set $i (i32.add (local.get $i) (i32.const 1)))".repeat(2500)} (i64.const 0)`
+      })
+      assert.isAtLeast(yield* fuelOf(d), 10_000)
+    }))
+
+  it.effect("bulk memory and table operations are charged by their length", () =>
+    Effect.gen(function*() {
+      const fill = yield* hostile({
+        memory: `(memory (export "memory") 17)`,
+        handle: `(memory.fill (i32.const 0) (i32.const 7) (i32.const 0x100000)) (i64.const 0)`
+      })
+      assert.isAtLeast(yield* fuelOf(fill), 0x100000 / 4, "memory.fill of 1 MiB")
+      const copy = yield* hostile({
+        memory: `(memory (export "memory") 17)`,
+        handle: `(memory.copy (i32.const 0) (i32.const 0x80000) (i32.const 0x80000)) (i64.const 0)`
+      })
+      assert.isAtLeast(yield* fuelOf(copy), 0x80000 / 4, "memory.copy of 512 KiB")
+      const table = yield* hostile({
+        fields: `(table $t 10000 funcref)`,
+        handle: `(table.fill $t (i32.const 0) (ref.null func) (i32.const 10000)) (i64.const 0)`
+      })
+      assert.isAtLeast(yield* fuelOf(table), 160_000, "table.fill of 10,000 elements")
+    }))
+
+  it.effect("a loop of 16 MiB memory.fill runs out of the default budget after a few passes", () =>
+    Effect.gen(function*() {
+      const d = yield* hostile({
+        memory: `(memory (export "memory") 256)`,
+        handle: `(loop $l (memory.fill (i32.const 0) (i32.const 0) (i32.const 0x1000000)) (br $l)) (i64.const 0)`
+      })
+      const error = yield* Effect.flip(d.invokeAction("x"))
+      assert.strictEqual(error._tag, "OutOfFuel")
+      assert.strictEqual((yield* d.status).lastFuelUsed, 50_000_000)
+    }))
+
+  it.effect("the start function runs under the budget: a looping one fails the load with OutOfFuel at (start)", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        hostile({ fields: `(func $s (loop $l (br $l))) (start $s)` }, { limits: { fuel: 100_000 } })
+      )
+      assert.strictEqual(error._tag, "OutOfFuel")
+      assert.strictEqual(error.message, `plugin "hostile" used up its fuel (100000) on hook "(start)"`)
+    }))
+
+  it.effect("a trapping gn_abi_version fails the load classified like any trap", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        hostile({ fields: `(func (export "gn_abi_version") (result i32) unreachable)` })
+      )
+      assert.strictEqual(error._tag, "Trapped")
+      if (error._tag === "Trapped") assert.deepStrictEqual([error.hook, error.kind], ["gn_abi_version", "unreachable"])
+    }))
+
+  it.effect("a second memory is refused with InvalidModule (it would escape the memory cap)", () =>
+    Effect.gen(function*() {
+      const bytes = withTwoMemories(yield* compileWat(abiModule()))
+      assert.isTrue(WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>), "the engine accepts two memories")
+      const error = yield* Effect.flip(WasmDispatcher.make(bytes, { name: "two", fuel: false }))
+      assert.strictEqual(error._tag, "InvalidModule")
+      assert.include(error.message, "defines 2 memories; ABI v1 allows one")
+    }))
+
+  it.effect("module size and function count are bounded by limits, with a typed error naming the limit", () =>
+    Effect.gen(function*() {
+      const bytes = yield* compileWat(abiModule({ fields: "(func) (func) (func)" }))
+      const big = yield* Effect.flip(WasmDispatcher.make(bytes, { limits: { maxModuleBytes: 100 } }))
+      assert.strictEqual(big._tag, "ModuleTooLarge")
+      if (big._tag === "ModuleTooLarge") {
+        assert.deepStrictEqual([big.limit, big.actual], ["maxModuleBytes", bytes.length])
+      }
+      const many = yield* Effect.flip(WasmDispatcher.make(bytes, { limits: { maxFunctions: 5 } }))
+      assert.strictEqual(many._tag, "ModuleTooLarge")
+      assert.strictEqual(many.message, `plugin "anonymous": module of 7 functions exceeds limits.maxFunctions (5)`)
+    }))
+
+  it.effect("gn_log floods are capped per call: the rest is counted and reported in one line", () =>
+    Effect.gen(function*() {
+      const entries: Array<LogEntry> = []
+      const d = yield* hostile({
+        imports: `(import "env" "gn_log" (func $log (param i32 i32 i32)))`,
+        data: "x",
+        handle: `(local $i i32)
+          (loop $l (call $log (i32.const 1) (i32.const 1024) (i32.const 1))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $l (i32.lt_u (local.get $i) (i32.const 1000000))))
+          (i64.const 0)`
+      }, { fuel: false })
+      yield* d.invokeAction("flood").pipe(captureLogs(entries))
+      assert.strictEqual(entries.length, 1001)
+      assert.strictEqual(
+        messageOf(entries[1000]),
+        "dropped 999000 gn_log lines (999000 bytes) over the per-call cap of 1000 lines and 262144 bytes"
+      )
+      assert.strictEqual(entries[1000].level, "WARN")
+    }))
+
+  it.effect("gn_log is capped per plugin per second over all calls; the drop count is reported", () =>
+    Effect.gen(function*() {
+      const entries: Array<LogEntry> = []
+      const d = yield* hostile({
+        imports: `(import "env" "gn_log" (func $log (param i32 i32 i32)))`,
+        data: "y",
+        handle: `(local $i i32)
+          (loop $l (call $log (i32.const 1) (i32.const 1024) (i32.const 1))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $l (i32.lt_u (local.get $i) (i32.const 30))))
+          (i64.const 0)`
+      }, { limits: { logLinesPerSecond: 50 } })
+      for (let i = 0; i < 3; i++) yield* d.invokeAction("chatty").pipe(captureLogs(entries))
+      const lines = (all: ReadonlyArray<LogEntry>) => all.filter((e) => messageOf(e) === "y").length
+      assert.strictEqual(lines(entries), 50)
+      assert.deepStrictEqual(entries.filter((e) => messageOf(e) !== "y").map(messageOf), [
+        "gn_log over the plugin's cap of 50 lines and 1048576 characters per second: dropping lines until the second ends"
+      ])
+      yield* TestClock.adjust("1 second")
+      const next: Array<LogEntry> = []
+      yield* d.invokeAction("chatty").pipe(captureLogs(next))
+      assert.strictEqual(lines(next), 30)
+      assert.deepStrictEqual(next.filter((e) => messageOf(e) !== "y").map(messageOf), [
+        "dropped 40 gn_log lines (40 characters) over the plugin's cap of 50 lines and 1048576 characters per second"
+      ])
+    }))
 })

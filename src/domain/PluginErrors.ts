@@ -71,6 +71,19 @@ export class MemoryLimit extends Schema.TaggedError<MemoryLimit>()("MemoryLimit"
   }
 }
 
+/** The module is over a host limit on its size (`limits.maxModuleBytes`) or its function count (`limits.maxFunctions`). */
+export class ModuleTooLarge extends Schema.TaggedError<ModuleTooLarge>()("ModuleTooLarge", {
+  plugin: Schema.String,
+  limit: Schema.Literals(["maxModuleBytes", "maxFunctions"]),
+  actual: Schema.Number,
+  maximum: Schema.Number
+}) {
+  override get message(): string {
+    const what = this.limit === "maxModuleBytes" ? `${this.actual} bytes` : `${this.actual} functions`
+    return `plugin "${this.plugin}": module of ${what} exceeds limits.${this.limit} (${this.maximum})`
+  }
+}
+
 /** One problem in a manifest, at a JSON path such as `hooks[0].kind`. */
 export const ManifestProblem = Schema.Struct({ path: Schema.String, message: Schema.String })
 export type ManifestProblem = typeof ManifestProblem.Type
@@ -266,11 +279,13 @@ export type PluginLoadError =
   | UnknownImport
   | AbiVersionMismatch
   | MemoryLimit
+  | ModuleTooLarge
   | ManifestInvalid
   | IntegrityMismatch
   | PluginNotFound
   | CapabilityDenied
   | Trapped
+  | OutOfFuel
 
 /** Errors of one guest call. */
 export type PluginCallError =

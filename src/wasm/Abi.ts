@@ -32,6 +32,18 @@ export const defaultMaxResultBytes = 1_048_576
 /** The most of a `gn_log` line the host reads. */
 export const maxLogBytes = 65_536
 
+/** Default cap on `gn_log` lines kept per call; further lines are counted and dropped. */
+export const defaultLogLinesPerCall = 1_000
+
+/** Default cap on `gn_log` bytes kept per call. */
+export const defaultLogBytesPerCall = 262_144
+
+/** Default cap on `gn_log` lines a plugin gets logged per second (over all its calls and instances). */
+export const defaultLogLinesPerSecond = 2_000
+
+/** Default cap on `gn_log` characters a plugin gets logged per second. */
+export const defaultLogCharsPerSecond = 1_048_576
+
 /** Guest statuses (the negative `len` of a packed result with `ptr` 0). */
 export const Status = {
   error: -1,

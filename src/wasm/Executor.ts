@@ -7,10 +7,8 @@
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import { errorMessage } from "../domain/errorMessage.ts"
-import { type PluginLoadError, Trapped } from "../domain/PluginErrors.ts"
-import * as Fuel from "./Fuel.ts"
-import { type CallResult, FuelSignal, Guest, type GuestLimits } from "./Guest.ts"
+import type { PluginLoadError } from "../domain/PluginErrors.ts"
+import { type CallResult, Guest, type GuestLimits } from "./Guest.ts"
 
 /** A call's outcome and the log lines it wrote. */
 export interface Answer {
@@ -52,29 +50,13 @@ export const inline = (spec: ExecutorSpec, size: number): Effect.Effect<Executor
     }
     const guests: Array<Guest> = []
     for (let i = 0; i < size; i++) {
-      const guest = new Guest(
-        spec.plugin,
-        spec.module,
-        spec.limits,
-        host,
-        spec.limits.fuel === undefined ? undefined : Fuel.meter
-      )
+      const guest = new Guest(spec.plugin, spec.module, spec.limits, host)
       const trap = guest.start()
       if (trap !== undefined) return yield* trap
       guests.push(guest)
     }
-    const version = yield* Effect.try({
-      try: () => guests[0].abiVersion(),
-      catch: (error) => {
-        guests[0].drop()
-        return new Trapped({
-          plugin: spec.plugin,
-          hook: "gn_abi_version",
-          kind: "other",
-          detail: error instanceof FuelSignal ? "out of fuel" : errorMessage(error)
-        })
-      }
-    })
+    const version = guests[0].abiVersion()
+    if (typeof version === "object") return yield* version
     let next = 0
     return {
       version,

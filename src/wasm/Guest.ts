@@ -17,6 +17,7 @@ import {
   Trapped
 } from "../domain/PluginErrors.ts"
 import * as Abi from "./Abi.ts"
+import * as Fuel from "./Fuel.ts"
 
 /** What the host provides to the guest's imports. */
 export interface GuestHost {
@@ -30,7 +31,13 @@ export interface GuestHost {
 export interface GuestLimits {
   readonly maxPayloadBytes: number
   readonly maxResultBytes: number
-  /** Fuel per call when the module is metered (see `Fuel`); `undefined` when it is not. */
+  /** Caps on `gn_log` per call (default `Abi.defaultLogLinesPerCall` and `Abi.defaultLogBytesPerCall`). */
+  readonly logLinesPerCall?: number | undefined
+  readonly logBytesPerCall?: number | undefined
+  /**
+   * Fuel per call (and for instantiation, which runs the start function) when the module is instrumented by
+   * `Fuel.instrument`; `undefined` when it is not.
+   */
   readonly fuel: number | undefined
 }
 
@@ -47,27 +54,12 @@ class PanicSignal {
   }
 }
 
-/** Thrown by the fuel hook when a call runs out. */
-export class FuelSignal {
-  readonly _tag = "FuelSignal"
-}
-
 interface Exports {
   readonly memory: WebAssembly.Memory
   readonly gn_alloc: (size: number) => number
   readonly gn_free: (ptr: number, size: number) => void
   readonly gn_handle_hook: (namePtr: number, nameLen: number, payloadPtr: number, payloadLen: number) => bigint
   readonly gn_abi_version?: () => number
-}
-
-/** Fuel accounting hooks a metered module imports (see `Fuel`). */
-export interface FuelMeter {
-  /** The import object entries the instrumented module expects. */
-  readonly imports: Record<string, WebAssembly.ImportValue>
-  /** Sets the budget before a call. */
-  readonly reset: (instance: WebAssembly.Instance, budget: number) => void
-  /** Fuel used by the last call. */
-  readonly used: (instance: WebAssembly.Instance, budget: number) => number
 }
 
 const encoder = new TextEncoder()
@@ -97,46 +89,56 @@ export class Guest {
   private readonly module: WebAssembly.Module
   private readonly limits: GuestLimits
   private readonly host: GuestHost
-  private readonly fuel: FuelMeter | undefined
-  private instance: WebAssembly.Instance | undefined = undefined
+  private readonly fuel: Fuel.Meter | undefined
   private exports: Exports | undefined = undefined
   /** How many instances were made: a new one after every trap. */
   instances = 0
+  // gn_log accounting of the current call.
+  private logLines = 0
+  private logBytes = 0
+  private droppedLines = 0
+  private droppedBytes = 0
 
   constructor(
     plugin: string,
     module: WebAssembly.Module,
     limits: GuestLimits,
-    host: GuestHost,
-    fuel: FuelMeter | undefined
+    host: GuestHost
   ) {
     this.plugin = plugin
     this.module = module
     this.limits = limits
     this.host = host
-    this.fuel = fuel
+    this.fuel = limits.fuel === undefined ? undefined : new Fuel.Meter()
   }
 
-  /** Instantiates now (running the start function); returns the trap if it traps. */
-  start(hook = "(start)"): Trapped | undefined {
+  /** Instantiates now (running the start function, on the call budget); returns the error if it traps. */
+  start(hook = "(start)"): Trapped | OutOfFuel | undefined {
     try {
       this.ensure()
       return undefined
     } catch (error) {
       this.drop()
-      return this.trap(hook, error)
+      return this.failure(hook, error)
     }
   }
 
-  /** The value of `gn_abi_version`, when exported. */
-  abiVersion(): number | undefined {
-    const exports = this.ensure()
-    return exports.gn_abi_version?.()
+  /** The value of `gn_abi_version` (on the call budget), when exported, or how calling it failed. */
+  abiVersion(): number | undefined | Trapped | OutOfFuel {
+    const hook = Abi.versionExport.name
+    try {
+      const exports = this.ensure()
+      if (exports.gn_abi_version === undefined) return undefined
+      if (this.fuel !== undefined) this.fuel.reset(this.limits.fuel!)
+      return exports.gn_abi_version()
+    } catch (error) {
+      this.drop()
+      return this.failure(hook, error)
+    }
   }
 
   /** Throws the instance away; the next call instantiates a fresh one. */
   drop(): void {
-    this.instance = undefined
     this.exports = undefined
   }
 
@@ -164,6 +166,20 @@ export class Guest {
     }
     const env: Record<string, WebAssembly.ImportValue> = {
       gn_log: (level: number, ptr: number, len: number) => {
+        const size = Math.min(len >>> 0, Abi.maxLogBytes)
+        if (
+          this.logLines >= (this.limits.logLinesPerCall ?? Abi.defaultLogLinesPerCall) ||
+          this.logBytes + size > (this.limits.logBytesPerCall ?? Abi.defaultLogBytesPerCall)
+        ) {
+          // Counted, never read: a flood costs the host a comparison per line.
+          this.droppedLines++
+          this.droppedBytes += size
+          return
+        }
+        this.logLines++
+        this.logBytes += size
+        // Reading and decoding the line is host work: charged as fuel, one unit per 4 bytes.
+        this.fuel?.charge(size >>> 2)
         this.host.log(level, readText(ptr, len, Abi.maxLogBytes))
       },
       gn_panic: (ptr: number, len: number) => {
@@ -171,13 +187,13 @@ export class Guest {
       },
       gn_time_ms: () => BigInt(Math.trunc(this.host.nowMillis()))
     }
-    const imports: WebAssembly.Imports = { env }
-    if (this.fuel !== undefined) imports["hookbus_fuel"] = this.fuel.imports
+    const imports: WebAssembly.Imports = this.fuel === undefined ? { env } : { env, ...this.fuel.imports }
+    // The start function runs during instantiation, under the same budget as a call.
+    if (this.fuel !== undefined) this.fuel.reset(this.limits.fuel!)
     this.instances++
     const instance = new WebAssembly.Instance(this.module, imports)
     const exports = instance.exports as unknown as Exports
     memoryRef.memory = exports.memory
-    this.instance = instance
     this.exports = exports
     return exports
   }
@@ -189,7 +205,7 @@ export class Guest {
   probeAlloc(size: number): string | undefined {
     try {
       const exports = this.ensure()
-      if (this.fuel !== undefined && this.limits.fuel !== undefined) this.fuel.reset(this.instance!, this.limits.fuel)
+      if (this.fuel !== undefined) this.fuel.reset(this.limits.fuel!)
       const ptr = exports.gn_alloc(size) >>> 0
       if (ptr === 0) return `gn_alloc(${size}) returned 0`
       if (ptr + size > exports.memory.buffer.byteLength) return `gn_alloc(${size}) returned ${ptr}, outside memory`
@@ -204,13 +220,31 @@ export class Guest {
       return undefined
     } catch (error) {
       this.drop()
+      if (this.fuel?.exhausted === true) return "ran out of fuel"
       const trap = trapOf(error)
       return `trapped (${trap.kind}): ${trap.detail}`
     }
   }
 
-  /** One call. Never throws. */
+  /** One call. Never throws. Lines over the `gn_log` caps are dropped and reported in one warning line. */
   call(hook: string, payload: string): CallResult {
+    this.logLines = 0
+    this.logBytes = 0
+    this.droppedLines = 0
+    this.droppedBytes = 0
+    const result = this.callUnlogged(hook, payload)
+    if (this.droppedLines > 0) {
+      this.host.log(
+        2,
+        `dropped ${this.droppedLines} gn_log lines (${this.droppedBytes} bytes) over the per-call cap of ${
+          this.limits.logLinesPerCall ?? Abi.defaultLogLinesPerCall
+        } lines and ${this.limits.logBytesPerCall ?? Abi.defaultLogBytesPerCall} bytes`
+      )
+    }
+    return result
+  }
+
+  private callUnlogged(hook: string, payload: string): CallResult {
     const plugin = this.plugin
     const payloadBytes = encoder.encode(payload)
     if (payloadBytes.length > this.limits.maxPayloadBytes) {
@@ -224,7 +258,7 @@ export class Guest {
       return this.trapped(hook, error, undefined)
     }
     const budget = this.limits.fuel
-    if (budget !== undefined) this.fuel!.reset(this.instance!, budget)
+    if (budget !== undefined) this.fuel!.reset(budget)
     let namePtr = 0
     let payloadPtr = 0
     try {
@@ -238,7 +272,7 @@ export class Guest {
       packed[0] = exports.gn_handle_hook(namePtr, nameBytes.length, payloadPtr, payloadBytes.length)
       const ptr = halves[1] >>> 0
       const len = halves[0]
-      const fuelUsed = budget === undefined ? undefined : this.fuel!.used(this.instance!, budget)
+      const fuelUsed = budget === undefined ? undefined : this.fuel!.used(budget)
       let result: CallResult
       if (ptr === 0 && len === 0) result = { _tag: "Ok", body: undefined, fuelUsed }
       else if (ptr === 0 && len < 0) result = { _tag: "Err", error: Abi.statusError(plugin, hook, len), fuelUsed }
@@ -288,14 +322,18 @@ export class Guest {
 
   private trapped(hook: string, error: unknown, budget: number | undefined): CallResult {
     this.drop()
-    if (error instanceof FuelSignal) {
-      return { _tag: "Err", error: new OutOfFuel({ plugin: this.plugin, hook, fuel: budget ?? 0 }), fuelUsed: budget }
-    }
-    return err(this.trap(hook, error))
+    const failure = this.failure(hook, error)
+    return { _tag: "Err", error: failure, fuelUsed: failure._tag === "OutOfFuel" ? budget : undefined }
   }
 
-  /** A thrown value from guest code as the `Trapped` error it stands for. */
-  private trap(hook: string, error: unknown): Trapped {
+  /**
+   * A thrown value from guest code as the error it stands for: `OutOfFuel` when the fuel counter went negative
+   * (the instrumentation's check traps), `Trapped` otherwise.
+   */
+  private failure(hook: string, error: unknown): Trapped | OutOfFuel {
+    if (this.fuel?.exhausted === true) {
+      return new OutOfFuel({ plugin: this.plugin, hook, fuel: this.limits.fuel! })
+    }
     const trap = trapOf(error)
     return new Trapped({ plugin: this.plugin, hook, kind: trap.kind, detail: trap.detail })
   }

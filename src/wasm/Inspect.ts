@@ -83,7 +83,9 @@ export const inspectBytes = (
     const cap = manifest?.limits?.memoryPages ?? defaultMemoryPages
     const memory = info.memories[0]
     if (memory === undefined) checks.push(fail("memory", "the module defines no memory"))
-    else if (memory.memory64) checks.push(fail("memory", "64-bit memories are not supported by ABI v1"))
+    else if (info.memories.length > 1) {
+      checks.push(fail("memory", `the module defines ${info.memories.length} memories; ABI v1 allows one`))
+    } else if (memory.memory64) checks.push(fail("memory", "64-bit memories are not supported by ABI v1"))
     else if (memory.min > cap) {
       checks.push(fail("memory", `minimum ${memory.min} pages exceeds the cap of ${cap} pages`))
     } else {
@@ -96,15 +98,14 @@ export const inspectBytes = (
     const budget = manifest?.limits?.fuel ?? Fuel.defaultBudget
     let guest: Guest
     try {
-      const metered = await Fuel.instrument(bytes)
+      const metered = Fuel.instrument(bytes)
       const capped = WasmBinary.withMemoryMaximum(metered, WasmBinary.read(metered), cap)
       const module = await WebAssembly.compile(capped as Uint8Array<ArrayBuffer>)
       guest = new Guest(
         manifest?.name ?? "inspect",
         module,
         { maxPayloadBytes: Abi.defaultMaxPayloadBytes, maxResultBytes: Abi.defaultMaxResultBytes, fuel: budget },
-        { log: () => {}, nowMillis: () => Date.now() },
-        Fuel.meter
+        { log: () => {}, nowMillis: () => Date.now() }
       )
     } catch (error) {
       checks.push(fail("instrument", `cannot meter the module: ${errorMessage(error)}`))
@@ -115,16 +116,14 @@ export const inspectBytes = (
       checks.push(fail("start", start.message))
       return finish()
     }
-    try {
-      const version = guest.abiVersion()
-      checks.push(
-        version === undefined || version === Abi.version
-          ? pass("abi version", version === undefined ? "no gn_abi_version (ABI 1 assumed)" : "gn_abi_version is 1")
-          : fail("abi version", `gn_abi_version returned ${version}`)
-      )
-    } catch (error) {
-      checks.push(fail("abi version", `gn_abi_version trapped: ${errorMessage(error)}`))
-    }
+    const version = guest.abiVersion()
+    checks.push(
+      typeof version === "object"
+        ? fail("abi version", version.message)
+        : version === undefined || version === Abi.version
+        ? pass("abi version", version === undefined ? "no gn_abi_version (ABI 1 assumed)" : "gn_abi_version is 1")
+        : fail("abi version", `gn_abi_version returned ${version}`)
+    )
     const unknown = guest.call("hookbus.inspect.unknown-hook", `{"kind":"filter","value":null,"args":[]}`)
     checks.push(
       unknown._tag === "Err" && unknown.error._tag === "UnknownHook"

@@ -46,6 +46,8 @@ export interface ModuleInfo {
   readonly exports: ReadonlyArray<Export>
   /** The module's own memories (imported ones are in `imports`). */
   readonly memories: ReadonlyArray<Limits>
+  /** How many functions the module defines (imported ones not counted). */
+  readonly functions: number
   /** Offset and length of the memory section, when there is one. */
   readonly memorySection: { readonly start: number; readonly end: number } | undefined
 }
@@ -217,7 +219,8 @@ export const read = (bytes: Uint8Array): ModuleInfo => {
     kind,
     type: kind === "func" && functionTypes[index] !== undefined ? types[functionTypes[index]] : undefined
   }))
-  return { imports, exports, memories, memorySection }
+  const functions = functionTypes.length - imports.filter((i) => i.kind === "func").length
+  return { imports, exports, memories, functions, memorySection }
 }
 
 const leb = (value: number): Array<number> => {

@@ -17,6 +17,7 @@ import {
   AbiVersionMismatch,
   InvalidModule,
   MemoryLimit,
+  ModuleTooLarge,
   type PluginCallError,
   type PluginLoadError,
   PluginSuspended,
@@ -42,6 +43,18 @@ export interface PluginLimits {
   readonly maxPayloadBytes?: number | undefined
   /** Cap on a result body in bytes (default 1 MiB). */
   readonly maxResultBytes?: number | undefined
+  /** Cap on the module's size in bytes (default 16 MiB), checked before anything reads it. */
+  readonly maxModuleBytes?: number | undefined
+  /** Cap on the number of functions the module defines (default 50,000). */
+  readonly maxFunctions?: number | undefined
+  /** `gn_log` lines kept per call (default 1,000); the rest are counted, dropped and reported in one line. */
+  readonly logLinesPerCall?: number | undefined
+  /** `gn_log` bytes kept per call (default 256 KiB). */
+  readonly logBytesPerCall?: number | undefined
+  /** `gn_log` lines logged per plugin per second, over all its calls (default 2,000). */
+  readonly logLinesPerSecond?: number | undefined
+  /** `gn_log` characters logged per plugin per second (default 1,048,576). */
+  readonly logCharsPerSecond?: number | undefined
 }
 
 /** Circuit breaker settings. */
@@ -71,6 +84,12 @@ export interface WasmDispatcherOptions {
 
 /** Default memory cap: 256 pages, 16 MiB. */
 export const defaultMemoryPages = 256
+
+/** Default cap on a module's size: 16 MiB. */
+export const defaultMaxModuleBytes = 16 * 1024 * 1024
+
+/** Default cap on the functions a module defines. */
+export const defaultMaxFunctions = 50_000
 
 /** Default wall-clock limit per call in worker mode. */
 export const defaultTimeoutMs = 2000
@@ -146,12 +165,32 @@ export const make = (
     const timeoutMs = positiveInt(limits.timeoutMs, "limits.timeoutMs") ?? defaultTimeoutMs
     const poolSize = positiveInt(options.pool?.size, "pool.size") ??
       (execution === "worker" ? availableParallelism() : 1)
+    const maxModuleBytes = positiveInt(limits.maxModuleBytes, "limits.maxModuleBytes") ?? defaultMaxModuleBytes
+    if (bytes.length > maxModuleBytes) {
+      return yield* new ModuleTooLarge({
+        plugin,
+        limit: "maxModuleBytes",
+        actual: bytes.length,
+        maximum: maxModuleBytes
+      })
+    }
     const info = yield* Effect.try({
       try: () => WasmBinary.read(bytes),
       catch: (error) => new InvalidModule({ plugin, reason: errorMessage(error) })
     })
+    const maxFunctions = positiveInt(limits.maxFunctions, "limits.maxFunctions") ?? defaultMaxFunctions
+    if (info.functions > maxFunctions) {
+      return yield* new ModuleTooLarge({ plugin, limit: "maxFunctions", actual: info.functions, maximum: maxFunctions })
+    }
     const problem = Abi.checkModule(plugin, info)
     if (problem !== undefined) return yield* problem
+    // One memory, capped below. A second one would escape the cap (and ABI v1 speaks of one).
+    if (info.memories.length > 1) {
+      return yield* new InvalidModule({
+        plugin,
+        reason: `the module defines ${info.memories.length} memories; ABI v1 allows one`
+      })
+    }
     const memory = info.memories[0]
     if (memory !== undefined && memory.memory64) {
       return yield* new InvalidModule({ plugin, reason: "64-bit memories are not supported by ABI v1" })
@@ -159,7 +198,7 @@ export const make = (
     if (memory !== undefined && memory.min > memoryPages) {
       return yield* new MemoryLimit({ plugin, minimumPages: memory.min, limitPages: memoryPages })
     }
-    // The engine is the judge of validity, before binaryen (which reports invalid input noisily) sees the module.
+    // The engine is the judge of validity, before the fuel instrumentation reads the module.
     if (!WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) {
       return yield* Effect.tryPromise({
         try: () => WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>),
@@ -168,7 +207,7 @@ export const make = (
     }
     let prepared: Uint8Array = bytes
     if (budget !== undefined) {
-      prepared = yield* Effect.tryPromise({
+      prepared = yield* Effect.try({
         try: () => Fuel.instrument(bytes),
         catch: (error) => new InvalidModule({ plugin, reason: `cannot instrument for fuel: ${errorMessage(error)}` })
       })
@@ -185,6 +224,8 @@ export const make = (
       limits: {
         maxPayloadBytes: positiveInt(limits.maxPayloadBytes, "limits.maxPayloadBytes") ?? Abi.defaultMaxPayloadBytes,
         maxResultBytes: positiveInt(limits.maxResultBytes, "limits.maxResultBytes") ?? Abi.defaultMaxResultBytes,
+        logLinesPerCall: positiveInt(limits.logLinesPerCall, "limits.logLinesPerCall") ?? Abi.defaultLogLinesPerCall,
+        logBytesPerCall: positiveInt(limits.logBytesPerCall, "limits.logBytesPerCall") ?? Abi.defaultLogBytesPerCall,
         fuel: budget
       }
     }
@@ -212,10 +253,58 @@ export const make = (
     let rejected = 0
     let lastFuelUsed: number | undefined
 
+    // The per-second gn_log cap: a window per wall-clock second, over every call and instance of this plugin.
+    const linesPerSecond = positiveInt(limits.logLinesPerSecond, "limits.logLinesPerSecond") ??
+      Abi.defaultLogLinesPerSecond
+    const charsPerSecond = positiveInt(limits.logCharsPerSecond, "limits.logCharsPerSecond") ??
+      Abi.defaultLogCharsPerSecond
+    let logWindow = Number.NEGATIVE_INFINITY
+    let windowLines = 0
+    let windowChars = 0
+    let windowDropped = 0
+    let windowDroppedChars = 0
+    const overCap = `over the plugin's cap of ${linesPerSecond} lines and ${charsPerSecond} characters per second`
+
     const flushLogs = (hook: string, lines: Executor.Answer["logs"]): Effect.Effect<void> =>
-      Effect.forEach(lines, ([level, text]) => Effect.logWithLevel(logLevel(level))(text), { discard: true }).pipe(
-        Effect.annotateLogs({ plugin, hook })
-      )
+      Effect.withFiber((fiber) => {
+        const second = Math.floor(Context.get(fiber.context, Clock.Clock).currentTimeMillisUnsafe() / 1000)
+        const notes: Array<string> = []
+        if (second !== logWindow) {
+          if (windowDropped > 0) {
+            notes.push(`dropped ${windowDropped} gn_log lines (${windowDroppedChars} characters) ${overCap}`)
+          }
+          logWindow = second
+          windowLines =
+            windowChars =
+            windowDropped =
+            windowDroppedChars =
+              0
+        }
+        const kept: Array<readonly [number, string]> = []
+        const droppedBefore = windowDropped
+        for (const line of lines) {
+          const size = line[1].length
+          if (windowLines >= linesPerSecond || windowChars + size > charsPerSecond) {
+            windowDropped++
+            windowDroppedChars += size
+          } else {
+            windowLines++
+            windowChars += size
+            kept.push(line)
+          }
+        }
+        if (droppedBefore === 0 && windowDropped > 0) {
+          notes.push(`gn_log ${overCap}: dropping lines until the second ends`)
+        }
+        const logged = Effect.forEach(kept, ([level, text]) => Effect.logWithLevel(logLevel(level))(text), {
+          discard: true
+        })
+        return (notes.length === 0
+          ? logged
+          : Effect.andThen(logged, Effect.forEach(notes, (note) => Effect.logWarning(note), { discard: true }))).pipe(
+            Effect.annotateLogs({ plugin, hook })
+          )
+      })
 
     const call = (hook: string, payload: string | UnencodableValue): Effect.Effect<CallResult> =>
       Effect.withFiber((fiber) => {

@@ -7,7 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Metric, Scope } from "effect"
 import { Exit } from "effect"
 import { TestClock } from "effect/testing"
-import { Hook, HookBus, Plugin } from "../../src/index.ts"
+import { Hook, HookBus, Plugin, WasmBinary } from "../../src/index.ts"
 import { abiModule, bumpAllocator, compileWat, fixture, packed } from "../fixtures/wat.ts"
 
 const Content = Hook.filter<string>("the_content")
@@ -35,6 +35,23 @@ interface CallChaos {
 
 const callZoo: ReadonlyArray<CallChaos> = [
   { name: "infinite loop", wat: toggled("(loop $l (br $l)) (i64.const 0)"), tag: "OutOfFuel" },
+  {
+    name: "memory.fill flood",
+    wat: toggled("(loop $l (memory.fill (i32.const 0) (i32.const 0) (i32.const 65536)) (br $l)) (i64.const 0)"),
+    tag: "OutOfFuel"
+  },
+  {
+    name: "a loop with a long straight-line body",
+    wat: toggled(`(loop $l ${"(drop (i32.add (i32.const 1) (i32.const 2)))".repeat(2500)} (br $l)) (i64.const 0)`),
+    tag: "OutOfFuel"
+  },
+  {
+    name: "gn_log flood",
+    wat: toggled("(loop $l (call $log (i32.const 1) (i32.const 0) (i32.const 65536)) (br $l)) (i64.const 0)", {
+      imports: `(import "env" "gn_log" (func $log (param i32 i32 i32)))`
+    }),
+    tag: "OutOfFuel"
+  },
   {
     name: "memory bomb",
     wat: toggled(`(block $full (loop $g (br_if $full (i32.eq (memory.grow (i32.const 1)) (i32.const -1))) (br $g)))
@@ -102,6 +119,28 @@ const loadZoo: ReadonlyArray<
     name: "a start function that traps",
     bytes: compileWat(abiModule({ fields: `(func $s unreachable) (start $s)` })),
     tag: "Trapped"
+  },
+  {
+    name: "a start function that loops forever",
+    bytes: compileWat(abiModule({ fields: `(func $s (loop $l (br $l))) (start $s)` })),
+    tag: "OutOfFuel"
+  },
+  {
+    name: "a trapping gn_abi_version",
+    bytes: compileWat(abiModule({ fields: `(func (export "gn_abi_version") (result i32) unreachable)` })),
+    tag: "Trapped"
+  },
+  {
+    name: "two memories",
+    bytes: Effect.map(compileWat(abiModule()), (bytes) => {
+      const section = WasmBinary.read(bytes).memorySection!
+      return new Uint8Array([
+        ...bytes.subarray(0, section.start),
+        ...[5, 5, 2, 0x00, 1, 0x00, 1],
+        ...bytes.subarray(section.end)
+      ])
+    }),
+    tag: "InvalidModule"
   },
   {
     name: "an unknown import",
@@ -185,6 +224,6 @@ describe("chaos plugin zoo", () => {
   }
 
   it("the zoo covers every misbehaviour the reliability issue lists", () => {
-    assert.strictEqual(callZoo.length + loadZoo.length, 16)
+    assert.strictEqual(callZoo.length + loadZoo.length, 22)
   })
 })

@@ -104,7 +104,7 @@ export const fuzzResults = async (cases: number, seed: number): Promise<number> 
   const guest = new Guest("fuzz", module, { maxPayloadBytes: 1 << 20, maxResultBytes: CAP, fuel: undefined }, {
     log: () => {},
     nowMillis: () => packed
-  }, undefined)
+  })
   let ran = 0
   fc.assert(
     fc.property(resultCase, fc.jsonValue(), ({ body, len, ptr }, input) => {

@@ -9,7 +9,6 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as WorkerRunner from "effect/workers/WorkerRunner"
 import { PluginCallError } from "../../domain/PluginErrors.ts"
-import * as Fuel from "../Fuel.ts"
 import { Guest } from "../Guest.ts"
 import type { FromWorker, ToWorker } from "./protocol.ts"
 
@@ -27,17 +26,16 @@ Effect.gen(function*() {
         message.plugin,
         message.module,
         message.limits,
-        { log: (level, text) => logs.push([level, text]), nowMillis: () => now },
-        message.limits.fuel === undefined ? undefined : Fuel.meter
+        { log: (level, text) => logs.push([level, text]), nowMillis: () => now }
       )
-      const trap = guest.start()
-      let version: number | undefined
-      try {
-        version = trap === undefined ? guest.abiVersion() : undefined
-      } catch {
-        version = undefined
-      }
-      runner.sendUnsafe(port, { _tag: "Ready", trap: trap === undefined ? undefined : encodeError(trap), version })
+      const started = guest.start()
+      const version = started === undefined ? guest.abiVersion() : started
+      runner.sendUnsafe(
+        port,
+        typeof version === "object"
+          ? { _tag: "Ready", trap: encodeError(version), version: undefined }
+          : { _tag: "Ready", trap: undefined, version }
+      )
       return
     }
     now = message.now
