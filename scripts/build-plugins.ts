@@ -28,7 +28,7 @@ export const examplePlugins = (): Array<string> => {
 }
 
 /** Where the module goes: the manifest's `wasm.path`, or `build/<folder>.wasm`. */
-const outputOf = (folder: string): string => {
+export const outputOf = (folder: string): string => {
   const manifest = join(folder, "plugin.json")
   if (existsSync(manifest)) {
     const path = (JSON.parse(readFileSync(manifest, "utf8")) as { wasm?: { path?: unknown } }).wasm?.path

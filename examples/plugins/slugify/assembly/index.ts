@@ -7,7 +7,12 @@
 //    "ø" -> "o", "ł" -> "l"); combining marks (U+0300-U+036F) are dropped, so decomposed input folds too;
 //  - other letters (Greek, Cyrillic, CJK, ...) are kept as they are, lowercased; they are valid in IRIs;
 //  - ASCII punctuation, spaces, symbols, general punctuation, arrows, CJK punctuation and emoji become separators;
-//  - runs of separators collapse to one "-", with none at either end; the slug is cut to 96 code points.
+//  - final sigma (U+03C2) becomes sigma, so a word has one slug wherever it ends;
+//  - runs of separators collapse to one "-", with none at either end; the slug is at most 96 code points, cut
+//    before the first piece (a folding, with its dash) that would not fit whole.
+//
+// This is the shared slug spec: the C and Rust slugify examples implement it too, and
+// test/SameBehaviour.test.ts holds all three to identical outputs.
 import { filter, Result, Value } from "../../../../sdk/assemblyscript/index"
 export { gn_abi_version, gn_alloc, gn_free, gn_handle_hook } from "../../../../sdk/assemblyscript/index"
 
@@ -45,22 +50,24 @@ export function slugify(title: string): string {
   let length = 0
   let pendingDash = false
   let i = 0
-  while (i < lower.length && length < MAX_LENGTH) {
-    const c = lower.codePointAt(i)
+  while (i < lower.length) {
+    let c = lower.codePointAt(i)
     i += c > 0xffff ? 2 : 1
     if (c >= 0x300 && c <= 0x36f) continue
     if (isSeparator(c)) {
       pendingDash = length > 0
       continue
     }
-    if (pendingDash) {
-      out.push("-")
-      length++
-      pendingDash = false
-    }
+    // Final sigma is folded to sigma: a word gets one slug wherever it ends.
+    if (c == 0x3c2) c = 0x3c3
     const folded = folds.has(c) ? folds.get(c) : String.fromCodePoint(c)
+    // Folds are ASCII, so their length is their count of code points; any other piece is one code point.
+    const need = (folds.has(c) ? folded.length : 1) + (pendingDash ? 1 : 0)
+    if (length + need > MAX_LENGTH) break
+    if (pendingDash) out.push("-")
     out.push(folded)
-    length += folded.length
+    length += need
+    pendingDash = false
   }
   return out.join("")
 }
