@@ -32,8 +32,7 @@ describe("guest SDKs in C and Rust", () => {
         name,
         new WebAssembly.Module(readFileSync(wasm)),
         { maxPayloadBytes: 1 << 20, maxResultBytes: 1 << 20, fuel: undefined },
-        { log: () => logged++, nowMillis: () => 0 },
-        undefined
+        { log: () => logged++, nowMillis: () => 0 }
       )
       for (let i = 0; i < 1_000; i++) guest.call(hook, payload)
       const warmed = guest.memoryBytes()

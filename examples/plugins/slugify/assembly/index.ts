@@ -45,29 +45,35 @@ function isSeparator(c: i32): bool {
 }
 
 export function slugify(title: string): string {
-  const lower = title.toLowerCase()
   const out: Array<string> = []
   let length = 0
   let pendingDash = false
   let i = 0
-  while (i < lower.length) {
-    let c = lower.codePointAt(i)
-    i += c > 0xffff ? 2 : 1
-    if (c >= 0x300 && c <= 0x36f) continue
-    if (isSeparator(c)) {
-      pendingDash = length > 0
-      continue
+  // Lowercased one code point at a time, so a long title costs only as much as the slug it yields.
+  while (i < title.length && length < MAX_LENGTH) {
+    const original = title.codePointAt(i)
+    i += original > 0xffff ? 2 : 1
+    const lower = String.fromCodePoint(original).toLowerCase()
+    let j = 0
+    while (j < lower.length) {
+      let c = lower.codePointAt(j)
+      j += c > 0xffff ? 2 : 1
+      if (c >= 0x300 && c <= 0x36f) continue
+      if (isSeparator(c)) {
+        pendingDash = length > 0
+        continue
+      }
+      // Final sigma is folded to sigma: a word gets one slug wherever it ends.
+      if (c == 0x3c2) c = 0x3c3
+      const folded = folds.has(c) ? folds.get(c) : String.fromCodePoint(c)
+      // Folds are ASCII, so their length is their count of code points; any other piece is one code point.
+      const need = (folds.has(c) ? folded.length : 1) + (pendingDash ? 1 : 0)
+      if (length + need > MAX_LENGTH) return out.join("")
+      if (pendingDash) out.push("-")
+      out.push(folded)
+      length += need
+      pendingDash = false
     }
-    // Final sigma is folded to sigma: a word gets one slug wherever it ends.
-    if (c == 0x3c2) c = 0x3c3
-    const folded = folds.has(c) ? folds.get(c) : String.fromCodePoint(c)
-    // Folds are ASCII, so their length is their count of code points; any other piece is one code point.
-    const need = (folds.has(c) ? folded.length : 1) + (pendingDash ? 1 : 0)
-    if (length + need > MAX_LENGTH) break
-    if (pendingDash) out.push("-")
-    out.push(folded)
-    length += need
-    pendingDash = false
   }
   return out.join("")
 }
