@@ -136,7 +136,7 @@ const workloads: ReadonlyArray<{ readonly name: string; readonly wat: string }> 
 const rows: Array<{ name: string; nsPerUnit: number; defaultMs: number }> = []
 for (const workload of workloads) {
   const bytes = await compileWatPromise(workload.wat, `${workload.name}.wat`)
-  const metered = Fuel.instrument(bytes)
+  const metered = await Fuel.instrument(bytes)
   const capped = WasmBinary.withMemoryMaximum(metered, WasmBinary.read(metered), 256)
   const module = await WebAssembly.compile(capped as Uint8Array<ArrayBuffer>)
   const guest = new Guest("calibration", module, { maxPayloadBytes: 1 << 20, maxResultBytes: 1 << 20, fuel: budget }, {

@@ -6,6 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Metric, Tracer } from "effect"
 import { TestClock } from "effect/testing"
+import type * as WorkerThreads from "node:worker_threads"
 import {
   type FilterFailed,
   Hook,
@@ -16,6 +17,7 @@ import {
   WasmBinary,
   WasmDispatcher
 } from "../src/index.ts"
+import * as WorkerExecutor from "../src/wasm/WorkerExecutor.ts"
 import { abiModule, compileWat, fixture, packed } from "./fixtures/wat.ts"
 import { captureLogs, type LogEntry, messageOf } from "./helpers.ts"
 
@@ -567,5 +569,93 @@ describe("8. a hostile plugin (issue 13)", () => {
       assert.deepStrictEqual(next.filter((e) => messageOf(e) !== "y").map(messageOf), [
         "dropped 40 gn_log lines (40 characters) over the plugin's cap of 50 lines and 1048576 characters per second"
       ])
+    }))
+})
+
+describe("9. hostile results and workers (issue 13)", () => {
+  const deep = `{"value":${"[".repeat(100_000)}${"]".repeat(100_000)}}`
+  const deepModule = abiModule({
+    memory: `(memory (export "memory") 4)`,
+    data: deep,
+    handle: packed(1024, deep.length)
+  })
+
+  it.effect("a result nested 100,000 deep is BadPayload naming the depth (inline)", () =>
+    Effect.gen(function*() {
+      const d = yield* WasmDispatcher.make(yield* compileWat(deepModule), { name: "deep" })
+      const error = yield* Effect.flip(d.invokeFilter("x", 1))
+      assert.strictEqual(error._tag, "BadPayload")
+      assert.include(error.message, "nests deeper than 128 levels")
+    }))
+
+  it.live("a result nested 100,000 deep is BadPayload in worker mode too; the worker keeps serving", () =>
+    Effect.gen(function*() {
+      const d = yield* WasmDispatcher.make(yield* compileWat(deepModule), {
+        name: "deep",
+        execution: "worker",
+        pool: { size: 1 }
+      })
+      for (let i = 0; i < 2; i++) {
+        const error = yield* Effect.flip(d.invokeFilter("x", 1))
+        assert.strictEqual(error._tag, "BadPayload")
+      }
+      assert.strictEqual(yield* d.instances, 1)
+    }))
+
+  it.effect("a non-finite number in a result (1e400) is BadPayload naming where it is", () =>
+    Effect.gen(function*() {
+      const body = `{"value":{"price":[1,1e400]}}`
+      const d = yield* WasmDispatcher.make(
+        yield* compileWat(abiModule({ data: body, handle: packed(1024, body.length) })),
+        { name: "inf" }
+      )
+      const error = yield* Effect.flip(d.invokeFilter("x", 1))
+      assert.strictEqual(error._tag, "BadPayload")
+      assert.include(error.message, "the number at body.value.price[1] is out of range")
+    }))
+
+  it.live("worker mode: a looping start function with fuel off fails the load with Timeout within timeoutMs", () =>
+    Effect.gen(function*() {
+      const bytes = yield* compileWat(abiModule({ fields: `(func $s (loop $l (br $l))) (start $s)` }))
+      const error = yield* Effect.flip(
+        WasmDispatcher.make(bytes, { execution: "worker", fuel: false, pool: { size: 1 }, limits: { timeoutMs: 300 } })
+      )
+      assert.strictEqual(error._tag, "Timeout")
+      assert.strictEqual(error.message, `plugin "anonymous" exceeded 300 ms on hook "(start)"`)
+      const metered = yield* Effect.flip(
+        WasmDispatcher.make(bytes, { execution: "worker", pool: { size: 1 }, limits: { fuel: 100_000 } })
+      )
+      assert.strictEqual(metered._tag, "OutOfFuel")
+    }))
+
+  it.live("a worker that exits mid-call fails that call naming its hook, and is replaced", () =>
+    Effect.gen(function*() {
+      const threads: Array<WorkerThreads.Worker> = []
+      const bytes = yield* compileWat(unruly)
+      const module = yield* Effect.promise(() => WebAssembly.compile(bytes))
+      const executor = yield* WorkerExecutor.workers(
+        { plugin: "crashy", module, limits: { maxPayloadBytes: 1 << 20, maxResultBytes: 1 << 20, fuel: undefined } },
+        1,
+        30_000,
+        (thread) => threads.push(thread)
+      )
+      const payload = `{"kind":"filter","value":null,"args":[]}`
+      const call = yield* Effect.forkChild(executor.call("spin", payload))
+      yield* Effect.sleep("300 millis")
+      yield* Effect.promise(() => threads[0].terminate())
+      const crashed = (yield* Fiber.join(call)).result
+      assert.strictEqual(crashed._tag, "Err")
+      if (crashed._tag === "Err") {
+        assert.strictEqual(crashed.error._tag, "Trapped")
+        assert.strictEqual((crashed.error as { hook: string }).hook, "spin")
+      }
+      const next = (yield* executor.call("fine", payload)).result
+      assert.strictEqual(next._tag, "Ok")
+      assert.strictEqual(executor.instances(), 2)
+      // And one that exits while idle is replaced on the next call.
+      yield* Effect.promise(() => threads[1].terminate())
+      yield* Effect.sleep("100 millis")
+      assert.strictEqual((yield* executor.call("fine", payload)).result._tag, "Ok")
+      assert.strictEqual(executor.instances(), 3)
     }))
 })

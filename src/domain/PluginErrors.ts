@@ -286,6 +286,7 @@ export type PluginLoadError =
   | CapabilityDenied
   | Trapped
   | OutOfFuel
+  | Timeout
 
 /** Errors of one guest call. */
 export type PluginCallError =

@@ -219,8 +219,56 @@ export const checkResultBlock = (
 
 const decoder = new TextDecoder("utf-8", { fatal: true })
 
-/** Decodes a result body: valid UTF-8, valid JSON, an object. */
+/**
+ * The deepest nesting of arrays and objects a result body may have (the body's own object is level 1). Deeper
+ * values would reach host code that recurses over them (`JSON.stringify`, structured cloning to a worker).
+ */
+export const maxJsonDepth = 128
+
+/** The nesting depth of JSON text, read from its bytes (strings skipped); stops counting past `limit`. */
+const nestingDepth = (bytes: Uint8Array, limit: number): number => {
+  let depth = 0
+  let deepest = 0
+  let inString = false
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]
+    if (inString) {
+      if (b === 0x5c) i++
+      else if (b === 0x22) inString = false
+    } else if (b === 0x22) inString = true
+    else if (b === 0x5b || b === 0x7b) {
+      if (++depth > deepest && (deepest = depth) > limit) return deepest
+    } else if (b === 0x5d || b === 0x7d) depth--
+  }
+  return deepest
+}
+
+/** The path of the first number that is not finite (`1e400` parses as `Infinity`), or `undefined`. */
+const nonFinite = (value: unknown, path: string): string | undefined => {
+  if (typeof value === "number") return Number.isFinite(value) ? undefined : path
+  if (typeof value !== "object" || value === null) return undefined
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nonFinite(value[i], `${path}[${i}]`)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  for (const key in value) {
+    const found = nonFinite((value as Record<string, unknown>)[key], `${path}.${key}`)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+/**
+ * Decodes a result body: valid UTF-8, valid JSON nested at most `maxJsonDepth` deep, an object, and only finite
+ * numbers.
+ */
 export const parseBody = (plugin: string, hook: string, bytes: Uint8Array): Record<string, unknown> | BadPayload => {
+  if (nestingDepth(bytes, maxJsonDepth) > maxJsonDepth) {
+    return new BadPayload({ plugin, hook, detail: `the result body nests deeper than ${maxJsonDepth} levels` })
+  }
   let text: string
   try {
     text = decoder.decode(bytes)
@@ -239,6 +287,11 @@ export const parseBody = (plugin: string, hook: string, bytes: Uint8Array): Reco
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     return new BadPayload({ plugin, hook, detail: "the result body is not a JSON object" })
+  }
+  // Depth is bounded above, so this recursion is too.
+  const infinite = nonFinite(parsed, "body")
+  if (infinite !== undefined) {
+    return new BadPayload({ plugin, hook, detail: `the number at ${infinite} is out of range (not finite)` })
   }
   return parsed as Record<string, unknown>
 }

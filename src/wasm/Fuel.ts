@@ -14,7 +14,8 @@
  * expensive unit measured costs about 2.5 ns, so the default budget of 50 million units bounds a call at roughly
  * 150 ms of CPU, and any call at about 3 ns per unit.
  *
- * Instrumentation is a single linear pass over the code (about 60 ms per MiB) and is cached per module bytes.
+ * Instrumentation is a single linear pass over the code (about 100 ms of CPU per MiB of code on the project's
+ * machine), cut into slices of about 8 ms so the event loop keeps running, and cached per module bytes.
  *
  * @since 0.1.0
  */
@@ -41,23 +42,30 @@ const bulkWeight = 16
 /** Every charged block pays one unit more for the check itself. */
 const checkWeight = 1
 
-const cache = new Map<string, Uint8Array<ArrayBuffer>>()
+const cache = new Map<string, Promise<Uint8Array<ArrayBuffer>>>()
 const maxCached = 64
 
 /**
- * Returns the module with fuel metering added, cached by the SHA-256 of its bytes. Throws `UnsupportedModule`
- * for instructions it does not meter (atomics, GC) and for bytes it cannot read.
+ * Returns the module with fuel metering added, cached by the SHA-256 of its bytes. Rejects with
+ * `UnsupportedModule` for instructions it does not meter (atomics, GC) and for bytes it cannot read. The work is
+ * cut into slices of about 8 ms with the event loop running in between, so a large module does not stall it.
  */
-export const instrument = (bytes: Uint8Array): Uint8Array<ArrayBuffer> => {
+export const instrument = (bytes: Uint8Array): Promise<Uint8Array<ArrayBuffer>> => {
   const key = createHash("sha256").update(bytes).digest("hex")
   let result = cache.get(key)
   if (result === undefined) {
     result = instrumentUncached(bytes)
+    result.catch(() => cache.delete(key))
     if (cache.size >= maxCached) cache.delete(cache.keys().next().value!)
     cache.set(key, result)
   }
   return result
 }
+
+/** How long the instrumentation runs before it lets the event loop run. */
+const sliceMs = 8
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 /** A counter for one instance: the global it imports, and the budget around a call. */
 export class Meter {
@@ -110,23 +118,34 @@ class Out {
     this.buf[this.len++] = b
   }
   copy(src: Uint8Array, start: number, end: number): void {
-    if (end <= start) return
-    this.room(end - start)
-    this.buf.set(src.subarray(start, end), this.len)
-    this.len += end - start
+    const n = end - start
+    if (n <= 0) return
+    this.room(n)
+    const buf = this.buf
+    if (n < 32) {
+      // Short runs (most blocks): a loop beats creating a subarray.
+      let len = this.len
+      for (let i = start; i < end; i++) buf[len++] = src[i]
+      this.len = len
+    } else {
+      buf.set(src.subarray(start, end), this.len)
+      this.len += n
+    }
   }
   append(other: Out): void {
-    this.room(other.len)
-    this.buf.set(other.buf.subarray(0, other.len), this.len)
-    this.len += other.len
+    this.copy(other.buf, 0, other.len)
   }
   u32(value: number): void {
+    this.room(5)
+    const buf = this.buf
+    let len = this.len
     do {
       let b = value & 0x7f
-      value = Math.floor(value / 128)
-      if (value > 0) b |= 0x80
-      this.byte(b)
-    } while (value > 0)
+      value >>>= 7
+      if (value !== 0) b |= 0x80
+      buf[len++] = b
+    } while (value !== 0)
+    this.len = len
   }
   /** A signed LEB128 of a non-negative number below 2^53. */
   s64(value: number): void {
@@ -472,6 +491,7 @@ const constExpr = (r: In, out: Out, ctx: Context): void => {
 
 const block = new Out()
 const body = new Out()
+const fnOut = new Out()
 
 /** Instruments one function body `[start, end)` whose type has `params` parameters. */
 const instrumentBody = (b: Uint8Array, start: number, end: number, params: number, ctx: Context, out: Out): void => {
@@ -517,7 +537,8 @@ const instrumentBody = (b: Uint8Array, start: number, end: number, params: numbe
     }
   }
   flush()
-  const fn = new Out()
+  const fn = fnOut
+  fn.reset()
   if (needsScratch) {
     fn.u32(groups + 1)
     fn.copy(b, groupsEnd, localsEnd)
@@ -538,7 +559,7 @@ const section = (out: Out, id: number, content: Out): void => {
 /** The section order the format requires (by id), for inserting an import section. */
 const importSectionId = 2
 
-const instrumentUncached = (bytes: Uint8Array): Uint8Array<ArrayBuffer> => {
+const instrumentUncached = async (bytes: Uint8Array): Promise<Uint8Array<ArrayBuffer>> => {
   if (bytes.length < 8) throw new UnsupportedModule("not a WebAssembly module")
   // First pass: types, imports and function types, to know the fuel global's index and each body's parameters.
   const types: Array<number> = []
@@ -682,7 +703,15 @@ const instrumentUncached = (bytes: Uint8Array): Uint8Array<ArrayBuffer> => {
       case 10: {
         const n = r.u32()
         content.u32(n)
+        const imported = importedFunctions
+        let sliceStart = performance.now()
         for (let i = 0; i < n; i++) {
+          if ((i & 7) === 7 && performance.now() - sliceStart > sliceMs) {
+            await nextTurn()
+            // Another module may have been instrumented meanwhile: the walker's module state is this one's again.
+            importedFunctions = imported
+            sliceStart = performance.now()
+          }
           const size = r.u32()
           const type = types[functionTypes[importedFunctions + i]]
           if (type === undefined) throw new UnsupportedModule(`function ${importedFunctions + i} has no type`)

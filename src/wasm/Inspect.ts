@@ -98,7 +98,7 @@ export const inspectBytes = (
     const budget = manifest?.limits?.fuel ?? Fuel.defaultBudget
     let guest: Guest
     try {
-      const metered = Fuel.instrument(bytes)
+      const metered = await Fuel.instrument(bytes)
       const capped = WasmBinary.withMemoryMaximum(metered, WasmBinary.read(metered), cap)
       const module = await WebAssembly.compile(capped as Uint8Array<ArrayBuffer>)
       guest = new Guest(

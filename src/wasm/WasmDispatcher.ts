@@ -207,7 +207,7 @@ export const make = (
     }
     let prepared: Uint8Array = bytes
     if (budget !== undefined) {
-      prepared = yield* Effect.try({
+      prepared = yield* Effect.tryPromise({
         try: () => Fuel.instrument(bytes),
         catch: (error) => new InvalidModule({ plugin, reason: `cannot instrument for fuel: ${errorMessage(error)}` })
       })

@@ -2,11 +2,14 @@
  * Worker mode: each pool slot is a worker thread (through `@effect/platform-node`'s `NodeWorker` and
  * `effect/workers`) running one instance of the compiled module, which is shared with the worker, not recompiled.
  * A call that overruns `timeoutMs` terminates its worker, fails with `Timeout`, and a fresh worker takes the slot;
- * the other slots are not disturbed.
+ * a worker that exits on its own fails its call with `Trapped` on that call's hook and is replaced the same way;
+ * the other slots are not disturbed. Starting a worker (instantiation, the start function) is bounded by
+ * `timeoutMs` too.
  *
  * @since 0.1.0
  */
 import { NodeWorker } from "@effect/platform-node"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
@@ -17,7 +20,8 @@ import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as Worker from "effect/workers/Worker"
 import * as WorkerThreads from "node:worker_threads"
-import { PluginCallError, type PluginLoadError, Timeout, Trapped } from "../domain/PluginErrors.ts"
+import { errorMessage } from "../domain/errorMessage.ts"
+import { type OutOfFuel, PluginCallError, type PluginLoadError, Timeout, Trapped } from "../domain/PluginErrors.ts"
 import type { Answer, Executor, ExecutorSpec } from "./Executor.ts"
 import type { CallResult } from "./Guest.ts"
 import type { EncodedResult, FromWorker, ToWorker } from "./worker/protocol.ts"
@@ -33,14 +37,27 @@ interface Slot {
   /** The id its thread is registered under (the thread is created when the worker starts running). */
   id: number
   scope: Scope.Closeable
-  readonly pending: Map<number, Deferred.Deferred<Answer>>
+  /** Calls in flight, with their hook (to name it when the worker dies). */
+  readonly pending: Map<number, { readonly hook: string; readonly deferred: Deferred.Deferred<Answer> }>
+  /** The worker exited on its own (or never started): the next call starts a fresh one. */
+  dead: boolean
 }
+
+type Ready = Extract<FromWorker, { _tag: "Ready" }>
+
+/** The error of a failed start, as a call's answer. */
+const failed = (error: Trapped | OutOfFuel | Timeout): Answer => ({
+  result: { _tag: "Err", error, fuelUsed: undefined },
+  logs: []
+})
 
 /** A pool of `size` worker threads, each with its own instance; a call waits for a free one. */
 export const workers = (
   spec: ExecutorSpec,
   size: number,
-  timeoutMs: number
+  timeoutMs: number,
+  /** Sees every thread as it is created (tests use it to make one exit). */
+  onThread?: (thread: WorkerThreads.Worker) => void
 ): Effect.Effect<Executor, PluginLoadError, Scope.Scope> =>
   Effect.gen(function*() {
     const threads = new Map<number, WorkerThreads.Worker>()
@@ -50,37 +67,36 @@ export const workers = (
     const layer = NodeWorker.layer((id) => {
       const thread = new WorkerThreads.Worker(workerUrl)
       threads.set(id, thread)
+      onThread?.(thread)
       return thread
     })
     const platform = yield* Worker.WorkerPlatform.pipe(Effect.provide(layer))
     const spawner = yield* Worker.Spawner.pipe(Effect.provide(layer))
     let version: number | undefined
 
-    const workerDied = (slot: Slot) => (cause: unknown) =>
-      Effect.sync(() => {
-        for (const [, deferred] of slot.pending) {
+    /** The worker of `slot` exited: every call in flight fails with `Trapped` on its own hook. */
+    const workerDied =
+      (slot: Slot, id: number, ready: Deferred.Deferred<Ready, Trapped>) => (cause: Cause.Cause<unknown>) =>
+        Effect.sync(() => {
+          const detail = `worker exited: ${errorMessage(Cause.squash(cause))}`
           Deferred.doneUnsafe(
-            deferred,
-            Exit.succeed({
-              result: {
-                _tag: "Err",
-                error: new Trapped({
-                  plugin: spec.plugin,
-                  hook: "(worker)",
-                  kind: "other",
-                  detail: `worker exited: ${String(cause)}`
-                }),
-                fuelUsed: undefined
-              },
-              logs: []
-            })
+            ready,
+            Exit.fail(new Trapped({ plugin: spec.plugin, hook: "(start)", kind: "other", detail }))
           )
-        }
-        slot.pending.clear()
-      })
+          // A worker this slot already replaced (stopped after a timeout) says nothing about the current one.
+          if (slot.id !== id) return
+          slot.dead = true
+          for (const [, { deferred, hook }] of slot.pending) {
+            Deferred.doneUnsafe(
+              deferred,
+              Exit.succeed(failed(new Trapped({ plugin: spec.plugin, hook, kind: "other", detail })))
+            )
+          }
+          slot.pending.clear()
+        })
 
-    /** Starts a worker for `slot` and waits for its instance to be ready. */
-    const start = (slot: Slot): Effect.Effect<void, PluginLoadError> =>
+    /** Starts a worker for `slot` and waits, at most `timeoutMs`, for its instance to be ready. */
+    const start = (slot: Slot): Effect.Effect<void, Trapped | OutOfFuel | Timeout> =>
       Effect.gen(function*() {
         const id = ++nextWorker
         const scope = yield* Scope.make()
@@ -91,26 +107,40 @@ export const workers = (
         slot.worker = worker
         slot.scope = scope
         slot.id = id
+        slot.dead = false
         spawned++
-        const ready = Deferred.makeUnsafe<Extract<FromWorker, { _tag: "Ready" }>>()
+        const ready = Deferred.makeUnsafe<Ready, Trapped>()
         yield* Effect.forkIn(
           worker.run((message) =>
             Effect.sync(() => {
               if (message._tag === "Ready") return Deferred.doneUnsafe(ready, Exit.succeed(message))
-              const deferred = slot.pending.get(message.id)
-              if (deferred === undefined) return
+              const entry = slot.pending.get(message.id)
+              if (entry === undefined) return
               slot.pending.delete(message.id)
-              Deferred.doneUnsafe(deferred, Exit.succeed({ result: decodeResult(message.result), logs: message.logs }))
+              Deferred.doneUnsafe(
+                entry.deferred,
+                Exit.succeed({ result: decodeResult(message.result), logs: message.logs })
+              )
             })
-          ).pipe(Effect.catchCause((cause) => workerDied(slot)(cause))),
+          ).pipe(Effect.catchCause(workerDied(slot, id, ready))),
           scope
         )
         yield* worker.send({ _tag: "Init", plugin: spec.plugin, module: spec.module, limits: spec.limits }).pipe(
-          Effect.orDie
+          Effect.catchCause(workerDied(slot, id, ready))
         )
-        const answer = yield* Deferred.await(ready)
-        if (answer.trap !== undefined) return yield* decodeError(answer.trap) as Trapped
-        version = answer.version
+        // Instantiation runs the start function: with fuel off, only the clock bounds it.
+        const answer = yield* Effect.timeoutOption(Deferred.await(ready), timeoutMs)
+        if (answer._tag === "None") {
+          yield* stop(slot)
+          slot.dead = true
+          return yield* new Timeout({ plugin: spec.plugin, hook: "(start)", timeoutMs })
+        }
+        if (answer.value.trap !== undefined) {
+          yield* stop(slot)
+          slot.dead = true
+          return yield* (decodeError(answer.value.trap) as Trapped | OutOfFuel)
+        }
+        version = answer.value.version
       })
 
     const stop = (slot: Slot): Effect.Effect<void> =>
@@ -122,11 +152,14 @@ export const workers = (
         return Scope.close(slot.scope, Exit.void)
       })
 
+    /** Replaces the worker of `slot` with a fresh one. */
+    const restart = (slot: Slot) => Effect.andThen(stop(slot), start(slot))
+
     const slots: Array<Slot> = []
     const free = yield* Queue.unbounded<Slot>()
     yield* Effect.addFinalizer(() => Effect.forEach(slots, stop, { discard: true }))
     for (let i = 0; i < size; i++) {
-      const slot = { pending: new Map() } as unknown as Slot
+      const slot = { pending: new Map(), dead: false } as unknown as Slot
       slots.push(slot)
       yield* start(slot)
       yield* Queue.offer(free, slot)
@@ -134,21 +167,43 @@ export const workers = (
 
     const callOn = (slot: Slot, hook: string, payload: string, now: number): Effect.Effect<Answer> =>
       Effect.gen(function*() {
+        // A worker that exited (or failed to start again) is replaced before the call.
+        if (slot.dead) {
+          const restarted = yield* Effect.result(restart(slot))
+          if (restarted._tag === "Failure") return failed(restarted.failure)
+        }
         const id = ++nextCall
         const deferred = Deferred.makeUnsafe<Answer>()
-        slot.pending.set(id, deferred)
+        slot.pending.set(id, { hook, deferred })
         yield* slot.worker.send({ _tag: "Call", id, hook, payload, now }).pipe(
-          Effect.catchCause((cause) => workerDied(slot)(cause))
+          Effect.catchCause((cause) =>
+            Effect.sync(() => {
+              slot.dead = true
+              slot.pending.delete(id)
+              Deferred.doneUnsafe(
+                deferred,
+                Exit.succeed(
+                  failed(
+                    new Trapped({
+                      plugin: spec.plugin,
+                      hook,
+                      kind: "other",
+                      detail: `worker unreachable: ${errorMessage(Cause.squash(cause))}`
+                    })
+                  )
+                )
+              )
+            })
+          )
         )
         const answer = yield* Effect.timeoutOption(Deferred.await(deferred), timeoutMs)
-        if (answer._tag === "Some") return answer.value
-        slot.pending.delete(id)
-        yield* stop(slot)
-        yield* start(slot).pipe(Effect.ignore)
-        return {
-          result: { _tag: "Err", error: new Timeout({ plugin: spec.plugin, hook, timeoutMs }), fuelUsed: undefined },
-          logs: []
+        if (answer._tag === "Some") {
+          if (slot.dead) yield* restart(slot).pipe(Effect.ignore)
+          return answer.value
         }
+        slot.pending.delete(id)
+        yield* restart(slot).pipe(Effect.ignore)
+        return failed(new Timeout({ plugin: spec.plugin, hook, timeoutMs }))
       })
 
     const executor: Executor = {

@@ -79,6 +79,16 @@ const callZoo: ReadonlyArray<CallChaos> = [
   { name: "invalid JSON", wat: toggled(packed(1024, 9), { data: `{"value":` }), tag: "BadPayload" },
   { name: "wrong envelope", wat: toggled(packed(1024, 5), { data: `[1,2]` }), tag: "BadPayload" },
   {
+    name: "a result nested 30,000 deep",
+    wat: toggled(packed(1024, 60_010), { data: `{"value":${"[".repeat(30_000)}${"]".repeat(30_000)}}` }),
+    tag: "BadPayload"
+  },
+  {
+    name: "a non-finite number (1e400)",
+    wat: toggled(packed(1024, 15), { data: `{"value":1e400}` }),
+    tag: "BadPayload"
+  },
+  {
     name: "gn_panic",
     wat: toggled(`(call $panic (i32.const 1024) (i32.const 5)) (i64.const 0)`, {
       data: "chaos",
@@ -224,6 +234,6 @@ describe("chaos plugin zoo", () => {
   }
 
   it("the zoo covers every misbehaviour the reliability issue lists", () => {
-    assert.strictEqual(callZoo.length + loadZoo.length, 22)
+    assert.strictEqual(callZoo.length + loadZoo.length, 24)
   })
 })

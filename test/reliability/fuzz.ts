@@ -5,7 +5,7 @@
  */
 import { Effect, Exit } from "effect"
 import * as fc from "fast-check"
-import { Manifest, WasmDispatcher } from "../../src/index.ts"
+import { Abi, Manifest, WasmDispatcher } from "../../src/index.ts"
 import { Guest } from "../../src/wasm/Guest.ts"
 import { abiModule, compileWatPromise } from "../fixtures/wat.ts"
 
@@ -32,6 +32,18 @@ const MEMORY = 131_072
 const REGION = 60_000
 const CAP = 4_096
 
+/** Nesting depth of a parsed JSON value (an object or array is one level). */
+const depthOf = (value: unknown): number =>
+  typeof value !== "object" || value === null
+    ? 0
+    : 1 + Math.max(0, ...Object.values(value as Record<string, unknown>).map(depthOf))
+
+/** Whether a parsed JSON value holds a number that is not finite. */
+const hasNonFinite = (value: unknown): boolean =>
+  typeof value === "number"
+    ? !Number.isFinite(value)
+    : typeof value === "object" && value !== null && Object.values(value).some(hasNonFinite)
+
 /** What the contract says a call with this packed result and memory must give. */
 const expected = (ptr: number, len: number, bytes: Uint8Array, input: unknown): string => {
   if (ptr === 0 && len === 0) return `value ${JSON.stringify(input)}`
@@ -56,7 +68,9 @@ const expected = (ptr: number, len: number, bytes: Uint8Array, input: unknown): 
   } catch {
     return "BadPayload"
   }
+  if (depthOf(parsed) > Abi.maxJsonDepth) return "BadPayload"
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return "BadPayload"
+  if (hasNonFinite(parsed)) return "BadPayload"
   const body = parsed as Record<string, unknown>
   if ("error" in body) return "GuestError"
   if (body.shortCircuit !== undefined && typeof body.shortCircuit !== "boolean") return "BadPayload"
@@ -91,6 +105,9 @@ export const resultCase = fc.oneof(
       fc.record({ error: fc.jsonValue() }).map((v) => new TextEncoder().encode(JSON.stringify(v))),
       fc.integer({ min: 1, max: 2_000 }).map((depth) =>
         new TextEncoder().encode(`{"value":${"[".repeat(depth)}${"]".repeat(depth)}}`)
+      ),
+      fc.constantFrom("1e400", "-1e400", "1e308", "-0", "5e-324").map((n) =>
+        new TextEncoder().encode(`{"value":{"a":[1,${n}]}}`)
       ),
       fc.string().map((s) => new TextEncoder().encode(`{"value":"${s}`))
     )
@@ -183,24 +200,37 @@ export const fuzzModules = async (cases: number, seed: number): Promise<number> 
   })
   const truncated = fc.nat(valid.length - 1).map((n) => valid.slice(0, n))
   let ran = 0
-  await fc.assert(
-    fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 200 }), mutated, truncated), async (bytes) => {
-      ran++
-      const exit = await Effect.runPromiseExit(
-        Effect.scoped(
-          Effect.flatMap(WasmDispatcher.make(bytes, { name: "fuzz" }), (d) => Effect.exit(d.invokeFilter("h", 1)))
+  // Nothing a module does at load may reach the console (binaryen's validator used to print there).
+  const printed: Array<string> = []
+  const console_ = globalThis.console
+  const original = { log: console_.log, error: console_.error, warn: console_.warn }
+  const write = process.stderr.write
+  console_.log = console_.error = console_.warn = (...args: Array<unknown>) => void printed.push(args.join(" "))
+  process.stderr.write = ((chunk: unknown) => printed.push(String(chunk)) > 0) as typeof process.stderr.write
+  try {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 200 }), mutated, truncated), async (bytes) => {
+        ran++
+        const exit = await Effect.runPromiseExit(
+          Effect.scoped(
+            Effect.flatMap(WasmDispatcher.make(bytes, { name: "fuzz" }), (d) => Effect.exit(d.invokeFilter("h", 1)))
+          )
         )
-      )
-      const dies = Exit.isFailure(exit) ? exit.cause.reasons.filter((r) => r._tag !== "Fail") : []
-      if (dies.length > 0) {
-        throw new Error(`a module load or call ended in a defect: ${String((dies[0] as any).defect)}`)
-      }
-      if (Exit.isSuccess(exit) && Exit.isFailure(exit.value)) {
-        const inner = exit.value.cause.reasons.filter((r) => r._tag !== "Fail")
-        if (inner.length > 0) throw new Error("a call ended in a defect")
-      }
-    }),
-    { numRuns: cases, seed }
-  )
+        const dies = Exit.isFailure(exit) ? exit.cause.reasons.filter((r) => r._tag !== "Fail") : []
+        if (dies.length > 0) {
+          throw new Error(`a module load or call ended in a defect: ${String((dies[0] as any).defect)}`)
+        }
+        if (Exit.isSuccess(exit) && Exit.isFailure(exit.value)) {
+          const inner = exit.value.cause.reasons.filter((r) => r._tag !== "Fail")
+          if (inner.length > 0) throw new Error("a call ended in a defect")
+        }
+      }),
+      { numRuns: cases, seed }
+    )
+  } finally {
+    Object.assign(console_, original)
+    process.stderr.write = write
+  }
+  if (printed.length > 0) throw new Error(`loading modules printed to the console: ${printed[0]}`)
   return ran
 }
