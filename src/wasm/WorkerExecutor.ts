@@ -75,25 +75,29 @@ export const workers = (
     let version: number | undefined
 
     /** The worker of `slot` exited: every call in flight fails with `Trapped` on its own hook. */
-    const workerDied =
-      (slot: Slot, id: number, ready: Deferred.Deferred<Ready, Trapped>) => (cause: Cause.Cause<unknown>) =>
-        Effect.sync(() => {
-          const detail = `worker exited: ${errorMessage(Cause.squash(cause))}`
+    const workerDied = (
+      slot: Slot,
+      id: number,
+      ready: Deferred.Deferred<Ready, Trapped>,
+      instantiating: Deferred.Deferred<void, Trapped>
+    ) =>
+    (cause: Cause.Cause<unknown>) =>
+      Effect.sync(() => {
+        const detail = `worker exited: ${errorMessage(Cause.squash(cause))}`
+        const died = Exit.fail(new Trapped({ plugin: spec.plugin, hook: "(start)", kind: "other", detail }))
+        Deferred.doneUnsafe(ready, died)
+        Deferred.doneUnsafe(instantiating, died)
+        // A worker this slot already replaced (stopped after a timeout) says nothing about the current one.
+        if (slot.id !== id) return
+        slot.dead = true
+        for (const [, { deferred, hook }] of slot.pending) {
           Deferred.doneUnsafe(
-            ready,
-            Exit.fail(new Trapped({ plugin: spec.plugin, hook: "(start)", kind: "other", detail }))
+            deferred,
+            Exit.succeed(failed(new Trapped({ plugin: spec.plugin, hook, kind: "other", detail })))
           )
-          // A worker this slot already replaced (stopped after a timeout) says nothing about the current one.
-          if (slot.id !== id) return
-          slot.dead = true
-          for (const [, { deferred, hook }] of slot.pending) {
-            Deferred.doneUnsafe(
-              deferred,
-              Exit.succeed(failed(new Trapped({ plugin: spec.plugin, hook, kind: "other", detail })))
-            )
-          }
-          slot.pending.clear()
-        })
+        }
+        slot.pending.clear()
+      })
 
     /** Starts a worker for `slot` and waits, at most `timeoutMs`, for its instance to be ready. */
     const start = (slot: Slot): Effect.Effect<void, Trapped | OutOfFuel | Timeout> =>
@@ -110,9 +114,11 @@ export const workers = (
         slot.dead = false
         spawned++
         const ready = Deferred.makeUnsafe<Ready, Trapped>()
+        const instantiating = Deferred.makeUnsafe<void, Trapped>()
         yield* Effect.forkIn(
           worker.run((message) =>
             Effect.sync(() => {
+              if (message._tag === "Instantiating") return Deferred.doneUnsafe(instantiating, Exit.void)
               if (message._tag === "Ready") return Deferred.doneUnsafe(ready, Exit.succeed(message))
               const entry = slot.pending.get(message.id)
               if (entry === undefined) return
@@ -122,13 +128,16 @@ export const workers = (
                 Exit.succeed({ result: decodeResult(message.result), logs: message.logs })
               )
             })
-          ).pipe(Effect.catchCause(workerDied(slot, id, ready))),
+          ).pipe(Effect.catchCause(workerDied(slot, id, ready, instantiating))),
           scope
         )
         yield* worker.send({ _tag: "Init", plugin: spec.plugin, module: spec.module, limits: spec.limits }).pipe(
-          Effect.catchCause(workerDied(slot, id, ready))
+          Effect.catchCause(workerDied(slot, id, ready, instantiating))
         )
-        // Instantiation runs the start function: with fuel off, only the clock bounds it.
+        // Instantiation runs the start function: with fuel off, only the clock bounds it. The clock starts when the
+        // worker has booted and begins instantiating (booting a thread can take seconds on a loaded machine).
+        const booted = yield* Effect.exit(Deferred.await(instantiating))
+        if (Exit.isFailure(booted)) return yield* Deferred.await(ready)
         const answer = yield* Effect.timeoutOption(Deferred.await(ready), timeoutMs)
         if (answer._tag === "None") {
           yield* stop(slot)

@@ -22,6 +22,8 @@ Effect.gen(function*() {
   const logs: Array<readonly [number, string]> = []
   yield* runner.run<void, never, never>((port, message) => {
     if (message._tag === "Init") {
+      // Sent before the start function runs: booting the thread is not the plugin's time, instantiating it is.
+      runner.sendUnsafe(port, { _tag: "Instantiating" })
       guest = new Guest(
         message.plugin,
         message.module,

@@ -28,6 +28,8 @@ export type EncodedResult =
 
 /** Worker to host. */
 export type FromWorker =
+  /** Init received: instantiation (the start function) begins; the host's clock for it starts here. */
+  | { readonly _tag: "Instantiating" }
   | { readonly _tag: "Ready"; readonly trap: unknown | undefined; readonly version: number | undefined }
   | {
     readonly _tag: "Result"
