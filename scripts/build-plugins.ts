@@ -7,7 +7,7 @@
  */
 import { main as compile } from "assemblyscript/asc"
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
-import { basename, join, relative } from "node:path"
+import { basename, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
@@ -74,7 +74,7 @@ export const buildAll = async (folders: ReadonlyArray<string> = [], force = fals
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2)
   const force = args.includes("--force")
-  const folders = args.filter((a) => a !== "--force").map((folder) => join(process.cwd(), folder))
+  const folders = args.filter((a) => a !== "--force").map((folder) => resolve(folder))
   const started = performance.now()
   const built = await buildAll(folders, force)
   console.log(`plugins ready (${built.length}) in ${Math.round(performance.now() - started)} ms:`)

@@ -1,5 +1,21 @@
 /**
- * hookbus: an Effect-native hook runtime.
+ * hookbus: an Effect-native hook runtime. This entry point is the bus: hook definitions, the `HookBus` service and
+ * its layers (`HookBus.layer`, `HookBus.layerTest`), ordering, metrics and the bus's tagged errors. It loads
+ * neither the WebAssembly runtime nor binaryen; plugins are in `hookbus/wasm`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Hook, HookBus } from "hookbus"
+ *
+ * const Title = Hook.filter<string>("title")
+ * const program = Effect.gen(function*() {
+ *   const bus = yield* HookBus
+ *   yield* bus.addFilter(Title, (t) => Effect.succeed(t.trim()), { source: "trim" })
+ *   return yield* bus.applyFilters(Title, "  hi  ")
+ * })
+ * Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(HookBus.layer)))
+ * ```
  *
  * @since 0.1.0
  */
@@ -10,13 +26,5 @@ export type { ActionHook, AnyHook, ArgsOf, FilterHook, HookKind, ValueOf } from 
 export * from "./domain/HookErrors.ts"
 export * as HookMetrics from "./domain/HookMetrics.ts"
 export * as HookName from "./domain/HookName.ts"
-export * as Manifest from "./domain/Manifest.ts"
-export * from "./domain/PluginErrors.ts"
 export * from "./services/HookBus.ts"
 export * from "./services/HookRecorder.ts"
-export * from "./services/PluginPolicy.ts"
-export * as Abi from "./wasm/Abi.ts"
-export * as Inspect from "./wasm/Inspect.ts"
-export * as Plugin from "./wasm/Plugin.ts"
-export * as WasmBinary from "./wasm/WasmBinary.ts"
-export * as WasmDispatcher from "./wasm/WasmDispatcher.ts"

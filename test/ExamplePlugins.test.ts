@@ -6,8 +6,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { Hook, HookBus, Plugin } from "../src/index.ts"
+import { Hook, HookBus } from "../src/index.ts"
 import { Guest } from "../src/wasm/Guest.ts"
+import { Plugin } from "../src/wasm/index.ts"
 import { captureLogs, type LogEntry, messageOf } from "./helpers.ts"
 
 const pluginDir = (name: string) => fileURLToPath(new URL(`../examples/plugins/${name}`, import.meta.url))

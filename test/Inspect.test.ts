@@ -3,7 +3,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, FileSystem, Layer } from "effect"
 import { createHash } from "node:crypto"
 import { fileURLToPath } from "node:url"
-import { Inspect, Plugin } from "../src/index.ts"
+import { Inspect, Plugin } from "../src/wasm/index.ts"
 import { abiModule, compileWat, packed } from "./fixtures/wat.ts"
 
 const Env = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer)

@@ -2,7 +2,8 @@ import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, FileSystem, Layer, Schema } from "effect"
 import { createHash } from "node:crypto"
-import { type FilterFailed, Hook, HookBus, Manifest, Plugin } from "../src/index.ts"
+import { type FilterFailed, Hook, HookBus } from "../src/index.ts"
+import { Manifest, Plugin } from "../src/wasm/index.ts"
 import { abiModule, compileWat, fixture, returningBody } from "./fixtures/wat.ts"
 
 const TheContent = Hook.filter<string>("the_content")

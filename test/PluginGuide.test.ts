@@ -9,7 +9,8 @@ import { spawnSync } from "node:child_process"
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Hook, HookBus, Plugin } from "../src/index.ts"
+import { Hook, HookBus } from "../src/index.ts"
+import { Plugin } from "../src/wasm/index.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const guide = readFileSync(join(root, "docs/plugins.md"), "utf8")

@@ -7,16 +7,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Metric, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import type * as WorkerThreads from "node:worker_threads"
-import {
-  type FilterFailed,
-  Hook,
-  HookBus,
-  Plugin,
-  type PluginCallError,
-  PluginPolicy,
-  WasmBinary,
-  WasmDispatcher
-} from "../src/index.ts"
+import { type FilterFailed, Hook, HookBus } from "../src/index.ts"
+import { Plugin, type PluginCallError, PluginPolicy, WasmBinary, WasmDispatcher } from "../src/wasm/index.ts"
 import * as WorkerExecutor from "../src/wasm/WorkerExecutor.ts"
 import { abiModule, compileWat, fixture, packed } from "./fixtures/wat.ts"
 import { captureLogs, type LogEntry, messageOf } from "./helpers.ts"

@@ -4,8 +4,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import { TestClock } from "effect/testing"
-import type { PluginCallError, PluginLoadError } from "../src/index.ts"
-import { WasmDispatcher } from "../src/index.ts"
+import type { PluginCallError, PluginLoadError } from "../src/wasm/index.ts"
+import { WasmDispatcher } from "../src/wasm/index.ts"
 import { abiModule, compileWat, fixture, packed, returningBody } from "./fixtures/wat.ts"
 import { captureLogs, type LogEntry } from "./helpers.ts"
 

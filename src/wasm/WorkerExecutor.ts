@@ -8,7 +8,8 @@
  *
  * @since 0.1.0
  */
-import { NodeWorker } from "@effect/platform-node"
+// A subpath import: the package index would load every platform module (redis client included).
+import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -26,7 +27,7 @@ import type { Answer, Executor, ExecutorSpec } from "./Executor.ts"
 import type { CallResult } from "./Guest.ts"
 import type { EncodedResult, FromWorker, ToWorker } from "./worker/protocol.ts"
 
-const workerUrl = new URL("./worker/guestWorker.ts", import.meta.url)
+const workerUrl = new URL(`./worker/guestWorker.${import.meta.url.endsWith(".ts") ? "ts" : "js"}`, import.meta.url)
 const decodeError = Schema.decodeUnknownSync(PluginCallError)
 
 const decodeResult = (result: EncodedResult): CallResult =>

@@ -7,7 +7,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Metric, Scope } from "effect"
 import { Exit } from "effect"
 import { TestClock } from "effect/testing"
-import { Hook, HookBus, Plugin, WasmBinary } from "../../src/index.ts"
+import { Hook, HookBus } from "../../src/index.ts"
+import { Plugin, WasmBinary } from "../../src/wasm/index.ts"
 import { abiModule, bumpAllocator, compileWat, fixture, packed } from "../fixtures/wat.ts"
 
 const Content = Hook.filter<string>("the_content")

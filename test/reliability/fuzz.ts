@@ -5,8 +5,8 @@
  */
 import { Effect, Exit } from "effect"
 import * as fc from "fast-check"
-import { Abi, Manifest, WasmDispatcher } from "../../src/index.ts"
 import { Guest } from "../../src/wasm/Guest.ts"
+import { Abi, Manifest, WasmDispatcher } from "../../src/wasm/index.ts"
 import { abiModule, compileWatPromise } from "../fixtures/wat.ts"
 
 /**

@@ -7,8 +7,9 @@ import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
-import { Hook, HookBus, Plugin } from "../../src/index.ts"
+import { Hook, HookBus } from "../../src/index.ts"
 import { makeHookBus } from "../../src/layers/HookBusLive.ts"
+import { Plugin } from "../../src/wasm/index.ts"
 
 /** `global.gc`, even when node was started without --expose-gc. */
 export const gc = (): () => void => {

@@ -4,7 +4,9 @@
  *
  * @internal
  */
-import { NodeRuntime, NodeWorkerRunner } from "@effect/platform-node"
+// Subpath imports: the package index would load every platform module (redis client included).
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as WorkerRunner from "effect/workers/WorkerRunner"

@@ -1,0 +1,18 @@
+/**
+ * hookbus/cli: the `hookbus` command as an `effect/cli` `Command`, for embedding in your own command line (the
+ * `hookbus` bin runs it with `Command.run`).
+ *
+ * @example
+ * ```ts
+ * import { NodeRuntime, NodeServices } from "@effect/platform-node"
+ * import { Command } from "effect/cli"
+ * import * as Effect from "effect/Effect"
+ * import { hookbus } from "hookbus/cli"
+ *
+ * hookbus.pipe(Command.run({ version: "1.0.0" }), Effect.provide(NodeServices.layer), NodeRuntime.runMain)
+ * ```
+ *
+ * @since 0.1.0
+ */
+export { bundledPlugins, hookbus } from "./Cli.ts"
+export { CliInputError, loadAll, type LoadFailure, type PluginSet, SilentExit } from "./PluginSet.ts"

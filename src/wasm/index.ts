@@ -1,0 +1,27 @@
+/**
+ * hookbus/wasm: WebAssembly plugins on the bus. `Plugin.load` reads a plugin folder (manifest and module) and
+ * registers its hooks; `WasmDispatcher` runs a module under the sandbox (fuel, memory cap, worker isolation,
+ * circuit breaker); `Manifest` validates `plugin.json`; `Inspect` checks a plugin against ABI v1; `PluginPolicy`
+ * limits what each plugin may hook and import; the plugin errors are tagged.
+ *
+ * @example
+ * ```ts
+ * import { NodeServices } from "@effect/platform-node"
+ * import { Effect } from "effect"
+ * import { HookBus } from "hookbus"
+ * import { Plugin } from "hookbus/wasm"
+ *
+ * const program = Plugin.load("plugins/uppercase").pipe(Effect.andThen(Effect.never))
+ * Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(HookBus.layer), Effect.provide(NodeServices.layer)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export * as Manifest from "../domain/Manifest.ts"
+export * from "../domain/PluginErrors.ts"
+export * from "../services/PluginPolicy.ts"
+export * as Abi from "./Abi.ts"
+export * as Inspect from "./Inspect.ts"
+export * as Plugin from "./Plugin.ts"
+export * as WasmBinary from "./WasmBinary.ts"
+export * as WasmDispatcher from "./WasmDispatcher.ts"

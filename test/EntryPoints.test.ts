@@ -1,0 +1,29 @@
+/**
+ * The package's entry points load what they promise: `hookbus` (the bus) loads neither the WebAssembly runtime
+ * nor binaryen, `hookbus/wasm` does not load binaryen until fuel metering is used.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { fileURLToPath } from "node:url"
+import { measure } from "../scripts/import-cost.ts"
+
+const entry = (path: string) => new URL(`../src/${path}`, import.meta.url).href
+const root = fileURLToPath(new URL("..", import.meta.url))
+
+describe("entry points", () => {
+  it("hookbus: the bus without the wasm runtime or binaryen", () => {
+    const report = measure(entry("index.ts"), 0, root)
+    assert.isFalse(report.wasmRuntime)
+    assert.isFalse(report.binaryen)
+    assert.isAbove(report.modules, 10)
+  })
+
+  it("hookbus/wasm: the runtime, binaryen not loaded at import", () => {
+    const report = measure(entry("wasm/index.ts"), 0, root)
+    assert.isTrue(report.wasmRuntime)
+    assert.isFalse(report.binaryen)
+  })
+
+  it("hookbus/cli: no binaryen at import", () => {
+    assert.isFalse(measure(entry("cli/index.ts"), 0, root).binaryen)
+  })
+})
