@@ -1,7 +1,7 @@
 /**
  * hookbus: an Effect-native hook runtime. This entry point is the bus: hook definitions, the `HookBus` service and
- * its layers (`HookBus.layer`, `HookBus.layerTest`), ordering, metrics and the bus's tagged errors. It loads
- * neither the WebAssembly runtime nor binaryen; plugins are in `hookbus/wasm`.
+ * its layers (`HookBus.layer`, `HookBus.layerTest`), ordering, metrics and the bus's tagged errors. It does not
+ * load the WebAssembly runtime; plugins are in `hookbus/wasm`.
  *
  * @example
  * ```ts

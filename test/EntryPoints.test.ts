@@ -1,6 +1,6 @@
 /**
- * The package's entry points load what they promise: `hookbus` (the bus) loads neither the WebAssembly runtime
- * nor binaryen, `hookbus/wasm` does not load binaryen until fuel metering is used.
+ * The package's entry points load what they promise: `hookbus` (the bus) does not load the WebAssembly runtime,
+ * and no entry point loads a compiler (binaryen, which fuel metering once needed).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { fileURLToPath } from "node:url"
@@ -17,7 +17,7 @@ describe("entry points", () => {
     assert.isAbove(report.modules, 10)
   })
 
-  it("hookbus/wasm: the runtime, binaryen not loaded at import", () => {
+  it("hookbus/wasm: the runtime, no binaryen", () => {
     const report = measure(entry("wasm/index.ts"), 0, root)
     assert.isTrue(report.wasmRuntime)
     assert.isFalse(report.binaryen)
