@@ -5,7 +5,6 @@
  * @since 0.1.0
  */
 import type * as Cause from "effect/Cause"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FileSystem from "effect/FileSystem"
@@ -26,7 +25,6 @@ import {
   PluginNotFound,
   UnencodableValue
 } from "../domain/PluginErrors.ts"
-import * as HookStack from "../layers/internal/HookStack.ts"
 import { HookBus } from "../services/HookBus.ts"
 import { PluginPolicy } from "../services/PluginPolicy.ts"
 import * as Inspect from "./Inspect.ts"
@@ -94,9 +92,7 @@ const encodeWith = (
 }
 
 /** The hook definition the current dispatch was made with, when there is one. */
-const dispatchedHook = Effect.withFiber((fiber) =>
-  Effect.succeed(Context.get(fiber.context, HookStack.CurrentHookFrame)?.hook)
-)
+const dispatchedHook = HookBus.currentHook
 
 /**
  * A handler that calls the plugin. Values are encoded with the dispatching hook's schemas on the way in, and a

@@ -15,9 +15,8 @@ import * as Tracer from "effect/Tracer"
 import type { HookKind } from "../../domain/Hook.ts"
 import type { HandlerFailed } from "../../domain/HookErrors.ts"
 import * as HookMetrics from "../../domain/HookMetrics.ts"
+import type { TracingMode } from "../../services/HookBusOptions.ts"
 import type { DispatchOutcome, DispatchRecord } from "../../services/HookRecorder.ts"
-
-export type TracingMode = "off" | "dispatch" | "handlers"
 
 export interface ObserverOptions {
   readonly tracing: TracingMode
@@ -162,17 +161,6 @@ export class Observer {
 
   inFlight(value: number): void {
     if (this.options.metrics) HookMetrics.asyncInFlight.updateUnsafe(value, this.options.metricContext)
-  }
-
-  start(
-    context: Context.Context<never>,
-    kind: HookKind,
-    name: string,
-    series: HookSeries,
-    value: unknown,
-    args: ReadonlyArray<unknown>
-  ): Probe {
-    return new Probe(this, context, kind, name, series, value, args)
   }
 }
 

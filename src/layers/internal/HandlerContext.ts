@@ -12,56 +12,44 @@ import * as References from "effect/References"
 import * as Scheduler from "effect/Scheduler"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
-import { CurrentHookFrame } from "./HookStack.ts"
+import { CurrentHookFrame } from "../../services/internal/HookStack.ts"
+import * as EffectCompat from "./EffectCompat.ts"
 
-// Keys that describe where a fiber is rather than what it was given: always taken from the dispatching fiber.
-const fiberLocalKeys: ReadonlySet<string> = new Set([
-  Tracer.ParentSpanKey,
-  Tracer.TracerKey,
-  Tracer.DisablePropagation.key,
-  Tracer.CurrentTraceLevel.key,
-  Tracer.MinimumTraceLevel.key,
-  References.CurrentLogAnnotations.key,
-  References.CurrentLogLevel.key,
-  References.CurrentLogSpans.key,
-  References.CurrentStackFrame.key,
-  References.MinimumLogLevel.key,
-  References.TracerEnabled.key,
-  References.TracerSpanAnnotations.key,
-  References.TracerSpanLinks.key,
-  References.TracerTimingEnabled.key,
-  References.UnhandledLogLevel.key,
-  References.CurrentLoggers.key,
-  References.LogToStderr.key,
-  Scheduler.Scheduler.key,
-  Scheduler.MaxOpsBeforeYield.key,
-  Scheduler.PreventSchedulerYield.key,
-  Clock.Clock.key,
-  Random.Random.key,
-  Console.Console.key,
-  CurrentHookFrame.key
-])
+/** The References an Effect module exports (found by `Context.isReference`, so an upgrade's new ones are included). */
+const referencesOf = (module: Record<string, unknown>): ReadonlyArray<Context.Key<any, unknown>> =>
+  Object.values(module).filter((value): value is Context.Reference<unknown> =>
+    Context.isKey(value) && Context.isReference(value)
+  )
 
 /**
- * What a registration lends its handler: the registering fiber's services, but not its fiber-local References and
- * not its Scope. A handler's scoped work belongs to the dispatch that runs it (or to an `Effect.scoped` inside the
- * handler); lending it the registration's scope would keep its resources until unregistration.
+ * Keys that describe where a fiber is rather than what it was given: Effect's own References (tracer, log level and
+ * annotations, scheduler, clock, random, console), the parent span, the hook stack and the Scope. They are always
+ * taken from the dispatching fiber, never lent by the registration. A handler's scoped work belongs to the dispatch
+ * that runs it (or to an `Effect.scoped` inside the handler); lending it the registration's scope would keep its
+ * resources until unregistration.
  */
+export const notLent: ReadonlyArray<Context.Key<any, unknown>> = [
+  ...new Set([
+    ...[Clock, Console, Random, References, Scheduler, Tracer].flatMap((module) =>
+      referencesOf(module as unknown as Record<string, unknown>)
+    ),
+    Tracer.ParentSpan,
+    CurrentHookFrame,
+    Scope.Scope
+  ])
+]
+const omitNotLent = Context.omit(...notLent)
+
+/** What a registration lends its handler: the registering fiber's services, without the keys above. */
 export interface Lent {
   readonly services: Context.Context<never> | undefined
 }
 
 /** The services a registering fiber lends its handler. */
 export const capture = (context: Context.Context<never>): Lent => {
-  const services = new Map<string, unknown>()
-  context.mapUnsafe.forEach((value, key) => {
-    if (key !== Scope.Scope.key && !fiberLocalKeys.has(key)) services.set(key, value)
-  })
-  return { services: services.size === 0 ? undefined : Context.makeUnsafe(services) }
+  const services = omitNotLent(context)
+  return { services: EffectCompat.size(services) === 0 ? undefined : services }
 }
-
-// Context lookups take a key object; only its `key` string is read.
-const keyOf = (key: string): Context.Key<never, unknown> => ({ key }) as unknown as Context.Key<never, unknown>
 
 /** Remembers, per registration, what the last dispatching context needed. */
 export interface MergeCache {
@@ -81,15 +69,10 @@ export const prepare = (
   caller: Context.Context<never>
 ): Context.Context<never> | undefined => {
   if (cache.base === caller) return cache.merged
-  let merged: Context.Context<never> | undefined
   const services = lent.services
-  if (services !== undefined) {
-    let differs = false
-    services.mapUnsafe.forEach((value, key) => {
-      if (!differs && Context.getOrUndefined(caller, keyOf(key)) !== value) differs = true
-    })
-    if (differs) merged = Context.merge(caller, services)
-  }
+  const merged = services === undefined || EffectCompat.holdsAll(caller, services)
+    ? undefined
+    : Context.merge(caller, services)
   cache.base = caller
   cache.merged = merged
   return merged

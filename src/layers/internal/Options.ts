@@ -9,8 +9,7 @@ import type { FilterErrorPolicy } from "../../domain/Handler.ts"
 import type { HookKind } from "../../domain/Hook.ts"
 import type { RejectionReason } from "../../domain/HookErrors.ts"
 import * as HookName from "../../domain/HookName.ts"
-import type { HookBusOptions } from "../../services/HookBus.ts"
-import type { TracingMode } from "./DispatchProbe.ts"
+import type { HookBusOptions, TracingMode } from "../../services/HookBusOptions.ts"
 
 /** The bus's options with every default filled in. */
 export interface ResolvedOptions {

@@ -1,0 +1,314 @@
+/**
+ * The dispatch engine, one for both kinds of hook. `dispatch` reads the chain once and calls handlers in a plain
+ * loop: a handler that returns an already-successful Effect (`Effect.succeed`, `Effect.void`) costs a call and a
+ * prototype check. Anything else (a failure, a short-circuit, an Effect that must run, an async action handler, or
+ * an observed dispatch) hands over to `runChain`, the general loop, which enters the fiber only where a handler
+ * suspends. What differs between filters and actions (the value threaded through, what stops the chain, the result)
+ * is the kind's `ChainRun`: its `call`, `settle` and `finish`.
+ *
+ * @internal
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Tracer from "effect/Tracer"
+import type { AnyHook } from "../../domain/Hook.ts"
+import { ActionFailed, FilterFailed, type HandlerFailed, RecursionLimit } from "../../domain/HookErrors.ts"
+import type { FilterResult } from "../../services/HookBusShape.ts"
+import * as HookStack from "../../services/internal/HookStack.ts"
+import type { SubmitAsync } from "./Async.ts"
+import { type Observer, Probe } from "./DispatchProbe.ts"
+import * as EffectCompat from "./EffectCompat.ts"
+import {
+  callActionHandler,
+  callFilterHandler,
+  handlerFailed,
+  NotShortCircuit,
+  runSlow,
+  shortCircuitValue
+} from "./Invoke.ts"
+import { type Entry, type Registry, seriesOf } from "./Registry.ts"
+
+/** What a chain fails with, whichever its kind. */
+type ChainError = FilterFailed<unknown> | ActionFailed
+
+/** What a dispatch fails with, whichever its kind. */
+export type DispatchError = FilterFailed<unknown> | ActionFailed | RecursionLimit
+
+/** A dispatch past its hot loop: how its kind calls a handler, takes its outcome, and ends. */
+interface ChainRun {
+  ran: number
+  readonly probe: Probe | undefined
+  /** Calls the handler (returns what it returned, or a defect Exit if it threw). */
+  call(entry: Entry, args: ReadonlyArray<unknown>): unknown
+  /** Takes a handler's outcome; false stops the chain. */
+  settle(entry: Entry, exit: Exit.Exit<unknown, unknown>): boolean
+  /** The dispatch's result, once the chain is done or stopped. */
+  finish(): Effect.Effect<unknown, ChainError>
+}
+
+const logSkipped = (failure: HandlerFailed) =>
+  Effect.logWarning("filter handler failed and was skipped", failure.cause).pipe(
+    Effect.annotateLogs({ hook: failure.hook, kind: failure.kind, source: failure.source, reason: failure.reason })
+  )
+
+/** A filter: threads the value, stops at a short-circuit or an aborting failure, skips failures under "skip". */
+class FilterRun implements ChainRun {
+  value: unknown
+  ran: number
+  skipped: Array<HandlerFailed> | undefined = undefined
+  shortCircuitedBy: string | undefined = undefined
+  failed: FilterFailed<unknown> | undefined = undefined
+  readonly probe: Probe | undefined
+  readonly detailed: boolean
+  constructor(value: unknown, ran: number, probe: Probe | undefined, detailed: boolean) {
+    this.value = value
+    this.ran = ran
+    this.probe = probe
+    this.detailed = detailed
+  }
+  call(entry: Entry, args: ReadonlyArray<unknown>): unknown {
+    return callFilterHandler(entry.fn, this.value, args)
+  }
+  settle(entry: Entry, exit: Exit.Exit<unknown, unknown>): boolean {
+    this.ran++
+    if (exit._tag === "Success") {
+      this.value = exit.value
+      return true
+    }
+    const value = shortCircuitValue(exit.cause)
+    if (value !== NotShortCircuit) {
+      this.value = value
+      this.shortCircuitedBy = entry.source
+      return false
+    }
+    const failure = handlerFailed(entry, exit.cause)
+    this.probe?.failed(failure)
+    if (entry.policy === "skip") {
+      ;(this.skipped ??= []).push(failure)
+      return true
+    }
+    this.failed = new FilterFailed({ hook: entry.slot.name, value: this.value, failure })
+    return false
+  }
+  finish(): Effect.Effect<unknown, FilterFailed<unknown>> {
+    this.probe?.finish(
+      this.failed !== undefined ? "failed" : this.shortCircuitedBy !== undefined ? "short_circuit" : "ok",
+      this.ran,
+      this.value,
+      this.shortCircuitedBy
+    )
+    const outcome: Effect.Effect<unknown, FilterFailed<unknown>> = this.failed !== undefined
+      ? Effect.fail(this.failed)
+      : Effect.succeed(
+        this.detailed
+          ? {
+            value: this.value,
+            shortCircuitedBy: Option.fromUndefinedOr(this.shortCircuitedBy),
+            ran: this.ran,
+            skipped: this.skipped ?? []
+          } satisfies FilterResult<unknown>
+          : this.value
+      )
+    if (this.skipped === undefined) return outcome
+    return Effect.andThen(Effect.forEach(this.skipped, logSkipped, { discard: true }), outcome)
+  }
+}
+
+/** An action: runs every handler, collects the failures. */
+class ActionRun implements ChainRun {
+  ran: number
+  failures: Array<HandlerFailed> | undefined = undefined
+  readonly probe: Probe | undefined
+  readonly name: string
+  constructor(name: string, ran: number, probe: Probe | undefined) {
+    this.name = name
+    this.ran = ran
+    this.probe = probe
+  }
+  call(entry: Entry, args: ReadonlyArray<unknown>): unknown {
+    return callActionHandler(entry.fn, args)
+  }
+  settle(entry: Entry, exit: Exit.Exit<unknown, unknown>): boolean {
+    this.ran++
+    if (exit._tag === "Success") return true
+    const failure = handlerFailed(entry, exit.cause)
+    this.probe?.failed(failure)
+    ;(this.failures ??= []).push(failure)
+    return true
+  }
+  finish(): Effect.Effect<void, ActionFailed> {
+    this.probe?.finish(this.failures === undefined ? "ok" : "failed", this.ran, undefined, undefined)
+    return this.failures === undefined
+      ? Effect.void
+      : Effect.fail(new ActionFailed({ hook: this.name, failures: this.failures }))
+  }
+}
+
+/** Marks a handler not yet called when the general loop starts. */
+const NotInvoked: unique symbol = Symbol.for("hookbus/NotInvoked")
+
+/** Runs `effect` with this dispatch on the hook stack and, when traced, as the parent span. */
+const inFrame = <A, E>(
+  effect: Effect.Effect<A, E>,
+  frame: HookStack.HookFrame,
+  span: Tracer.Span | undefined
+): Effect.Effect<A, E> =>
+  Effect.updateContext(effect, (context: Context.Context<never>): Context.Context<never> => {
+    const framed = Context.add(context, HookStack.CurrentHookFrame, frame)
+    return span === undefined ? framed : Context.add(framed, Tracer.ParentSpan, span)
+  })
+
+/** What a dispatch needs from the bus. */
+export interface DispatchDeps {
+  readonly maxDepth: number
+  readonly registry: Registry
+  readonly observer: Observer
+  readonly submitAsync: SubmitAsync
+}
+
+/** The bus's dispatch: `(hook, value, args, detailed)`; `value` and `detailed` matter to filters only. */
+export type Dispatch = (
+  hook: AnyHook,
+  value: unknown,
+  args: ReadonlyArray<unknown>,
+  detailed: boolean
+) => Effect.Effect<unknown, DispatchError>
+
+export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: DispatchDeps): Dispatch => {
+  /** Runs the chain from `start` (whose handler may already have been called), entering the fiber where needed. */
+  const runChain = (
+    run: ChainRun,
+    chain: ReadonlyArray<Entry>,
+    start: number,
+    pending: unknown,
+    args: ReadonlyArray<unknown>,
+    context: Context.Context<never>,
+    parent: HookStack.HookFrame | undefined,
+    hook: AnyHook
+  ): Effect.Effect<unknown, ChainError> => {
+    const probe = run.probe
+    const dispatchSpan = probe?.span
+    const frame = HookStack.push(parent, hook)
+    // A plain loop that returns an Effect only where a handler suspends: `Effect.gen` would cost a generator
+    // and an iterator primitive per dispatch, more than the handlers themselves.
+    const loop = (from: number, first: unknown): Effect.Effect<unknown, ChainError> => {
+      for (let i = from; i < chain.length; i++) {
+        const entry = chain[i]
+        let returned = first
+        let span: Tracer.Span | undefined
+        first = NotInvoked
+        if (returned === NotInvoked) {
+          if (!registry.claim(entry)) continue
+          if (entry.mode === "async") {
+            probe?.handlerStarted(entry.source, false)
+            run.ran++
+            return Effect.flatMap(
+              submitAsync(entry, args, context, frame, dispatchSpan),
+              () => loop(i + 1, NotInvoked)
+            )
+          }
+          span = probe?.handlerStarted(entry.source)
+          returned = run.call(entry, args)
+        }
+        const exit = EffectCompat.completedExit(returned)
+        if (exit === undefined) {
+          return Effect.flatMap(runSlow(entry, returned, context, frame, dispatchSpan, span), (slow) => {
+            probe?.handlerEnded(span, slow)
+            return run.settle(entry, slow) ? loop(i + 1, NotInvoked) : run.finish()
+          })
+        }
+        probe?.handlerEnded(span, exit)
+        if (!run.settle(entry, exit)) break
+      }
+      return run.finish()
+    }
+    const framed = inFrame(Effect.suspend(() => loop(start, pending)), frame, dispatchSpan)
+    return probe === undefined ? framed : Effect.onInterrupt(framed, () => Effect.sync(() => probe.interrupted()))
+  }
+
+  // The hot loops, one per kind (a shared one measured slower): handlers that succeed on the spot cost a call and a
+  // prototype check. Anything else (a failure, a short-circuit, an Effect that must run, an async handler) hands
+  // over to the general loop.
+  const filterHot = (
+    chain: ReadonlyArray<Entry>,
+    value: unknown,
+    args: ReadonlyArray<unknown>,
+    detailed: boolean,
+    probe: Probe | undefined,
+    context: Context.Context<never>,
+    parent: HookStack.HookFrame | undefined,
+    hook: AnyHook
+  ): Effect.Effect<unknown, ChainError> => {
+    let current = value
+    let ran = 0
+    for (let i = 0; i < chain.length; i++) {
+      const entry = chain[i]
+      if (!registry.claim(entry)) continue
+      const returned = callFilterHandler(entry.fn, current, args)
+      if (EffectCompat.isSuccessExit(returned)) {
+        current = returned.value
+        ran++
+        continue
+      }
+      return runChain(new FilterRun(current, ran, probe, detailed), chain, i, returned, args, context, parent, hook)
+    }
+    if (probe !== undefined) probe.finish("ok", ran, current, undefined)
+    return Effect.succeed(
+      detailed
+        ? { value: current, shortCircuitedBy: Option.none(), ran, skipped: [] } satisfies FilterResult<unknown>
+        : current
+    )
+  }
+
+  const actionHot = (
+    chain: ReadonlyArray<Entry>,
+    args: ReadonlyArray<unknown>,
+    probe: Probe | undefined,
+    context: Context.Context<never>,
+    parent: HookStack.HookFrame | undefined,
+    hook: AnyHook
+  ): Effect.Effect<unknown, ChainError> => {
+    let ran = 0
+    for (let i = 0; i < chain.length; i++) {
+      const entry = chain[i]
+      if (entry.mode === "async") {
+        return runChain(new ActionRun(hook.name, ran, probe), chain, i, NotInvoked, args, context, parent, hook)
+      }
+      if (!registry.claim(entry)) continue
+      const returned = callActionHandler(entry.fn, args)
+      if (EffectCompat.isSuccessExit(returned)) {
+        ran++
+        continue
+      }
+      return runChain(new ActionRun(hook.name, ran, probe), chain, i, returned, args, context, parent, hook)
+    }
+    if (probe !== undefined) probe.finish("ok", ran, undefined, undefined)
+    return Effect.void
+  }
+
+  return (hook, value, args, detailed) =>
+    Effect.withFiber<unknown, DispatchError>((fiber) => {
+      const context = fiber.context
+      const parent = Context.get(context, HookStack.CurrentHookFrame)
+      if (parent !== undefined && parent.depth >= maxDepth) {
+        return Effect.fail(new RecursionLimit({ hook: hook.name, depth: parent.depth + 1 }))
+      }
+      const isFilter = hook.kind === "filter"
+      const slot = registry.slotFor(hook.kind, hook.name, hook.key)
+      slot.dispatches++
+      const chain = Ref.getUnsafe(slot.chain)
+      const probe = observer.active
+        ? new Probe(observer, context, hook.kind, hook.name, seriesOf(observer, slot), value, args)
+        : undefined
+      if (observer.perHandler) {
+        const run = isFilter ? new FilterRun(value, 0, probe, detailed) : new ActionRun(hook.name, 0, probe)
+        return runChain(run, chain, 0, NotInvoked, args, context, parent, hook)
+      }
+      return isFilter
+        ? filterHot(chain, value, args, detailed, probe, context, parent, hook)
+        : actionHot(chain, args, probe, context, parent, hook)
+    })
+}

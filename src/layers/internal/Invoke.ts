@@ -1,0 +1,132 @@
+/**
+ * Calling one handler and classifying what it did: a plain call that may return a completed Effect (settled on the
+ * spot), the slow path for an Effect that must run (its context, its span, its timeout), and the typed failure a
+ * handler's Cause becomes.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Tracer from "effect/Tracer"
+import { type FailureReason, HandlerFailed } from "../../domain/HookErrors.ts"
+import * as HookStack from "../../services/internal/HookStack.ts"
+import * as HandlerContext from "./HandlerContext.ts"
+import type { AnyFn, Entry } from "./Registry.ts"
+
+/** The failure a handler's timeout adds to its Cause, told apart from the handler's own failures. */
+const TimedOut: unique symbol = Symbol.for("hookbus/TimedOut")
+
+const reasonOf = (cause: Cause.Cause<unknown>): FailureReason => {
+  if (cause.reasons.some((r) => Cause.isFailReason(r) && r.error === TimedOut)) return "Timeout"
+  if (Cause.hasDies(cause)) return "Defect"
+  if (Cause.hasFails(cause)) return "Failure"
+  return "Interrupt"
+}
+
+/** Marks a Cause that is not a short-circuit. */
+export const NotShortCircuit: unique symbol = Symbol.for("hookbus/NotShortCircuit")
+
+/** The value of a `ShortCircuit` failure, or `NotShortCircuit`. */
+export const shortCircuitValue = (cause: Cause.Cause<unknown>): unknown => {
+  if (cause.reasons.length !== 1) return NotShortCircuit
+  const reason = cause.reasons[0]
+  if (!Cause.isFailReason(reason)) return NotShortCircuit
+  const error = reason.error as { readonly _tag?: unknown; readonly value?: unknown } | null
+  return typeof error === "object" && error !== null && error._tag === "ShortCircuit" ? error.value : NotShortCircuit
+}
+
+const timeoutCause = (entry: Entry): Cause.Cause<unknown> =>
+  Cause.fromReasons([
+    Cause.makeFailReason(TimedOut),
+    Cause.makeDieReason(
+      new Cause.TimeoutError(`handler "${entry.source}" ran longer than ${Duration.format(entry.timeout!)}`)
+    )
+  ])
+
+/** The typed failure of a handler whose run ended in `cause`. */
+export const handlerFailed = (entry: Entry, cause: Cause.Cause<unknown>): HandlerFailed => {
+  const reason = reasonOf(cause)
+  return new HandlerFailed({
+    hook: entry.slot.name,
+    kind: entry.slot.kind,
+    source: entry.source,
+    reason,
+    cause: reason === "Timeout" ? Cause.fromReasons(cause.reasons.filter((r) => !Cause.isFailReason(r))) : cause
+  })
+}
+
+/** Calls a filter handler with the value; a throw is a defect, like a throw inside `Effect.sync`. */
+export const callFilterHandler = (fn: AnyFn, value: unknown, args: ReadonlyArray<unknown>): unknown => {
+  try {
+    switch (args.length) {
+      case 0:
+        return fn(value)
+      case 1:
+        return fn(value, args[0])
+      default:
+        return fn(value, ...args)
+    }
+  } catch (error) {
+    return Exit.die(error)
+  }
+}
+
+/** Calls an action handler; a throw is a defect. */
+export const callActionHandler = (fn: AnyFn, args: ReadonlyArray<unknown>): unknown => {
+  try {
+    switch (args.length) {
+      case 0:
+        return fn()
+      case 1:
+        return fn(args[0])
+      default:
+        return fn(...args)
+    }
+  } catch (error) {
+    return Exit.die(error)
+  }
+}
+
+const notAnEffect = (entry: Entry, returned: unknown): Exit.Exit<never> =>
+  Exit.die(
+    new TypeError(
+      `handler "${entry.source}" on ${entry.slot.kind} "${entry.slot.name}" returned ${
+        returned === null ? "null" : typeof returned
+      }, not an Effect`
+    )
+  )
+
+/**
+ * Runs a handler Effect that did not complete on the spot, bounded by its timeout. It runs in the dispatch's
+ * context (set once for the whole rest of the chain), switched only when the handler needs services the
+ * dispatching fiber lacks, or has its own span.
+ */
+export const runSlow = (
+  entry: Entry,
+  returned: unknown,
+  caller: Context.Context<never>,
+  frame: HookStack.HookFrame,
+  dispatchSpan: Tracer.Span | undefined,
+  handlerSpan: Tracer.Span | undefined
+): Effect.Effect<Exit.Exit<unknown, unknown>> => {
+  if (!Effect.isEffect(returned)) return Effect.succeed(notAnEffect(entry, returned))
+  let effect = returned as Effect.Effect<unknown, unknown>
+  const lent = HandlerContext.prepare(entry, entry.lent, caller)
+  if (lent !== undefined || handlerSpan !== undefined) {
+    const base = Context.add(lent ?? caller, HookStack.CurrentHookFrame, frame)
+    const parentSpan = handlerSpan ?? dispatchSpan
+    const context = parentSpan === undefined ? base : Context.add(base, Tracer.ParentSpan, parentSpan)
+    effect = Effect.updateContext(effect, (): Context.Context<never> => context)
+  }
+  if (entry.timeout !== undefined) {
+    const timeout = entry.timeout
+    effect = Effect.flatMap(
+      Effect.timeoutOption(Effect.exit(effect), timeout),
+      (o) => o._tag === "Some" ? o.value : Effect.failCause(timeoutCause(entry))
+    )
+  }
+  return Effect.exit(effect)
+}

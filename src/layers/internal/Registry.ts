@@ -1,0 +1,224 @@
+/**
+ * The bus's handlers: one slot per hook holding a `Ref` of its chain, an immutable array of entries already in run
+ * order. A registration builds a new array (copy-on-write) and swaps it in, in one synchronous step, so dispatch
+ * reads the chain once and never sorts.
+ *
+ * @internal
+ */
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as MutableRef from "effect/MutableRef"
+import * as Ref from "effect/Ref"
+import * as Scope from "effect/Scope"
+import type { FilterErrorPolicy, HandlerInfo, HandlerMode, Registration } from "../../domain/Handler.ts"
+import * as HandlerOrder from "../../domain/HandlerOrder.ts"
+import type { AnyHook, HookKind } from "../../domain/Hook.ts"
+import { RegistrationRejected } from "../../domain/HookErrors.ts"
+import type { HookSeries, Observer } from "./DispatchProbe.ts"
+import * as HandlerContext from "./HandlerContext.ts"
+import { optionProblem, type RawOptions } from "./Options.ts"
+
+/** A handler function as the bus stores it. */
+export type AnyFn = (...args: Array<any>) => Effect.Effect<any, any, any>
+
+/** A registered handler. `removed` stops it from running; `detached` records it has left its chain. */
+export interface Entry extends HandlerOrder.Orderable, HandlerContext.MergeCache {
+  readonly id: number
+  readonly slot: Slot
+  readonly fn: AnyFn
+  readonly mode: HandlerMode
+  readonly once: boolean
+  readonly timeout: Duration.Duration | undefined
+  readonly policy: FilterErrorPolicy
+  readonly orderBy: ((...args: ReadonlyArray<unknown>) => string) | undefined
+  readonly lent: HandlerContext.Lent
+  readonly info: HandlerInfo
+  removed: boolean
+  detached: boolean
+}
+
+/** Everything the bus keeps for one hook. */
+export interface Slot {
+  readonly name: string
+  readonly kind: HookKind
+  readonly chain: Ref.Ref<ReadonlyArray<Entry>>
+  dispatches: number
+  /** How many of the chain's handlers have ordering constraints (0 keeps registration a binary insertion). */
+  constrained: number
+  /** Metric series, made on the first observed dispatch. */
+  series: HookSeries | undefined
+}
+
+/** The metric series of a slot, made on first use. */
+export const seriesOf = (observer: Observer, slot: Slot): HookSeries =>
+  slot.series ??= observer.series(slot.kind, slot.name)
+
+/** The fields logs about a handler are annotated with. */
+export const logAnnotations = (entry: Entry) => ({ hook: entry.slot.name, kind: entry.slot.kind, source: entry.source })
+
+// Writes go through the Ref's public `MutableRef` synchronously: a registration is one step no fiber can split.
+const setChain = (slot: Slot, chain: ReadonlyArray<Entry>): void => {
+  MutableRef.set(slot.chain.ref, chain)
+}
+
+/** The handlers of a bus, by hook and by source. */
+export class Registry {
+  private readonly slots = new Map<string, Slot>()
+  private readonly bySource = new Map<string, Set<Entry>>()
+  private nextId = 0
+  // Registrations made in a row from one context (a Layer registering its handlers) share what they lend.
+  private lastContext: Context.Context<never> | undefined
+  private lastLent: HandlerContext.Lent | undefined
+  private readonly filterErrors: Readonly<Record<string, FilterErrorPolicy>>
+
+  constructor(filterErrors: Readonly<Record<string, FilterErrorPolicy>>) {
+    this.filterErrors = filterErrors
+  }
+
+  /** The slot of a hook, made on first use. */
+  slotFor(kind: HookKind, name: string, key: string): Slot {
+    let slot = this.slots.get(key)
+    if (slot === undefined) {
+      slot = {
+        name,
+        kind,
+        chain: Ref.makeUnsafe<ReadonlyArray<Entry>>([]),
+        dispatches: 0,
+        constrained: 0,
+        series: undefined
+      }
+      this.slots.set(key, slot)
+    }
+    return slot
+  }
+
+  /** The slot of a hook, if it has one. */
+  find(hook: AnyHook): Slot | undefined {
+    return this.slots.get(hook.key)
+  }
+
+  /** The current chain of a hook (removed entries included until they detach). */
+  chainOf(hook: AnyHook): ReadonlyArray<Entry> {
+    const slot = this.slots.get(hook.key)
+    return slot === undefined ? [] : Ref.getUnsafe(slot.chain)
+  }
+
+  /** Claims a handler for this run: false when it was removed, or is `once` and already claimed. */
+  claim(entry: Entry): boolean {
+    if (entry.removed) return false
+    if (entry.once) this.detach(entry)
+    return true
+  }
+
+  /** Stops a handler from running and takes it out of its chain and its source. Idempotent. */
+  detach(entry: Entry): void {
+    entry.removed = true
+    if (entry.detached) return
+    entry.detached = true
+    const slot = entry.slot
+    setChain(slot, HandlerOrder.remove(Ref.getUnsafe(slot.chain), entry, slot.constrained > 0))
+    if (entry.before.length > 0 || entry.after.length > 0) slot.constrained--
+    const sourceSet = this.bySource.get(entry.source)
+    sourceSet?.delete(entry)
+    if (sourceSet?.size === 0) this.bySource.delete(entry.source)
+  }
+
+  /** Removes every handler registered with `source`; returns how many. */
+  removeSource(source: string): number {
+    const entries = this.bySource.get(source)
+    if (entries === undefined) return 0
+    const all = [...entries]
+    for (const entry of all) this.detach(entry)
+    return all.length
+  }
+
+  private lentBy(context: Context.Context<never>): HandlerContext.Lent {
+    if (context !== this.lastContext || this.lastLent === undefined) {
+      this.lastContext = context
+      this.lastLent = HandlerContext.capture(context)
+    }
+    return this.lastLent
+  }
+
+  /** Adds a handler for the life of the current scope (or until its `remove`). */
+  add(hook: AnyHook, fn: AnyFn, raw: RawOptions | undefined): Effect.Effect<Registration, RegistrationRejected> {
+    return Effect.uninterruptible(Effect.withFiber((fiber) => {
+      const o: RawOptions = raw ?? {}
+      const problem = optionProblem(hook.kind, hook.name, o)
+      if (problem !== undefined) {
+        return Effect.fail(new RegistrationRejected({ hook: hook.name, reason: problem[0], message: problem[1] }))
+      }
+      const id = ++this.nextId
+      const source = (o.source as string | undefined) ?? `handler-${id}`
+      const before = (o.before as ReadonlyArray<string> | undefined) ?? []
+      const after = (o.after as ReadonlyArray<string> | undefined) ?? []
+      if (before.includes(source) || after.includes(source)) {
+        return Effect.fail(
+          new RegistrationRejected({
+            hook: hook.name,
+            reason: "SelfConstraint",
+            message: `handler "${source}" names its own source in before/after`
+          })
+        )
+      }
+      const slot = this.slotFor(hook.kind, hook.name, hook.key)
+      const mode: HandlerMode = o.mode === "async" ? "async" : "sync"
+      const priority = (o.priority as number | undefined) ?? 10
+      const once = o.once === true
+      const entry: Entry = {
+        id,
+        seq: id,
+        slot,
+        fn,
+        source,
+        priority,
+        before,
+        after,
+        mode,
+        once,
+        timeout: o.timeout === undefined ? undefined : Duration.fromInputUnsafe(o.timeout as Duration.Input),
+        policy: (o.onError as FilterErrorPolicy | undefined) ?? this.filterErrors[hook.name] ?? "abort",
+        orderBy: o.orderBy as Entry["orderBy"],
+        lent: this.lentBy(fiber.context),
+        info: { id, source, priority, mode, before, after, once },
+        base: undefined,
+        merged: undefined,
+        removed: false,
+        detached: false
+      }
+      const chain = Ref.getUnsafe(slot.chain)
+      const resolved = HandlerOrder.insert(chain, entry, slot.constrained > 0)
+      if (resolved._tag === "Cycle") {
+        return Effect.fail(
+          new RegistrationRejected({
+            hook: hook.name,
+            reason: "Cycle",
+            message: `ordering constraints form a cycle: ${resolved.sources.join(" -> ")}`
+          })
+        )
+      }
+      setChain(slot, resolved.order)
+      if (before.length > 0 || after.length > 0) slot.constrained++
+      let sourceSet = this.bySource.get(source)
+      if (sourceSet === undefined) this.bySource.set(source, sourceSet = new Set())
+      sourceSet.add(entry)
+
+      // A child scope per registration: `remove` closes it, which also detaches it from the parent scope, so
+      // long-lived scopes do not collect finalizers of removed handlers.
+      const scope = Scope.forkUnsafe(Context.get(fiber.context as Context.Context<Scope.Scope>, Scope.Scope))
+      const registration: Registration = { id, hook: hook.name, source, remove: Scope.close(scope, Exit.void) }
+      const missing = before.length === 0 && after.length === 0 ? [] : HandlerOrder.missingSources(chain, entry)
+      const warn = missing.length === 0 ? Effect.void : Effect.logWarning(
+        `ordering constraint names source(s) not registered on this hook, ignored until they register: ${
+          missing.join(", ")
+        }`
+      ).pipe(Effect.annotateLogs(logAnnotations(entry)))
+      return Scope.addFinalizer(scope, Effect.sync(() => this.detach(entry))).pipe(
+        Effect.andThen(warn),
+        Effect.as(registration)
+      )
+    }))
+  }
+}

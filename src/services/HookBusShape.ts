@@ -1,0 +1,93 @@
+/**
+ * The operations of a hook bus, and the handler and result types they use.
+ *
+ * @since 0.1.0
+ */
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import type { ActionOptions, FilterOptions, HandlerInfo, Registration } from "../domain/Handler.ts"
+import type { ActionHook, AnyHook, ArgsOf, FilterHook, ValueOf } from "../domain/Hook.ts"
+import type {
+  ActionFailed,
+  FilterFailed,
+  HandlerFailed,
+  RecursionLimit,
+  RegistrationRejected,
+  ShortCircuit
+} from "../domain/HookErrors.ts"
+
+/** What `applyFiltersResult` tells beyond the value. */
+export interface FilterResult<A> {
+  readonly value: A
+  /** The source of the handler that short-circuited the chain, if one did. */
+  readonly shortCircuitedBy: Option.Option<string>
+  /** How many handlers ran (including skipped failures). */
+  readonly ran: number
+  /** Handlers that failed under the "skip" policy and were passed over, in chain order. */
+  readonly skipped: ReadonlyArray<HandlerFailed>
+}
+
+/** An action handler: receives the hook's arguments. */
+export type ActionHandler<Args extends ReadonlyArray<unknown>, E, R> = (...args: Args) => Effect.Effect<unknown, E, R>
+
+/** A filter handler: receives the value and the hook's arguments, returns the next value or short-circuits. */
+export type FilterHandler<A, Args extends ReadonlyArray<unknown>, E, R> = (
+  value: A,
+  ...args: Args
+) => Effect.Effect<A, E, R>
+
+/** The values a handler's `ShortCircuit` failures carry. */
+type ShortCircuitValues<E> = E extends ShortCircuit<infer X> ? X : never
+
+/** Rejects, at compile time, a filter handler that short-circuits with a value of another type. */
+export type CheckShortCircuit<E, A> = [ShortCircuitValues<E>] extends [A] ? unknown
+  : { readonly "a filter handler must short-circuit with the filter's value type": ShortCircuitValues<E> }
+
+/** The operations of a hook bus. */
+export interface HookBusShape {
+  /**
+   * Registers an action handler for the life of the current scope. Services the handler requires come from here,
+   * where it is registered.
+   */
+  readonly addAction: <H extends ActionHook<any>, E = never, R = never>(
+    hook: H,
+    handler: ActionHandler<ArgsOf<H>, E, R>,
+    options?: ActionOptions<ArgsOf<H>>
+  ) => Effect.Effect<Registration, RegistrationRejected, R | Scope.Scope>
+  /** Registers a filter handler for the life of the current scope. */
+  readonly addFilter: <H extends FilterHook<any, any>, E = never, R = never>(
+    hook: H,
+    handler: FilterHandler<ValueOf<H>, ArgsOf<H>, E, R> & CheckShortCircuit<E, ValueOf<H>>,
+    options?: FilterOptions
+  ) => Effect.Effect<Registration, RegistrationRejected, R | Scope.Scope>
+  /** Runs every sync handler in order (async ones are started, not awaited); fails if any sync handler failed. */
+  readonly doAction: <H extends ActionHook<any>>(
+    hook: H,
+    ...args: ArgsOf<H>
+  ) => Effect.Effect<void, ActionFailed | RecursionLimit>
+  /** Threads `value` through the filter chain. */
+  readonly applyFilters: <H extends FilterHook<any, any>>(
+    hook: H,
+    value: ValueOf<H>,
+    ...args: ArgsOf<H>
+  ) => Effect.Effect<ValueOf<H>, FilterFailed<ValueOf<H>> | RecursionLimit>
+  /** Like `applyFilters`, and tells whether the chain completed or was short-circuited, and what was skipped. */
+  readonly applyFiltersResult: <H extends FilterHook<any, any>>(
+    hook: H,
+    value: ValueOf<H>,
+    ...args: ArgsOf<H>
+  ) => Effect.Effect<FilterResult<ValueOf<H>>, FilterFailed<ValueOf<H>> | RecursionLimit>
+  /** Whether the hook has any handler. */
+  readonly has: (hook: AnyHook) => Effect.Effect<boolean>
+  /** The hook's handlers in resolved run order. */
+  readonly handlers: (hook: AnyHook) => Effect.Effect<ReadonlyArray<HandlerInfo>>
+  /** How many times the hook was dispatched (WordPress `did_action`). */
+  readonly dispatchCount: (hook: AnyHook) => Effect.Effect<number>
+  /** The hooks this fiber is dispatching, outermost first (WordPress `current_filter`, as a stack). */
+  readonly current: Effect.Effect<ReadonlyArray<string>>
+  /** Waits until no async handler run is in flight. */
+  readonly awaitIdle: Effect.Effect<void>
+  /** Removes every handler registered with `source`, on every hook; returns how many were removed. */
+  readonly removeSource: (source: string) => Effect.Effect<number>
+}
