@@ -1,12 +1,12 @@
 // hookbus guest SDK for AssemblyScript: implements ABI v1 (docs/abi-v1.md) so a plugin only registers handlers.
 //
-//   import { filter, Result, Value } from "<path>/sdk/assemblyscript"
-//   export { gn_alloc, gn_free, gn_handle_hook, gn_abi_version } from "<path>/sdk/assemblyscript"
+//   import { filter, Result, Value } from "@hookbus/assemblyscript"
+//   export { gn_alloc, gn_free, gn_handle_hook, gn_abi_version } from "@hookbus/assemblyscript"
 //   filter("the_content", (value: Value, args: Array<Value>): Result =>
 //     Result.value(Value.string(value.asString().toUpperCase())))
 //
-// Compile with `--runtime incremental --use abort=<path>/sdk/assemblyscript/index/hookbusAbort` (the build script
-// in scripts/build-plugins.ts does): the module then imports nothing but the ABI's host functions.
+// Compile with `--runtime incremental --use abort=~lib/@hookbus/assemblyscript/index/hookbusAbort` (`hookbus build`
+// and build.js do): the module then imports nothing but the ABI's host functions.
 
 import { parse, quote, Value } from "./json"
 

@@ -18,6 +18,7 @@ import type { HookKind } from "../domain/Hook.ts"
 import { HookBus } from "../services/HookBus.ts"
 import * as Inspect from "../wasm/Inspect.ts"
 import { buildAdvice, CliInputError, loadAll, type PluginSet, SilentExit } from "./PluginSet.ts"
+import { commands as authoring } from "./Scaffold.ts"
 import * as TraceTree from "./TraceTree.ts"
 
 /** The plugins bundled with hookbus. */
@@ -235,5 +236,5 @@ const demo = Command.make("demo", { plugins: pluginsFlag }, (input) =>
 /** The root command. */
 export const hookbus = Command.make("hookbus").pipe(
   Command.withDescription("Hook bus and WebAssembly plugins for Effect backends"),
-  Command.withSubcommands([run, list, inspect, demo])
+  Command.withSubcommands([run, list, inspect, demo, ...authoring])
 )

@@ -1,6 +1,6 @@
 // audit: async action `post.saved(id, author?)`, writes an audit line through gn_log.
-import { action, Level, log, nowMs, Result, Value } from "../../../../sdk/assemblyscript/index"
-export { gn_abi_version, gn_alloc, gn_free, gn_handle_hook } from "../../../../sdk/assemblyscript/index"
+import { action, Level, log, nowMs, Result, Value } from "@hookbus/assemblyscript"
+export { gn_abi_version, gn_alloc, gn_free, gn_handle_hook } from "@hookbus/assemblyscript"
 
 action("post.saved", (args: Array<Value>): Result => {
   if (args.length == 0) return Result.error("post.saved needs the post id", "E_ARGS")

@@ -1,6 +1,6 @@
 // reading-time: filter `the_content`, appends an estimated reading time (200 words a minute, at least 1 minute).
-import { filter, Result, Value } from "../../../../sdk/assemblyscript/index"
-export { gn_abi_version, gn_alloc, gn_free, gn_handle_hook } from "../../../../sdk/assemblyscript/index"
+import { filter, Result, Value } from "@hookbus/assemblyscript"
+export { gn_abi_version, gn_alloc, gn_free, gn_handle_hook } from "@hookbus/assemblyscript"
 
 const WORDS_PER_MINUTE: i32 = 200
 

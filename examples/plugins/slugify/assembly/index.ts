@@ -13,8 +13,8 @@
 //
 // This is the shared slug spec: the C and Rust slugify examples implement it too, and
 // test/SameBehaviour.test.ts holds all three to identical outputs.
-import { filter, Result, Value } from "../../../../sdk/assemblyscript/index"
-export { gn_abi_version, gn_alloc, gn_free, gn_handle_hook } from "../../../../sdk/assemblyscript/index"
+import { filter, Result, Value } from "@hookbus/assemblyscript"
+export { gn_abi_version, gn_alloc, gn_free, gn_handle_hook } from "@hookbus/assemblyscript"
 
 const MAX_LENGTH: i32 = 96
 
