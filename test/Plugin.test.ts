@@ -42,19 +42,19 @@ describe("Plugin.fromBytes", () => {
       yield* bus.doAction(Hook.action("on_event"), { id: 1 })
     })))
 
-  it.effect("manifest priority, source, constraints and mode are honoured", () =>
+  it.effect("manifest priority, constraints and mode are honoured; the source is always plugin:<name>", () =>
     withBus(Effect.gen(function*() {
       const bus = yield* HookBus
       yield* bus.addFilter(TheContent, (s) => Effect.succeed(s), { source: "core", priority: 1 })
       yield* Plugin.fromBytes(
         yield* fixture("abi-fixture.wat"),
         manifest("shouty", [
-          { name: "the_content", kind: "filter", priority: 0, source: "shout", after: ["core"] },
+          { name: "the_content", kind: "filter", priority: 0, after: ["core"] },
           { name: "on_event", kind: "action", mode: "async" }
         ])
       )
       const handlers = yield* bus.handlers(TheContent)
-      assert.deepStrictEqual(handlers.map((h) => [h.source, h.priority]), [["core", 1], ["shout", 0]])
+      assert.deepStrictEqual(handlers.map((h) => [h.source, h.priority]), [["core", 1], ["plugin:shouty", 0]])
       assert.strictEqual((yield* bus.handlers(Hook.action("on_event")))[0].mode, "async")
     })))
 
@@ -261,7 +261,7 @@ describe("Manifest", () => {
         name: "seo-tools",
         version: "2.1.0-beta.1+build.5",
         wasm: { path: "dist/seo.wasm", sha256: "a".repeat(64) },
-        hooks: [{ name: "the_content", kind: "filter", priority: 5, source: "seo", before: ["x"], after: [] }],
+        hooks: [{ name: "the_content", kind: "filter", priority: 5, before: ["x"], after: [] }],
         limits: { memoryPages: 32, fuel: 1_000_000, timeoutMs: 500, maxPayloadBytes: 65_536 },
         capabilities: ["gn_log"],
         config: { anything: [1, 2] }

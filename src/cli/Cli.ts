@@ -19,6 +19,7 @@ import { HookBus } from "../services/HookBus.ts"
 import * as Inspect from "../wasm/Inspect.ts"
 import { buildAdvice, CliInputError, loadAll, type PluginSet, SilentExit } from "./PluginSet.ts"
 import { commands as authoring } from "./Scaffold.ts"
+import * as Printable from "./Printable.ts"
 import * as TraceTree from "./TraceTree.ts"
 
 /** The plugins bundled with hookbus. */
@@ -95,12 +96,12 @@ const runHook = (name: string, kind: HookKind, value: unknown, args: ReadonlyArr
     return true
   })
 
-/** Fails the command with one line on stderr (the exit code is then non-zero). */
+/** Fails the command with one line on stderr (the exit code is then non-zero); plugin text is printed escaped. */
 const oneLine = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.tapError(
+  Printable.console(Effect.tapError(
     effect,
     (error) => error instanceof CliInputError ? Console.error(`hookbus: ${error.message}`) : Effect.void
-  )
+  ))
 
 const withBus = <A, E, R>(effect: Effect.Effect<A, E, R>, tracing: "off" | "handlers") =>
   Effect.scoped(effect).pipe(Effect.provide(Layer.fresh(HookBus.layerWith({ tracing }))))
@@ -156,9 +157,7 @@ const list = Command.make(
         yield* reportFailures(set)
         const pluginOf = new Map(
           set.handles.flatMap((h) =>
-            h.manifest.hooks.map((hook) =>
-              [`${hook.kind}:${hook.name}:${hook.source ?? `plugin:${h.name}`}`, h.name] as const
-            )
+            h.manifest.hooks.map((hook) => [`${hook.kind}:${hook.name}:plugin:${h.name}` as string, h.name] as const)
           )
         )
         const hooks = [
@@ -186,11 +185,15 @@ const inspect = Command.make(
   "inspect",
   { path: Argument.String("path").pipe(Argument.withDescription("A plugin folder or a .wasm file")) },
   (input) =>
-    Effect.gen(function*() {
+    Printable.console(Effect.gen(function*() {
       const report = yield* Inspect.inspect(input.path)
-      yield* Console.log(Inspect.format(report))
+      // A check's detail can quote the plugin (its error message): one line each, escaped.
+      yield* Console.log(Inspect.format({
+        ...report,
+        checks: report.checks.map((c) => ({ ...c, detail: Printable.line(c.detail) }))
+      }))
       if (!report.ok) return yield* new SilentExit()
-    })
+    }))
 ).pipe(Command.withDescription("Check a plugin against the ABI and its manifest, and probe it"))
 
 const sampleText = "hooks let a backend grow without rewiring it. plugins bring their own behaviour, sandboxed."

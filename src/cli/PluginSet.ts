@@ -85,7 +85,7 @@ const orderByConstraints = <A extends { readonly read: Result.Result<Plugin.Plug
   const manifestOf = (a: A) => a.read._tag === "Success" ? a.read.success.manifest : undefined
   const sourcesOf = (a: A): ReadonlyArray<string> => {
     const m = manifestOf(a)
-    return m === undefined ? [] : m.hooks.map((h) => Plugin.sourceOf(m, h))
+    return m === undefined ? [] : [Plugin.sourceOf(m)]
   }
   const needsOf = (a: A): ReadonlyArray<string> =>
     manifestOf(a)?.hooks.flatMap((h) => [...(h.after ?? []), ...(h.before ?? [])]) ?? []

@@ -1,16 +1,30 @@
 #!/usr/bin/env node
 /**
  * The `hookbus` executable. Exit code 0 on success, 1 on bad input or a failed hook (after one line on stderr).
+ *
+ * SIGINT and SIGTERM end it at once, whatever it is doing. No JavaScript signal listener is installed, on purpose:
+ * a listener only runs when the main thread is free, and a guest call, a start function or fuel instrumentation can
+ * hold the main thread, so a listener would hold the signal until they finish. The default action ends the process
+ * immediately, and the command keeps nothing the operating system does not release.
  */
 // Subpath imports: the package index would load every platform module (redis client included).
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Command } from "effect/cli"
 import * as Effect from "effect/Effect"
+import * as Runtime from "effect/Runtime"
 import { hookbus } from "./Cli.ts"
+
+/** `NodeRuntime.runMain` without its SIGINT/SIGTERM listeners (see above). */
+const runMain = Runtime.makeRunMain(({ fiber, teardown }) => {
+  fiber.addObserver((exit) =>
+    teardown(exit, (code) => {
+      if (code !== 0) process.exit(code)
+    })
+  )
+})
 
 hookbus.pipe(
   Command.run({ version: "0.1.0" }),
   Effect.provide(NodeServices.layer),
-  NodeRuntime.runMain({ disableErrorReporting: true })
+  runMain({ disableErrorReporting: true })
 )

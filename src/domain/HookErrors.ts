@@ -37,9 +37,11 @@ export class HandlerFailed extends Data.TaggedError("HandlerFailed")<{
     return reason?.error
   }
   override get message(): string {
-    return `${this.kind} handler "${this.source}" on hook "${this.hook}" ${describeReason(this.reason)}: ${
-      firstLine(Cause.pretty(this.cause))
-    }`
+    return bounded(
+      `${this.kind} handler "${this.source}" on hook "${this.hook}" ${describeReason(this.reason)}: ${
+        describeCause(this.cause)
+      }`
+    )
   }
 }
 
@@ -50,7 +52,7 @@ export class ActionFailed extends Data.TaggedError("ActionFailed")<{
 }> {
   override get message(): string {
     const sources = this.failures.map((f) => `${f.source} (${f.reason})`).join(", ")
-    return `action "${this.hook}": ${this.failures.length} handler(s) failed: ${sources}`
+    return bounded(`action "${this.hook}": ${this.failures.length} handler(s) failed: ${sources}`)
   }
 }
 
@@ -61,7 +63,7 @@ export class FilterFailed<out A = unknown> extends Data.TaggedError("FilterFaile
   readonly failure: HandlerFailed
 }> {
   override get message(): string {
-    return `filter "${this.hook}" stopped: ${this.failure.message}`
+    return bounded(`filter "${this.hook}" stopped: ${this.failure.message}`)
   }
 }
 
@@ -101,6 +103,33 @@ const describeReason = (reason: FailureReason): string => {
 const firstLine = (text: string): string => {
   const end = text.indexOf("\n")
   return end === -1 ? text : text.slice(0, end)
+}
+
+/** The longest message an error of the bus builds, in UTF-16 code units. */
+export const maxMessageLength = 2048
+
+/** Caps a message at `maxMessageLength`: nested failures (a recursion 64 deep) stay readable and cheap to log. */
+const bounded = (text: string): string =>
+  text.length <= maxMessageLength ? text : `${text.slice(0, maxMessageLength - 1)}…`
+
+/**
+ * The first line of what went wrong, reading each nested error's `message` once: `Cause.pretty` reads it (and the
+ * stack, which reads it again) at every level, which is exponential in the nesting depth.
+ */
+const describeCause = (cause: Cause.Cause<unknown>): string => {
+  const reason = cause.reasons[0]
+  if (reason === undefined) return "no cause"
+  if (Cause.isInterruptReason(reason)) return "interrupted"
+  const error = Cause.isFailReason(reason) ? reason.error : reason.defect
+  if (typeof error === "object" && error !== null) {
+    // Read once: a nested error's message getter builds its own message.
+    const message: unknown = (error as { message?: unknown }).message
+    if (typeof message === "string") {
+      const name: unknown = (error as { name?: unknown }).name
+      return typeof name === "string" && name.length > 0 ? `${name}: ${firstLine(message)}` : firstLine(message)
+    }
+  }
+  return firstLine(typeof error === "string" ? error : String(error))
 }
 
 /** A hook was defined with a name that breaks the rules in `HookName` (thrown by `Hook.action`/`Hook.filter`). */

@@ -53,12 +53,20 @@ const positiveInt = (max: number) =>
     withMessage((n) => Number.isInteger(n) && n >= 1 && n <= max ? undefined : `expected an integer from 1 to ${max}`)
   )
 
+/**
+ * The source is the host's to choose: a plugin's hooks always register as `plugin:<name>`, so a manifest cannot
+ * claim a host source (`core`) or another plugin's, and `removeSource("plugin:<name>")` removes exactly the plugin.
+ */
+const HostChosenSource = Schema.Never.annotate({
+  message: "a plugin's source is chosen by the host (always \"plugin:<name>\"); remove this field"
+})
+
 /** One hook a plugin handles. */
 export const ManifestHook = Schema.Struct({
   name: HookNameSchema,
   kind: Schema.Literals(["action", "filter"]),
   priority: Schema.optionalKey(Schema.Finite),
-  source: Schema.optionalKey(Source),
+  source: Schema.optionalKey(HostChosenSource),
   before: Schema.optionalKey(Schema.Array(Source)),
   after: Schema.optionalKey(Schema.Array(Source)),
   mode: Schema.optionalKey(Schema.Literals(["sync", "async"]))
@@ -80,6 +88,26 @@ export const ManifestLimits = Schema.Struct({
 })
 export type ManifestLimits = typeof ManifestLimits.Type
 
+/** The host imports a manifest may declare in `capabilities`. */
+export const Capability = Schema.Literals(["gn_log", "gn_panic", "gn_time_ms"])
+export type Capability = typeof Capability.Type
+
+/** The hooks, each name and kind at most once: a hook listed twice would register (and run) twice. */
+const ManifestHooks = Schema.Array(ManifestHook).check(
+  withMessage((hooks) => {
+    const seen = new Map<string, number>()
+    for (let i = 0; i < hooks.length; i++) {
+      const key = `${hooks[i].kind} ${hooks[i].name}`
+      const first = seen.get(key)
+      if (first !== undefined) {
+        return `hooks[${i}] repeats hooks[${first}] (${hooks[i].kind} "${hooks[i].name}"): list each hook once`
+      }
+      seen.set(key, i)
+    }
+    return undefined
+  })
+)
+
 /** The manifest. */
 export const Manifest = Schema.Struct({
   abi: Schema.Literal(1),
@@ -87,10 +115,13 @@ export const Manifest = Schema.Struct({
   version: SemVer,
   /** The module; required when loading from a folder, not with `Plugin.fromBytes`. */
   wasm: Schema.optionalKey(Schema.Struct({ path: RelativePath, sha256: Schema.optionalKey(Sha256) })),
-  hooks: Schema.Array(ManifestHook),
+  hooks: ManifestHooks,
   limits: Schema.optionalKey(ManifestLimits),
-  /** Host imports the plugin uses (`gn_log`, `gn_panic`, `gn_time_ms`), for the capability policy. */
-  capabilities: Schema.optionalKey(Schema.Array(Schema.String)),
+  /**
+   * Host imports the plugin uses (`gn_log`, `gn_panic`, `gn_time_ms`). When present, the module may import only
+   * these (checked at load); the host's `PluginPolicy` then decides which it may have.
+   */
+  capabilities: Schema.optionalKey(Schema.Array(Capability)),
   /** Free-form settings for the plugin. */
   config: Schema.optionalKey(Schema.Unknown)
 })

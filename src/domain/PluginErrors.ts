@@ -119,16 +119,50 @@ export class PluginNotFound extends Schema.TaggedError<PluginNotFound>()("Plugin
   }
 }
 
+/** Why a plugin file was refused: it resolves outside the folder, is not a regular file, or is over its cap. */
+export const FileRule = Schema.Literals(["outside_folder", "not_regular_file", "too_large"])
+export type FileRule = typeof FileRule.Type
+
+/** A plugin folder's file breaks a rule of the sandbox; nothing was loaded. */
+export class PluginFileRejected extends Schema.TaggedError<PluginFileRejected>()("PluginFileRejected", {
+  path: Schema.String,
+  rule: FileRule,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `plugin file ${this.path} refused (${this.rule}): ${this.detail}`
+  }
+}
+
+/** One limit a manifest asks for above the host's ceiling. */
+export const LimitRequest = Schema.Struct({ limit: Schema.String, requested: Schema.Number, ceiling: Schema.Number })
+export type LimitRequest = typeof LimitRequest.Type
+
+/** The manifest asks for more than the host allows: the host's limits are ceilings, a manifest may only ask less. */
+export class LimitAboveCeiling extends Schema.TaggedError<LimitAboveCeiling>()("LimitAboveCeiling", {
+  plugin: Schema.String,
+  limits: Schema.Array(LimitRequest)
+}) {
+  override get message(): string {
+    return `plugin "${this.plugin}": the manifest asks for more than the host allows: ${
+      this.limits.map((l) => `limits.${l.limit} ${l.requested} is over the ceiling of ${l.ceiling}`).join("; ")
+    }`
+  }
+}
+
 /** The host policy does not allow what the manifest asks for. */
 export class CapabilityDenied extends Schema.TaggedError<CapabilityDenied>()("CapabilityDenied", {
   plugin: Schema.String,
   hooks: Schema.Array(Schema.String),
-  imports: Schema.Array(Schema.String)
+  imports: Schema.Array(Schema.String),
+  /** Registrations outside the policy: a priority out of range, an ordering constraint on a host source. */
+  registrations: Schema.optionalKey(Schema.Array(Schema.String))
 }) {
   override get message(): string {
     const parts = [
       this.hooks.length > 0 ? `hooks ${this.hooks.join(", ")}` : undefined,
-      this.imports.length > 0 ? `imports ${this.imports.join(", ")}` : undefined
+      this.imports.length > 0 ? `imports ${this.imports.join(", ")}` : undefined,
+      this.registrations !== undefined && this.registrations.length > 0 ? this.registrations.join(", ") : undefined
     ].filter((p) => p !== undefined)
     return `plugin "${this.plugin}": not allowed by the host policy: ${parts.join("; ")}`
   }
@@ -283,6 +317,8 @@ export type PluginLoadError =
   | ManifestInvalid
   | IntegrityMismatch
   | PluginNotFound
+  | PluginFileRejected
+  | LimitAboveCeiling
   | CapabilityDenied
   | Trapped
   | OutOfFuel

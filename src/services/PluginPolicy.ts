@@ -1,6 +1,7 @@
 /**
- * The host's capability policy for plugins: which hooks each plugin (or every plugin) may subscribe to, and which
- * host imports it may use. Without a `PluginPolicy` in context, a plugin gets everything its manifest declares.
+ * The host's capability policy for plugins: which hooks each plugin (or every plugin) may subscribe to, which host
+ * imports it may use, which priorities it may register at, and which sources its ordering constraints may name.
+ * Without a `PluginPolicy` in context, a plugin gets everything its manifest declares.
  *
  * @since 0.1.0
  */
@@ -10,12 +11,36 @@ import * as Layer from "effect/Layer"
 /** Per plugin name, or `"*"` for every plugin: the names allowed. */
 export type Allowlist = Readonly<Record<string, ReadonlyArray<string>>>
 
+/** Which sources a plugin's `before`/`after` constraints may name. */
+export type OrderingRule =
+  /** Only other plugins' sources (`plugin:*`): a plugin cannot place itself around the host's handlers. */
+  | "plugins"
+  /** No ordering constraints at all. */
+  | "none"
+  /** Any source, the host's included. */
+  | "any"
+
 /** The policy's settings. */
 export interface PluginPolicyOptions {
   /** Hook names each plugin may subscribe to; a plugin is allowed its own entry plus `"*"`. */
   readonly allowHooks: Allowlist
-  /** Host imports (`gn_log`, `gn_panic`, `gn_time_ms`) each plugin may use; absent: all three. */
+  /**
+   * Host imports (`gn_log`, `gn_time_ms`) each plugin may use; absent: all of them. `gn_panic` is always allowed:
+   * a guest may always fail, and refusing it would only turn a clear panic into an `unreachable` trap.
+   */
   readonly allowImports?: Allowlist | undefined
+  /** The priorities a plugin's hooks may register at, inclusive (absent: any finite priority). */
+  readonly priority?: { readonly min?: number | undefined; readonly max?: number | undefined } | undefined
+  /** Which sources `before`/`after` may name (default `"plugins"`). */
+  readonly ordering?: OrderingRule | undefined
+}
+
+/** What the policy sees of one manifest hook. */
+export interface HookRequest {
+  readonly name: string
+  readonly priority?: number | undefined
+  readonly before?: ReadonlyArray<string> | undefined
+  readonly after?: ReadonlyArray<string> | undefined
 }
 
 /** What the policy says about one plugin. */
@@ -25,16 +50,56 @@ export interface PluginPolicyShape {
   readonly deniedHooks: (plugin: string, hooks: ReadonlyArray<string>) => ReadonlyArray<string>
   /** The imports of `imports` the plugin may not use. */
   readonly deniedImports: (plugin: string, imports: ReadonlyArray<string>) => ReadonlyArray<string>
+  /** Each registration outside the policy (a priority out of range, a constraint on a forbidden source), described. */
+  readonly deniedRegistrations?:
+    | ((plugin: string, hooks: ReadonlyArray<HookRequest>) => ReadonlyArray<string>)
+    | undefined
 }
 
+/** The host import every plugin may use, whatever the policy says. */
+export const alwaysAllowedImports: ReadonlyArray<string> = ["gn_panic"]
+
+// Own keys only: a plugin named "constructor" must not find Object.prototype's.
+const entry = (list: Allowlist, key: string): ReadonlyArray<string> => Object.hasOwn(list, key) ? list[key] : []
+
 const allowed = (list: Allowlist, plugin: string): ReadonlySet<string> =>
-  new Set([...(list[plugin] ?? []), ...(list["*"] ?? [])])
+  new Set([...entry(list, plugin), ...entry(list, "*")])
+
+const deniedRegistrations = (options: PluginPolicyOptions) => {
+  const min = options.priority?.min ?? -Infinity
+  const max = options.priority?.max ?? Infinity
+  const ordering = options.ordering ?? "plugins"
+  return (_plugin: string, hooks: ReadonlyArray<HookRequest>): ReadonlyArray<string> =>
+    hooks.flatMap((hook, i) => {
+      const out: Array<string> = []
+      const priority = hook.priority ?? 10
+      if (!(priority >= min && priority <= max)) {
+        out.push(`hooks[${i}] ("${hook.name}") priority ${priority} outside ${min}..${max}`)
+      }
+      for (const [field, sources] of [["before", hook.before], ["after", hook.after]] as const) {
+        for (const source of sources ?? []) {
+          if (ordering === "none" || (ordering === "plugins" && !source.startsWith("plugin:"))) {
+            out.push(
+              `hooks[${i}] ("${hook.name}") ${field} "${source}": ${
+                ordering === "none" ? "no ordering constraints allowed" : "only plugin:* sources may be named"
+              }`
+            )
+          }
+        }
+      }
+      return out
+    })
+}
 
 /**
  * The capability policy.
  *
  * @example
- * const Policy = PluginPolicy.layer({ allowHooks: { seo: ["the_content"], "*": ["init"] }, allowImports: { "*": ["gn_log"] } })
+ * const Policy = PluginPolicy.layer({
+ *   allowHooks: { seo: ["the_content"], "*": ["init"] },
+ *   allowImports: { "*": ["gn_log"] },
+ *   priority: { min: 0, max: 100 }
+ * })
  */
 export class PluginPolicy extends Context.Service<PluginPolicy, PluginPolicyShape>()("hookbus/PluginPolicy") {
   static readonly make = (options: PluginPolicyOptions): PluginPolicyShape => ({
@@ -46,8 +111,9 @@ export class PluginPolicy extends Context.Service<PluginPolicy, PluginPolicyShap
     deniedImports: (plugin, imports) => {
       if (options.allowImports === undefined) return []
       const ok = allowed(options.allowImports, plugin)
-      return [...new Set(imports)].filter((name) => !ok.has(name))
-    }
+      return [...new Set(imports)].filter((name) => !ok.has(name) && !alwaysAllowedImports.includes(name))
+    },
+    deniedRegistrations: deniedRegistrations(options)
   })
 
   /** A layer with the given policy. */

@@ -81,7 +81,9 @@ const sameType = (a: FuncType | undefined, b: FuncType): boolean =>
 /** Every import the ABI does not provide (or provides with another type), described. */
 export const importProblems = (info: ModuleInfo): ReadonlyArray<string> =>
   info.imports.flatMap((i) => {
-    const expected = i.module === "env" && i.kind === "func" ? hostImports[i.name] : undefined
+    const expected = i.module === "env" && i.kind === "func" && Object.hasOwn(hostImports, i.name)
+      ? hostImports[i.name]
+      : undefined
     if (expected === undefined) return [`${i.module}.${i.name} (${i.kind})`]
     return sameType(i.type, expected)
       ? []

@@ -15,8 +15,9 @@ import * as Manifest from "../domain/Manifest.ts"
 import * as Abi from "./Abi.ts"
 import * as Fuel from "./Fuel.ts"
 import { Guest } from "./Guest.ts"
+import * as Limits from "./Limits.ts"
+import * as PluginFiles from "./PluginFiles.ts"
 import * as WasmBinary from "./WasmBinary.ts"
-import { defaultMemoryPages } from "./WasmDispatcher.ts"
 
 /** One check: its name, whether it passed, and why. */
 export interface Check {
@@ -80,7 +81,20 @@ export const inspectBytes = (
         ? pass("imports", used.length === 0 ? "none" : `only ABI host functions: ${used.join(", ")}`)
         : fail("imports", `not provided by the ABI: ${imports.join("; ")}`)
     )
-    const cap = manifest?.limits?.memoryPages ?? defaultMemoryPages
+    // The same ceilings as loading: the manifest may ask for less than the defaults, never more.
+    const limits = Limits.resolve(manifest?.name ?? "inspect", manifest?.limits, undefined)
+    if (limits instanceof Error) {
+      checks.push(fail("limits", limits.message))
+      return finish()
+    }
+    const declared = manifest?.capabilities
+    if (declared !== undefined) {
+      const undeclared = [...new Set(used)].filter((name) => !(declared as ReadonlyArray<string>).includes(name))
+      if (undeclared.length > 0) {
+        checks.push(fail("capabilities", `the module imports ${undeclared.join(", ")}, not declared in capabilities`))
+      }
+    }
+    const cap = limits.memoryPages
     const memory = info.memories[0]
     if (memory === undefined) checks.push(fail("memory", "the module defines no memory"))
     else if (info.memories.length > 1) {
@@ -95,7 +109,7 @@ export const inspectBytes = (
     }
     if (!checks.every((c) => c.ok)) return finish()
 
-    const budget = manifest?.limits?.fuel ?? Fuel.defaultBudget
+    const budget = limits.fuel
     let guest: Guest
     try {
       const metered = await Fuel.instrument(bytes)
@@ -104,7 +118,7 @@ export const inspectBytes = (
       guest = new Guest(
         manifest?.name ?? "inspect",
         module,
-        { maxPayloadBytes: Abi.defaultMaxPayloadBytes, maxResultBytes: Abi.defaultMaxResultBytes, fuel: budget },
+        { maxPayloadBytes: limits.maxPayloadBytes, maxResultBytes: Abi.defaultMaxResultBytes, fuel: budget },
         { log: () => {}, nowMillis: () => Date.now() }
       )
     } catch (error) {
@@ -167,6 +181,16 @@ export const inspectBytes = (
     return finish()
   })
 
+/** `PluginFiles.readInside`, with a missing file described as `inspect` always has, and a refusal by its rule. */
+const readInside = (root: string, file: string, maxBytes: number) =>
+  PluginFiles.readInside(root, file, maxBytes).pipe(
+    Effect.mapError((error) =>
+      error._tag === "PluginNotFound"
+        ? `cannot read ${file}${file.endsWith(".wasm") ? " (run npm run build:plugins?)" : ""}`
+        : error.message
+    )
+  )
+
 /**
  * Inspects a plugin folder (its `plugin.json` and module) or a lone `.wasm` file (module checks only).
  *
@@ -183,18 +207,24 @@ export const inspect = (path: string): Effect.Effect<InspectReport, never, FileS
       return { target: path, plugin: undefined, checks: [fail("path", `cannot read ${path}`)], ok: false }
     }
     if (stat.success.type !== "Directory") {
-      const bytes = yield* Effect.result(fs.readFile(path))
+      // Read under the same rules as a plugin folder's module: a regular file, under the size cap.
+      const bytes = yield* Effect.result(
+        fs.realPath(path).pipe(
+          Effect.mapError((error) => new Error(error.message)),
+          Effect.flatMap((real) => PluginFiles.readInside(p.dirname(real), real, PluginFiles.defaultMaxModuleBytes))
+        )
+      )
       if (bytes._tag === "Failure") {
         return { target: path, plugin: undefined, checks: [fail("path", bytes.failure.message)], ok: false }
       }
       return yield* inspectBytes(bytes.success, undefined, path, [pass("manifest", "none (a lone module): skipped")])
     }
     const manifestPath = p.join(path, "plugin.json")
-    const text = yield* Effect.result(fs.readFileString(manifestPath))
+    const text = yield* Effect.result(readInside(path, manifestPath, PluginFiles.defaultMaxManifestBytes))
     if (text._tag === "Failure") {
-      return { target: path, plugin: undefined, checks: [fail("manifest", `cannot read ${manifestPath}`)], ok: false }
+      return { target: path, plugin: undefined, checks: [fail("manifest", text.failure)], ok: false }
     }
-    const manifest = yield* Effect.result(Manifest.parse(text.success, manifestPath))
+    const manifest = yield* Effect.result(Manifest.parse(new TextDecoder().decode(text.success), manifestPath))
     if (manifest._tag === "Failure") {
       const problems = manifest.failure.problems.map((pr) => `${pr.path}: ${pr.message}`).join("; ")
       return { target: path, plugin: undefined, checks: [fail("manifest", problems)], ok: false }
@@ -210,14 +240,9 @@ export const inspect = (path: string): Effect.Effect<InspectReport, never, FileS
       }
     }
     const wasmPath = p.resolve(path, m.wasm.path)
-    const bytes = yield* Effect.result(fs.readFile(wasmPath))
+    const bytes = yield* Effect.result(readInside(path, wasmPath, PluginFiles.defaultMaxModuleBytes))
     if (bytes._tag === "Failure") {
-      return {
-        target: path,
-        plugin: m.name,
-        checks: [manifestCheck, fail("module", `cannot read ${wasmPath} (run npm run build:plugins?)`)],
-        ok: false
-      }
+      return { target: path, plugin: m.name, checks: [manifestCheck, fail("module", bytes.failure)], ok: false }
     }
     return yield* inspectBytes(bytes.success, m, path, [manifestCheck, ...integrity(m, bytes.success)])
   })

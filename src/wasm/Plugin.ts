@@ -7,8 +7,8 @@
 import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as FileSystem from "effect/FileSystem"
-import * as Path from "effect/Path"
+import type * as FileSystem from "effect/FileSystem"
+import type * as Path from "effect/Path"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import type { Registration } from "../domain/Handler.ts"
@@ -22,12 +22,14 @@ import {
   ManifestInvalid,
   type PluginCallError,
   type PluginLoadError,
-  PluginNotFound,
+  PluginSuspended,
   UnencodableValue
 } from "../domain/PluginErrors.ts"
 import { HookBus } from "../services/HookBus.ts"
 import { PluginPolicy } from "../services/PluginPolicy.ts"
 import * as Inspect from "./Inspect.ts"
+import * as Limits from "./Limits.ts"
+import * as Files from "./PluginFiles.ts"
 import * as WasmBinary from "./WasmBinary.ts"
 import * as WasmDispatcher from "./WasmDispatcher.ts"
 
@@ -42,8 +44,13 @@ export interface PluginHandle {
 
 /** Host-side settings for a plugin, over its manifest's. */
 export interface PluginOptions {
-  /** Overrides the manifest's limits field by field. */
+  /**
+   * The host's ceilings, field by field (absent: the defaults). A manifest may ask for less, never more: a request
+   * over a ceiling fails the load with `LimitAboveCeiling`.
+   */
   readonly limits?: WasmDispatcher.PluginLimits | undefined
+  /** Size caps on the folder's files (`Plugin.load`, `Plugin.reload` from a folder). */
+  readonly files?: Files.FileLimits | undefined
   readonly execution?: "inline" | "worker" | undefined
   readonly pool?: { readonly size?: number | undefined } | undefined
   readonly breaker?: WasmDispatcher.BreakerOptions | false | undefined
@@ -111,27 +118,31 @@ const callFilter = (
     if (encoded instanceof UnencodableValue) return Effect.fail(encoded)
     const encodedArgs = encodeArgs(plugin, hook, schemas.args, args)
     if (encodedArgs instanceof UnencodableValue) return Effect.fail(encodedArgs)
-    return Effect.flatMap(dispatcher.invokeFilter(hook, encoded, encodedArgs), (outcome): Effect.Effect<
-      unknown,
-      PluginCallError | ShortCircuit<unknown>
-    > => {
-      // No body (or the value sent back as is): the caller's own value, already of the right type.
-      let result = outcome.value === encoded ? value : outcome.value
-      if (schemas.value !== undefined && outcome.value !== encoded) {
-        const decoded = Schema.decodeUnknownExit(schemas.value)(outcome.value)
-        if (Exit.isFailure(decoded)) {
-          return Effect.fail(
-            new BadPayload({
-              plugin,
-              hook,
-              detail: `the result does not decode with the hook's schema: ${schemaFailure(decoded.cause)}`
-            })
-          )
+    return Effect.flatMap(
+      skipWhenSuspended(dispatcher.invokeFilter(hook, encoded, encodedArgs)),
+      (outcome): Effect.Effect<
+        unknown,
+        PluginCallError | ShortCircuit<unknown>
+      > => {
+        // Suspended, no body, or the value sent back as is: the caller's own value, already of the right type.
+        if (outcome === skipped) return Effect.succeed(value)
+        let result = outcome.value === encoded ? value : outcome.value
+        if (schemas.value !== undefined && outcome.value !== encoded) {
+          const decoded = Schema.decodeUnknownExit(schemas.value)(outcome.value)
+          if (Exit.isFailure(decoded)) {
+            return Effect.fail(
+              new BadPayload({
+                plugin,
+                hook,
+                detail: `the result does not decode with the hook's schema: ${schemaFailure(decoded.cause)}`
+              })
+            )
+          }
+          result = decoded.value
         }
-        result = decoded.value
+        return outcome.shortCircuit ? Hook.shortCircuit(result) : Effect.succeed(result)
       }
-      return outcome.shortCircuit ? Hook.shortCircuit(result) : Effect.succeed(result)
-    })
+    )
   })
 
 const callAction = (
@@ -142,8 +153,27 @@ const callAction = (
   Effect.flatMap(dispatchedHook, (definition) => {
     const encodedArgs = encodeArgs(dispatcher.plugin, hook, definition?.schemas.args, args)
     if (encodedArgs instanceof UnencodableValue) return Effect.fail(encodedArgs)
-    return dispatcher.invokeAction(hook, encodedArgs)
+    return Effect.asVoid(skipWhenSuspended(dispatcher.invokeAction(hook, encodedArgs)))
   })
+
+/** What a skipped call answers. */
+const skipped: unique symbol = Symbol.for("hookbus/Plugin/skipped")
+
+/**
+ * A suspended plugin's handlers are skipped: the call answers `skipped` (a filter passes its value through) instead
+ * of failing the dispatch. The dispatcher counts the refusal (`Plugin.status(...).rejected`); it is logged at debug
+ * level, the breaker's opening at warning level.
+ */
+const skipWhenSuspended = <A>(
+  call: Effect.Effect<A, PluginCallError>
+): Effect.Effect<A | typeof skipped, PluginCallError> =>
+  Effect.catchIf(call, (error): error is PluginSuspended => error instanceof PluginSuspended, (error) =>
+    Effect.as(
+      Effect.logDebug("plugin suspended: handler skipped").pipe(
+        Effect.annotateLogs({ plugin: error.plugin, hook: error.hook, until: new Date(error.until).toISOString() })
+      ),
+      skipped
+    ))
 
 const encodeArgs = (
   plugin: string,
@@ -161,16 +191,14 @@ const encodeArgs = (
   return out
 }
 
-/** The source a manifest hook registers under. */
-export const sourceOf = (manifest: Manifest.Manifest, hook: Manifest.ManifestHook): string =>
-  hook.source ?? `plugin:${manifest.name}`
+/** The source a plugin's hooks register under: always `plugin:<name>`, chosen by the host, never by the manifest. */
+export const sourceOf = (manifest: Manifest.Manifest): string => `plugin:${manifest.name}`
 
 /** Two manifest hooks register identically when everything the bus sees about them is equal. */
-const bindingKey = (manifest: Manifest.Manifest, hook: Manifest.ManifestHook): string =>
+const bindingKey = (hook: Manifest.ManifestHook): string =>
   JSON.stringify([
     hook.kind,
     hook.name,
-    sourceOf(manifest, hook),
     hook.priority ?? 10,
     hook.before ?? [],
     hook.after ?? [],
@@ -195,19 +223,27 @@ interface Version {
   readonly scope: Scope.Closeable
   inFlight: number
   retired: boolean
+  released: boolean
 }
 
-/** The mutable state behind a `PluginHandle`. */
+/**
+ * The mutable state behind a `PluginHandle`. Registrations live in `registrations`, a scope of the plugin's own
+ * that outlives every version (reload keeps a registration that did not change, so it must not belong to the
+ * version it was made for); versions live in scopes of their own. When the caller's scope closes, registrations
+ * are removed first, then every version still open is released.
+ */
 class LoadedPlugin implements PluginHandle {
   current: Version
   bindings: Array<Binding> = []
   reloads = 0
   readonly options: PluginOptions
-  readonly scope: Scope.Scope
-  constructor(current: Version, options: PluginOptions, scope: Scope.Scope) {
+  readonly registrationScope: Scope.Closeable
+  readonly versions = new Set<Version>()
+  constructor(current: Version, options: PluginOptions, registrationScope: Scope.Closeable) {
     this.current = current
     this.options = options
-    this.scope = scope
+    this.registrationScope = registrationScope
+    this.versions.add(current)
   }
   get name(): string {
     return this.current.manifest.name
@@ -240,9 +276,16 @@ const onVersion = <A, E>(
       call(version.dispatcher),
       Effect.suspend(() => {
         version.inFlight--
-        return version.retired && version.inFlight === 0 ? Scope.close(version.scope, Exit.void) : Effect.void
+        return version.retired && version.inFlight === 0 ? release(version) : Effect.void
       })
     )
+  })
+
+/** Releases a version's instances (once). */
+const release = (version: Version): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    version.released = true
+    return Scope.close(version.scope, Exit.void)
   })
 
 const register = (binding: Binding, manifest: Manifest.Manifest) =>
@@ -250,7 +293,7 @@ const register = (binding: Binding, manifest: Manifest.Manifest) =>
     const bus = yield* HookBus
     const hook = binding.hook
     const options = {
-      source: sourceOf(manifest, hook),
+      source: sourceOf(manifest),
       priority: hook.priority,
       before: hook.before,
       after: hook.after
@@ -273,27 +316,51 @@ const register = (binding: Binding, manifest: Manifest.Manifest) =>
       )
   })
 
-/** Checks the manifest and module against the host's `PluginPolicy`, when one is provided. */
+/**
+ * Checks the module's imports against the manifest's `capabilities` (when declared), then the manifest and module
+ * against the host's `PluginPolicy` (when one is provided).
+ */
 const checkPolicy = (manifest: Manifest.Manifest, bytes: Uint8Array) =>
   Effect.gen(function*() {
-    const policy = yield* Effect.serviceOption(PluginPolicy)
-    if (policy._tag === "None") return
-    const hooks = policy.value.deniedHooks(manifest.name, manifest.hooks.map((h) => h.name))
     const used = yield* Effect.try(() => WasmBinary.read(bytes).imports).pipe(
       Effect.map((all) => all.filter((i) => i.module === "env").map((i) => i.name)),
       // Not a readable module: WasmDispatcher.make reports that precisely.
       Effect.orElseSucceed((): ReadonlyArray<string> => [])
     )
+    const declared = manifest.capabilities
+    if (declared !== undefined) {
+      const undeclared = [...new Set(used)].filter((name) => !(declared as ReadonlyArray<string>).includes(name))
+      if (undeclared.length > 0) {
+        return yield* new ManifestInvalid({
+          source: manifest.name,
+          problems: [{
+            path: "capabilities",
+            message: `the module imports ${undeclared.join(", ")}, not declared in capabilities`
+          }]
+        })
+      }
+    }
+    const policy = yield* Effect.serviceOption(PluginPolicy)
+    if (policy._tag === "None") return
+    const hooks = policy.value.deniedHooks(manifest.name, manifest.hooks.map((h) => h.name))
     const imports = policy.value.deniedImports(manifest.name, used)
-    if (hooks.length > 0 || imports.length > 0) {
-      return yield* new CapabilityDenied({ plugin: manifest.name, hooks, imports })
+    const registrations = policy.value.deniedRegistrations?.(manifest.name, manifest.hooks) ?? []
+    if (hooks.length > 0 || imports.length > 0 || registrations.length > 0) {
+      return yield* new CapabilityDenied({
+        plugin: manifest.name,
+        hooks,
+        imports,
+        ...(registrations.length > 0 ? { registrations } : {})
+      })
     }
   })
 
-/** Decodes and checks a manifest, checks integrity and policy, and loads the module in a new child scope. */
-const loadVersion = (bytes: Uint8Array, manifestInput: unknown, options: PluginOptions, parent: Scope.Scope) =>
+/** Decodes and checks a manifest, checks integrity, limits and policy, and loads the module in a scope of its own. */
+const loadVersion = (bytes: Uint8Array, manifestInput: unknown, options: PluginOptions) =>
   Effect.gen(function*() {
     const manifest = yield* Manifest.decode(manifestInput, "manifest")
+    const limits = Limits.resolve(manifest.name, manifest.limits, options.limits)
+    if (limits instanceof Error) return yield* limits
     if (manifest.wasm?.sha256 !== undefined) {
       const actual = yield* sha256(bytes)
       if (actual !== manifest.wasm.sha256) {
@@ -301,10 +368,10 @@ const loadVersion = (bytes: Uint8Array, manifestInput: unknown, options: PluginO
       }
     }
     yield* checkPolicy(manifest, bytes)
-    const scope = yield* Scope.fork(parent)
+    const scope = yield* Scope.make()
     const dispatcher = yield* WasmDispatcher.make(bytes, {
       name: manifest.name,
-      limits: { ...manifest.limits, ...options.limits },
+      limits,
       execution: options.execution,
       pool: options.pool,
       breaker: options.breaker,
@@ -313,7 +380,7 @@ const loadVersion = (bytes: Uint8Array, manifestInput: unknown, options: PluginO
       Scope.provide(scope),
       Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
     )
-    const version: Version = { manifest, dispatcher, scope, inFlight: 0, retired: false }
+    const version: Version = { manifest, dispatcher, scope, inFlight: 0, retired: false, released: false }
     return version
   })
 
@@ -333,16 +400,23 @@ export const fromBytes = (
 ): Effect.Effect<PluginHandle, LoadError, HookBus | Scope.Scope> =>
   Effect.gen(function*() {
     const parent = yield* Scope.Scope
-    const version = yield* loadVersion(bytes, manifestInput, options, parent)
-    const plugin = new LoadedPlugin(version, options, parent)
-    // Registrations live in the version's scope, so closing it removes them before the instance is released.
+    const version = yield* loadVersion(bytes, manifestInput, options)
+    const registrationScope = yield* Scope.make()
+    const plugin = new LoadedPlugin(version, options, registrationScope)
+    // Registrations go first, then every version still open (a retired one may still finish calls in flight).
+    const closeAll = (exit: Exit.Exit<unknown, unknown>) =>
+      Effect.andThen(
+        Scope.close(registrationScope, exit),
+        Effect.suspend(() => Effect.forEach(plugin.versions, release, { discard: true }))
+      )
+    yield* Scope.addFinalizerExit(parent, closeAll)
     yield* Effect.forEach(version.manifest.hooks, (hook) => {
-      const binding: Binding = { key: bindingKey(version.manifest, hook), hook, version, registration: undefined }
+      const binding: Binding = { key: bindingKey(hook), hook, version, registration: undefined }
       plugin.bindings.push(binding)
       return register(binding, version.manifest)
     }, { discard: true }).pipe(
-      Scope.provide(version.scope),
-      Effect.onError((cause) => Scope.close(version.scope, Exit.failCause(cause)))
+      Scope.provide(registrationScope),
+      Effect.onError((cause) => closeAll(Exit.failCause(cause)))
     )
     yield* Effect.annotateCurrentSpan({ "plugin.name": plugin.name, "plugin.version": plugin.version })
     return plugin
@@ -359,7 +433,7 @@ export const load = (
   options: PluginOptions = {}
 ): Effect.Effect<PluginHandle, LoadError, HookBus | Scope.Scope | FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    const { bytes, manifest } = yield* readPluginDir(dir)
+    const { bytes, manifest } = yield* readPluginDir(dir, options.files)
     return yield* fromBytes(bytes, manifest, options)
   })
 
@@ -383,11 +457,11 @@ export function reload(
 ): Effect.Effect<PluginHandle, LoadError, HookBus | FileSystem.FileSystem | Path.Path> {
   return Effect.gen(function*() {
     const plugin = handle as LoadedPlugin
-    const { bytes, manifest } = typeof source === "string" ? yield* readPluginDir(source) : source
-    const next = yield* loadVersion(bytes, manifest, plugin.options, plugin.scope)
+    const { bytes, manifest } = typeof source === "string" ? yield* readPluginDir(source, plugin.options.files) : source
+    const next = yield* loadVersion(bytes, manifest, plugin.options)
     const old = plugin.current
     if (next.manifest.name !== old.manifest.name) {
-      yield* Scope.close(next.scope, Exit.void)
+      yield* release(next)
       return yield* new ManifestInvalid({
         source: "reload",
         problems: [{ path: "name", message: `reload of "${old.manifest.name}" got plugin "${next.manifest.name}"` }]
@@ -399,7 +473,7 @@ export function reload(
     const fresh: Array<Binding> = []
     const nextBindings: Array<Binding> = []
     for (const hook of next.manifest.hooks) {
-      const key = bindingKey(next.manifest, hook)
+      const key = bindingKey(hook)
       const existing = kept.get(key)
       if (existing !== undefined) {
         kept.delete(key)
@@ -412,7 +486,7 @@ export function reload(
     }
     // Registered dormant: `version` is only set at the switch.
     yield* Effect.forEach(fresh, (binding) => register(binding, next.manifest), { discard: true }).pipe(
-      Scope.provide(plugin.scope),
+      Scope.provide(plugin.registrationScope),
       Effect.onError((cause) =>
         Effect.andThen(
           Effect.forEach(fresh, (b) => b.registration?.remove ?? Effect.void, { discard: true }),
@@ -426,11 +500,13 @@ export function reload(
       for (const binding of kept.values()) binding.version = undefined
       plugin.bindings = nextBindings
       plugin.current = next
+      for (const version of plugin.versions) if (version.released) plugin.versions.delete(version)
+      plugin.versions.add(next)
       plugin.reloads++
     })
     yield* Effect.forEach(kept.values(), (binding) => binding.registration?.remove ?? Effect.void, { discard: true })
     old.retired = true
-    if (old.inFlight === 0) yield* Scope.close(old.scope, Exit.void)
+    if (old.inFlight === 0) yield* release(old)
     yield* Effect.annotateCurrentSpan({ "plugin.name": plugin.name, "plugin.version": plugin.version })
     return plugin as PluginHandle
   }).pipe(Effect.withSpan("hookbus.plugin.reload", undefined, { captureStackTrace: false }))
@@ -446,46 +522,19 @@ export const status = (handle: PluginHandle): Effect.Effect<PluginStatusReport> 
   }))
 
 /** A plugin folder's decoded manifest and module bytes. */
-export interface PluginFiles {
-  readonly manifest: Manifest.Manifest
-  readonly bytes: Uint8Array
-}
+export type PluginFiles = Files.PluginFiles
 
 /** Why a plugin folder could not be read. */
-export type ReadError = ManifestInvalid | PluginNotFound
+export type ReadError = Files.ReadError
 
-/** Reads a plugin folder: its decoded manifest and its module's bytes. */
-export const readPluginDir = (
-  dir: string
-): Effect.Effect<PluginFiles, ReadError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const manifestPath = path.join(dir, "plugin.json")
-    const text = yield* fs.readFileString(manifestPath).pipe(
-      Effect.mapError((error) => new PluginNotFound({ path: manifestPath, reason: error.message }))
-    )
-    const manifest = yield* Manifest.parse(text, manifestPath)
-    if (manifest.wasm === undefined) {
-      return yield* new ManifestInvalid({
-        source: manifestPath,
-        problems: [{ path: "wasm", message: "required when loading from a folder" }]
-      })
-    }
-    const root = path.resolve(dir)
-    const wasmPath = path.resolve(root, manifest.wasm.path)
-    const relative = path.relative(root, wasmPath)
-    if (relative === ".." || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
-      return yield* new ManifestInvalid({
-        source: manifestPath,
-        problems: [{ path: "wasm.path", message: "must stay inside the plugin folder" }]
-      })
-    }
-    const bytes = yield* fs.readFile(wasmPath).pipe(
-      Effect.mapError((error) => new PluginNotFound({ path: wasmPath, reason: error.message }))
-    )
-    return { manifest, bytes }
-  })
+/**
+ * Reads a plugin folder: its decoded manifest and its module's bytes. Every file must resolve inside the folder,
+ * be a regular file and stay under its size cap (see `PluginFiles`).
+ *
+ * @example
+ * const { manifest, bytes } = yield* Plugin.readPluginDir("plugins/seo")
+ */
+export const readPluginDir = Files.readPluginDir
 
 /**
  * Checks a plugin folder or a `.wasm` file against the ABI and its manifest (see `Inspect`). Never fails: problems

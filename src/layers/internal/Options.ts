@@ -41,10 +41,13 @@ export const resolveOptions = (options: HookBusOptions): ResolvedOptions => {
   if (overflow !== "wait" && overflow !== "drop") {
     throw new RangeError(`HookBus option async.overflow must be "wait" or "drop", got ${String(overflow)}`)
   }
+  // A null-prototype copy: the bus looks policies up by hook name, and "constructor" must not find Object's.
+  const filterErrors: Record<string, FilterErrorPolicy> = Object.create(null)
   for (const [hook, policy] of Object.entries(options.filterErrors ?? {})) {
     if (policy !== "abort" && policy !== "skip") {
       throw new RangeError(`HookBus option filterErrors["${hook}"] must be "abort" or "skip", got ${String(policy)}`)
     }
+    filterErrors[hook] = policy
   }
   const tracing = options.tracing ?? "dispatch"
   if (tracing !== "off" && tracing !== "dispatch" && tracing !== "handlers") {
@@ -60,7 +63,7 @@ export const resolveOptions = (options: HookBusOptions): ResolvedOptions => {
   return {
     maxDepth,
     grace: grace.value,
-    filterErrors: options.filterErrors ?? {},
+    filterErrors,
     concurrency,
     overflow,
     tracing,
@@ -104,6 +107,9 @@ export const optionProblem = (
   }
   if (o.after !== undefined && !isStringArray(o.after)) {
     return ["InvalidOption", "after must be an array of non-empty source names"]
+  }
+  if (o.once !== undefined && typeof o.once !== "boolean") {
+    return ["InvalidOption", `once must be a boolean, got ${typeof o.once} ${String(o.once)}`]
   }
   if (o.timeout !== undefined) {
     const d = Duration.fromInput(o.timeout as Duration.Input)

@@ -1,0 +1,56 @@
+/**
+ * A plugin's effective limits: the host's limits are ceilings, and a manifest may ask for less, never more. Used by
+ * `Plugin.load`/`fromBytes`, `hookbus run`/`list`/`demo` and `hookbus inspect`, so every path applies the same
+ * ceilings.
+ *
+ * @since 0.1.0
+ */
+import type { ManifestLimits } from "../domain/Manifest.ts"
+import { LimitAboveCeiling, type LimitRequest } from "../domain/PluginErrors.ts"
+import * as Abi from "./Abi.ts"
+import * as Fuel from "./Fuel.ts"
+import { defaultMemoryPages, defaultTimeoutMs, type PluginLimits } from "./WasmDispatcher.ts"
+
+/** The limits a manifest may set, each with the host's default ceiling. */
+export const defaultCeilings = {
+  memoryPages: defaultMemoryPages,
+  fuel: Fuel.defaultBudget,
+  timeoutMs: defaultTimeoutMs,
+  maxPayloadBytes: Abi.defaultMaxPayloadBytes
+} as const
+
+const fields = ["memoryPages", "fuel", "timeoutMs", "maxPayloadBytes"] as const
+
+/** Limits with every manifest-settable field decided. */
+export interface ResolvedLimits extends PluginLimits {
+  readonly memoryPages: number
+  readonly fuel: number
+  readonly timeoutMs: number
+  readonly maxPayloadBytes: number
+}
+
+/**
+ * The limits a plugin runs under: for each field, the manifest's request when it is at or under the host's ceiling
+ * (`host`, else the default), the ceiling when the manifest is silent. A request over a ceiling fails with
+ * `LimitAboveCeiling` listing each one; nothing is clamped silently. `maxResultBytes` is the host's alone.
+ *
+ * @example
+ * Limits.resolve("seo", { fuel: 1_000_000 }, {}) // { fuel: 1_000_000, memoryPages: 256, ... }
+ * Limits.resolve("seo", { fuel: 9007199254740991 }, {}) // LimitAboveCeiling: limits.fuel ... over the ceiling
+ */
+export const resolve = (
+  plugin: string,
+  manifest: ManifestLimits | undefined,
+  host: PluginLimits | undefined
+): ResolvedLimits | LimitAboveCeiling => {
+  const over: Array<LimitRequest> = []
+  const out: Record<(typeof fields)[number], number> = { ...defaultCeilings }
+  for (const field of fields) {
+    const ceiling = host?.[field] ?? defaultCeilings[field]
+    const requested = manifest?.[field]
+    if (requested !== undefined && requested > ceiling) over.push({ limit: field, requested, ceiling })
+    out[field] = requested ?? ceiling
+  }
+  if (over.length > 0) return new LimitAboveCeiling({ plugin, limits: over })
+  return { ...host, ...out }
+}
