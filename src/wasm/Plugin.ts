@@ -49,8 +49,10 @@ export interface PluginOptions {
    * over a ceiling fails the load with `LimitAboveCeiling`.
    */
   readonly limits?: WasmDispatcher.PluginLimits | undefined
-  /** Size caps on the folder's files (`Plugin.load`, `Plugin.reload` from a folder). */
-  readonly files?: Files.FileLimits | undefined
+  /**
+   * The largest `plugin.json` read from a folder (default 1 MiB); the module is read up to `limits.maxModuleBytes`.
+   */
+  readonly files?: { readonly maxManifestBytes?: number | undefined } | undefined
   readonly execution?: "inline" | "worker" | undefined
   readonly pool?: { readonly size?: number | undefined } | undefined
   readonly breaker?: WasmDispatcher.BreakerOptions | false | undefined
@@ -422,6 +424,11 @@ export const fromBytes = (
     return plugin
   }).pipe(Effect.withSpan("hookbus.plugin.load", undefined, { captureStackTrace: false }))
 
+const fileLimits = (options: PluginOptions): Files.FileLimits => ({
+  maxManifestBytes: options.files?.maxManifestBytes,
+  maxModuleBytes: options.limits?.maxModuleBytes
+})
+
 /**
  * Loads the plugin in `dir`: reads `dir/plugin.json`, then the module it names (which must stay inside `dir`).
  *
@@ -433,7 +440,7 @@ export const load = (
   options: PluginOptions = {}
 ): Effect.Effect<PluginHandle, LoadError, HookBus | Scope.Scope | FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    const { bytes, manifest } = yield* readPluginDir(dir, options.files)
+    const { bytes, manifest } = yield* readPluginDir(dir, fileLimits(options))
     return yield* fromBytes(bytes, manifest, options)
   })
 
@@ -457,7 +464,9 @@ export function reload(
 ): Effect.Effect<PluginHandle, LoadError, HookBus | FileSystem.FileSystem | Path.Path> {
   return Effect.gen(function*() {
     const plugin = handle as LoadedPlugin
-    const { bytes, manifest } = typeof source === "string" ? yield* readPluginDir(source, plugin.options.files) : source
+    const { bytes, manifest } = typeof source === "string"
+      ? yield* readPluginDir(source, fileLimits(plugin.options))
+      : source
     const next = yield* loadVersion(bytes, manifest, plugin.options)
     const old = plugin.current
     if (next.manifest.name !== old.manifest.name) {

@@ -11,18 +11,19 @@ import * as Option from "effect/Option"
 import * as Path from "effect/Path"
 import * as Manifest from "../domain/Manifest.ts"
 import { ManifestInvalid, PluginFileRejected, PluginNotFound } from "../domain/PluginErrors.ts"
+import { defaultMaxModuleBytes as dispatcherMaxModuleBytes } from "./WasmDispatcher.ts"
 
 /** The largest `plugin.json` read by default: 1 MiB. */
 export const defaultMaxManifestBytes = 1_048_576
 
-/** The largest module read by default: 32 MiB. */
-export const defaultMaxModuleBytes = 33_554_432
+/** The largest module read by default: 16 MiB, the dispatcher's default `limits.maxModuleBytes`. */
+export const defaultMaxModuleBytes = dispatcherMaxModuleBytes
 
 /** Caps on the files of a plugin folder. */
 export interface FileLimits {
   /** The largest `plugin.json`, in bytes (default 1 MiB). */
   readonly maxManifestBytes?: number | undefined
-  /** The largest module, in bytes (default 32 MiB). */
+  /** The largest module, in bytes (default 16 MiB). */
   readonly maxModuleBytes?: number | undefined
 }
 
