@@ -11,13 +11,20 @@ import * as Abi from "./Abi.ts"
 import * as Fuel from "./Fuel.ts"
 import { defaultMemoryPages, defaultTimeoutMs, type PluginLimits } from "./WasmDispatcher.ts"
 
-/** The limits a manifest may set, each with the host's default ceiling. */
-export const defaultCeilings = {
+/** What a plugin gets when neither the manifest nor the host sets a limit. */
+export const defaults = {
   memoryPages: defaultMemoryPages,
   fuel: Fuel.defaultBudget,
   timeoutMs: defaultTimeoutMs,
   maxPayloadBytes: Abi.defaultMaxPayloadBytes
 } as const
+
+/**
+ * The most a manifest may ask for when the host sets no limit: the defaults, except fuel, where a manifest may ask
+ * for up to 10 times the default budget (500 million units, about 1.75 s of CPU per call) for heavy text work.
+ * A host that sets `limits.fuel` makes that its ceiling.
+ */
+export const defaultCeilings = { ...defaults, fuel: 10 * Fuel.defaultBudget } as const
 
 const fields = ["memoryPages", "fuel", "timeoutMs", "maxPayloadBytes"] as const
 
@@ -31,7 +38,7 @@ export interface ResolvedLimits extends PluginLimits {
 
 /**
  * The limits a plugin runs under: for each field, the manifest's request when it is at or under the host's ceiling
- * (`host`, else the default), the ceiling when the manifest is silent. A request over a ceiling fails with
+ * (`host`, else `defaultCeilings`), the host's value (else the default) when the manifest is silent. A request over a ceiling fails with
  * `LimitAboveCeiling` listing each one; nothing is clamped silently. `maxResultBytes` is the host's alone.
  *
  * @example
@@ -44,12 +51,12 @@ export const resolve = (
   host: PluginLimits | undefined
 ): ResolvedLimits | LimitAboveCeiling => {
   const over: Array<LimitRequest> = []
-  const out: Record<(typeof fields)[number], number> = { ...defaultCeilings }
+  const out: Record<(typeof fields)[number], number> = { ...defaults }
   for (const field of fields) {
     const ceiling = host?.[field] ?? defaultCeilings[field]
     const requested = manifest?.[field]
     if (requested !== undefined && requested > ceiling) over.push({ limit: field, requested, ceiling })
-    out[field] = requested ?? ceiling
+    out[field] = requested ?? host?.[field] ?? defaults[field]
   }
   if (over.length > 0) return new LimitAboveCeiling({ plugin, limits: over })
   return { ...host, ...out }
