@@ -18,8 +18,8 @@ import type { HookKind } from "../domain/Hook.ts"
 import { HookBus } from "../services/HookBus.ts"
 import * as Inspect from "../wasm/Inspect.ts"
 import { buildAdvice, CliInputError, loadAll, type PluginSet, SilentExit } from "./PluginSet.ts"
-import { commands as authoring } from "./Scaffold.ts"
 import * as Printable from "./Printable.ts"
+import { commands as authoring } from "./Scaffold.ts"
 import * as TraceTree from "./TraceTree.ts"
 
 /** The plugins bundled with hookbus. */
