@@ -11,14 +11,16 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
-const hookbus = (...args: Array<string>) => {
+const hookbusWith = (input: string | undefined, ...args: Array<string>) => {
   const result = spawnSync(process.execPath, ["src/cli/main.ts", ...args], {
     cwd: root,
     encoding: "utf8",
-    timeout: 60_000
+    timeout: 60_000,
+    ...(input === undefined ? {} : { input })
   })
   return { code: result.status, stdout: result.stdout, stderr: result.stderr }
 }
+const hookbus = (...args: Array<string>) => hookbusWith(undefined, ...args)
 
 describe("hookbus run", () => {
   it("applies a filter through the bundled plugins and prints the result", () => {
@@ -60,9 +62,9 @@ describe("hookbus run", () => {
     ]
   ]
   for (const [title, args, line] of bad) {
-    it(`bad input, ${title}: one clear line and a non-zero exit`, () => {
+    it(`bad input, ${title}: one clear line and exit code 2`, () => {
       const { code, stderr } = hookbus(...args)
-      assert.notStrictEqual(code, 0)
+      assert.strictEqual(code, 2)
       const lines = stderr.trim().split("\n")
       assert.strictEqual(lines.length, 1, stderr)
       assert.match(lines[0], line)
@@ -89,6 +91,124 @@ describe("hookbus run", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe("hookbus run: async handlers, values, JSON", () => {
+  it("waits for the async handlers it started and reports their failure as one line, exit 1", () => {
+    const { code, stderr, stdout } = hookbus("run", "--hook", "post.saved")
+    assert.strictEqual(code, 1)
+    assert.strictEqual(stdout, "")
+    assert.match(
+      stderr,
+      /^hookbus: async handler failed: action handler "plugin:audit" on hook "post\.saved" failed: GuestError: .*post\.saved needs the post id\n$/
+    )
+  })
+
+  it("--json: one JSON document for a filter, an action and a failure", () => {
+    const filter = hookbus("run", "--hook", "the_content", "--value", "\"hi\"", "--json")
+    assert.strictEqual(filter.code, 0, filter.stderr)
+    assert.deepStrictEqual(JSON.parse(filter.stdout), {
+      ok: true,
+      hook: "the_content",
+      kind: "filter",
+      value: "HI\n\n(1 min read)",
+      shortCircuitedBy: null,
+      errors: [],
+      pluginFailures: []
+    })
+    const action = hookbus("run", "--hook", "post.saved", "--args", "[\"7\",\"ada\"]", "--json")
+    assert.strictEqual(action.code, 0, action.stderr)
+    assert.deepStrictEqual(JSON.parse(action.stdout), {
+      ok: true,
+      hook: "post.saved",
+      kind: "action",
+      handlers: 1,
+      errors: [],
+      pluginFailures: []
+    })
+    assert.match(JSON.parse(action.stderr.trim()).message, /^audit: post 7 saved by ada at /, "logs go to stderr")
+    const failed = hookbus("run", "--hook", "post.saved", "--json")
+    assert.strictEqual(failed.code, 1)
+    const report = JSON.parse(failed.stdout)
+    assert.isFalse(report.ok)
+    assert.match(report.errors[0], /^async handler failed: .*post\.saved needs the post id$/)
+  })
+
+  it("--value-file takes a value past the OS argument limit, --value - reads stdin", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hookbus-value-"))
+    try {
+      const big = "word ".repeat(40_000)
+      writeFileSync(join(dir, "value.json"), JSON.stringify(big))
+      const file = hookbus("run", "--hook", "the_content", "--value-file", join(dir, "value.json"), "--json")
+      assert.strictEqual(file.code, 0, file.stderr)
+      assert.strictEqual(JSON.parse(file.stdout).value, `${big.toUpperCase()}\n\n(200 min read)`)
+      const stdin = hookbusWith(JSON.stringify("from stdin"), "run", "--hook", "the_content", "--value", "-")
+      assert.strictEqual(stdin.code, 0, stdin.stderr)
+      assert.strictEqual(stdin.stdout.trim(), JSON.stringify("FROM STDIN\n\n(1 min read)"))
+      const both = hookbus("run", "--hook", "the_content", "--value", "1", "--value-file", join(dir, "value.json"))
+      assert.deepStrictEqual([both.code, both.stderr], [2, "hookbus: pass --value or --value-file, not both\n"])
+      const missing = hookbus("run", "--hook", "the_content", "--value-file", join(dir, "nope.json"))
+      assert.strictEqual(missing.code, 2)
+      assert.match(missing.stderr, /^hookbus: cannot read --value-file .*nope\.json: .*\n$/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("--plugins may name one plugin folder; a folder with no plugins says what to pass", () => {
+    const one = hookbus("run", "--hook", "the_content", "--value", "\"a\"", "--plugins", "examples/plugins/uppercase")
+    assert.strictEqual(one.code, 0, one.stderr)
+    assert.strictEqual(one.stdout.trim(), "\"A\"")
+    const none = hookbus("list", "--plugins", "examples")
+    assert.strictEqual(none.code, 2)
+    assert.strictEqual(
+      none.stderr,
+      "hookbus: no plugins in examples: pass a plugin folder (with a plugin.json) or a directory of plugin folders\n"
+    )
+  })
+})
+
+describe("hookbus usage", () => {
+  const usage: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+    [["run"], "hookbus: Missing required flag: --hook (see `hookbus run --help`)"],
+    [
+      ["run", "--hook", "x", "--kind", "both"],
+      "hookbus: Invalid value for flag --kind: \"both\". Expected: \"action\" | \"filter\" (see `hookbus run --help`)"
+    ],
+    [["nope"], "hookbus: Unknown subcommand \"nope\" for \"hookbus\" (see `hookbus --help`)"]
+  ]
+  for (const [args, line] of usage) {
+    it(`a usage error (${args.join(" ")}) is one line pointing at --help, exit code 2`, () => {
+      const { code, stderr, stdout } = hookbus(...args)
+      assert.deepStrictEqual([code, stdout, stderr], [2, "", `${line}\n`])
+    })
+  }
+
+  it("--help documents the exit codes, shows --hook as required, and gives an example per command", () => {
+    for (const command of ["run", "list", "inspect", "demo"]) {
+      const { code, stdout } = hookbus(command, "--help")
+      assert.strictEqual(code, 0)
+      assert.include(stdout, "Exit codes: 0 ok, 1 a hook or plugin failed, 2 usage error.")
+      assert.match(stdout, new RegExp(`EXAMPLES\\n(  # .*\\n)?  hookbus ${command}\\b`))
+    }
+    assert.match(hookbus("run", "--help").stdout, /--hook string +\(required\) The hook to fire/)
+    assert.include(hookbus("--help").stdout, "Exit codes: 0 ok")
+  })
+
+  it("list and inspect print JSON with --json", () => {
+    const list = hookbus("list", "--json")
+    assert.strictEqual(list.code, 0, list.stderr)
+    const hooks = JSON.parse(list.stdout).hooks
+    assert.deepStrictEqual(hooks.find((h: any) => h.name === "the_content").handlers.map((h: any) => h.plugin), [
+      "uppercase",
+      "reading-time"
+    ])
+    const inspect = hookbus("inspect", "examples/plugins/uppercase", "--json")
+    assert.strictEqual(inspect.code, 0, inspect.stderr)
+    const report = JSON.parse(inspect.stdout)
+    assert.isTrue(report.ok)
+    assert.deepInclude(report.checks, { name: "unknown hook", ok: true, detail: "answers status -4" })
   })
 })
 
@@ -191,7 +311,12 @@ describe("hookbus list and inspect", () => {
     const { code, stderr, stdout } = hookbus("demo")
     assert.strictEqual(code, 0, stderr)
     assert.match(stdout, /output: "HOOKS LET A BACKEND/)
-    assert.match(stdout, /trace:\n/)
+    // One tree per request; the async handler under the dispatch it is linked to, and the link explained.
+    assert.match(
+      stdout,
+      /trace:\ndemo: render a post {2}\[.*\]\n {2}hook\.filter the_content .*\n {4}hook\.handler plugin:uppercase .*\n {4}hook\.handler plugin:reading-time .*\ndemo: make a slug {2}\[.*\]\n {2}hook\.filter post\.slug .*\n {4}hook\.handler plugin:slugify .*\ndemo: save a post {2}\[.*\]\n {2}hook\.action post\.saved .*\n {4}hook\.handler plugin:audit {2}\[.*\] {2}\(linked\)\n\(linked\): an async handler, run in its own fiber after the dispatch returned; .*\n\n/
+    )
+    assert.match(stdout, /audit: post 42 saved by ada at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/)
     assert.match(stdout, /hookbus_dispatch_total\{hook="the_content",kind="filter"\} 1/)
   })
 })

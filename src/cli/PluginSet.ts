@@ -16,6 +16,9 @@ import * as Plugin from "../wasm/Plugin.ts"
 /** Input the command line cannot act on; its message is the one line the user sees. */
 export class CliInputError extends Data.TaggedError("CliInputError")<{ readonly message: string }> {}
 
+/** A hook, a handler or a plugin failed in a way the command names in one line (exit code 1). */
+export class CliFailure extends Data.TaggedError("CliFailure")<{ readonly message: string }> {}
+
 /** The command already said what went wrong; it only needs a non-zero exit code. */
 export class SilentExit extends Data.TaggedError("SilentExit") {}
 
@@ -34,7 +37,7 @@ export interface PluginSet {
   readonly failures: ReadonlyArray<LoadFailure>
 }
 
-/** Loads every folder with a `plugin.json` under `dir`, in name order. */
+/** Loads `dir` when it is a plugin folder, else every folder with a `plugin.json` under it, in name order. */
 export const loadAll = (
   dir: string,
   options: Plugin.PluginOptions = {}
@@ -46,18 +49,24 @@ export const loadAll = (
     if (stat._tag === "Failure" || stat.success.type !== "Directory") {
       return yield* new CliInputError({ message: `plugin directory not found: ${dir}` })
     }
-    const entries = (yield* fs.readDirectory(dir).pipe(
+    const hasManifest = (folder: string) =>
+      fs.exists(path.join(folder, "plugin.json")).pipe(Effect.orElseSucceed(() => false))
+    // A plugin folder itself is a set of one, so `--plugins my-plugin` works as well as `--plugins .`.
+    const candidates = (yield* hasManifest(dir)) ? [dir] : (yield* fs.readDirectory(dir).pipe(
       Effect.mapError(() => new CliInputError({ message: `cannot read plugin directory: ${dir}` }))
-    )).sort()
+    )).sort().map((entry) => path.join(dir, entry))
     const handles: Array<Plugin.PluginHandle> = []
     const failures: Array<LoadFailure> = []
     const folders: Array<
       { readonly folder: string; readonly read: Result.Result<Plugin.PluginFiles, Plugin.ReadError> }
     > = []
-    for (const entry of entries) {
-      const folder = path.join(dir, entry)
-      const hasManifest = yield* fs.exists(path.join(folder, "plugin.json")).pipe(Effect.orElseSucceed(() => false))
-      if (hasManifest) folders.push({ folder, read: yield* Effect.result(Plugin.readPluginDir(folder)) })
+    for (const folder of candidates) {
+      if (yield* hasManifest(folder)) folders.push({ folder, read: yield* Effect.result(Plugin.readPluginDir(folder)) })
+    }
+    if (folders.length === 0) {
+      return yield* new CliInputError({
+        message: `no plugins in ${dir}: pass a plugin folder (with a plugin.json) or a directory of plugin folders`
+      })
     }
     for (const { folder, read } of orderByConstraints(folders)) {
       const loaded = read._tag === "Success"

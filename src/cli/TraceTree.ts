@@ -49,17 +49,26 @@ const details = (span: Tracer.NativeSpan): string => {
   return parts.join(", ")
 }
 
-/** The spans as an indented tree; spans linked rather than nested (async handlers) are shown under "linked". */
+/** The line that explains the `(linked)` marker, printed under a tree that has one. */
+export const linkNote =
+  "(linked): an async handler, run in its own fiber after the dispatch returned; its span is linked to the dispatch rather than nested in it"
+
+/**
+ * The spans as indented trees, one per root. A span linked rather than nested (an async handler) is shown under
+ * the span it links to, marked "(linked)", so each request stays one tree.
+ */
 export const format = (spans: ReadonlyArray<Tracer.NativeSpan>): string => {
   const ids = new Set(spans.map((s) => s.spanId))
   const children = new Map<string, Array<Tracer.NativeSpan>>()
   const roots: Array<Tracer.NativeSpan> = []
   for (const span of spans) {
     const parent = span.parent._tag === "Some" ? span.parent.value.spanId : undefined
-    if (parent !== undefined && ids.has(parent)) {
-      const list = children.get(parent) ?? []
+    const linked = span.links.find((link) => ids.has(link.span.spanId))?.span.spanId
+    const under = parent !== undefined && ids.has(parent) ? parent : linked
+    if (under !== undefined) {
+      const list = children.get(under) ?? []
       list.push(span)
-      children.set(parent, list)
+      children.set(under, list)
     } else roots.push(span)
   }
   const lines: Array<string> = []
@@ -69,5 +78,6 @@ export const format = (spans: ReadonlyArray<Tracer.NativeSpan>): string => {
     for (const child of children.get(span.spanId) ?? []) walk(child, depth + 1)
   }
   for (const root of roots) walk(root, 0)
+  if (spans.some((s) => s.links.length > 0)) lines.push(linkNote)
   return lines.join("\n")
 }

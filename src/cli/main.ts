@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `hookbus` executable. Exit code 0 on success, 1 on bad input or a failed hook (after one line on stderr).
+ * The `hookbus` executable. Exit codes: 0 success, 1 a hook or plugin failed, 2 a usage error (after one line on
+ * stderr).
  *
  * SIGINT and SIGTERM end it at once, whatever it is doing. No JavaScript signal listener is installed, on purpose:
  * a listener only runs when the main thread is free, and a guest call, a start function or fuel instrumentation can
@@ -9,10 +10,10 @@
  */
 // Subpath imports: the package index would load every platform module (redis client included).
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Command } from "effect/cli"
+import { CliOutput, Command } from "effect/cli"
 import * as Effect from "effect/Effect"
 import * as Runtime from "effect/Runtime"
-import { hookbus } from "./Cli.ts"
+import { exitCode, hookbus, presenter } from "./Cli.ts"
 
 /** `NodeRuntime.runMain` without its SIGINT/SIGTERM listeners (see above). */
 const runMain = Runtime.makeRunMain(({ fiber, teardown }) => {
@@ -25,6 +26,7 @@ const runMain = Runtime.makeRunMain(({ fiber, teardown }) => {
 
 hookbus.pipe(
   Command.run({ version: "0.1.0" }),
+  Effect.provide(CliOutput.layerPresenter(presenter)),
   Effect.provide(NodeServices.layer),
-  runMain({ disableErrorReporting: true })
+  runMain({ disableErrorReporting: true, teardown: (exit, onExit) => onExit(exitCode(exit)) })
 )
