@@ -363,6 +363,17 @@ describe("blog server", () => {
         )
         await fetch(`${base}/posts/1`)
         assert.strictEqual((await fetch(`${base}/posts/404`)).status, 404)
+        const wrongMethod = await fetch(`${base}/posts/1`, { method: "POST" })
+        assert.deepStrictEqual([wrongMethod.status, wrongMethod.headers.get("allow")], [405, "GET"])
+        assert.deepStrictEqual(await (await fetch(`${base}/posts`)).json(), [
+          { id: "1", title: "Hello, hooks", url: "/posts/1" },
+          { id: "2", title: "Plugins in WebAssembly", url: "/posts/2" }
+        ])
+        assert.deepStrictEqual(await (await fetch(`${base}/health`)).json(), { status: "ok" })
+        const index = await fetch(`${base}/`)
+        assert.match(index.headers.get("content-type") ?? "", /^text\/html/)
+        const links = [...(await index.text()).matchAll(/href="([^"]+)"/g)].map((m) => m[1])
+        assert.deepStrictEqual(links, ["/posts/1", "/posts/2", "/posts", "/metrics", "/health"])
         const metrics = await (await fetch(`${base}/metrics`)).text()
         assert.match(metrics, /hookbus_dispatch_total\{hook="the_content",kind="filter"\} 2/)
         assert.match(metrics, /hookbus_dispatch_total\{hook="post\.viewed",kind="action"\} 2/)
@@ -385,6 +396,50 @@ describe("blog server", () => {
     },
     60_000
   )
+})
+
+describe("blog server startup errors", () => {
+  const start = (port: string) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ["examples/blog-server/main.ts"], {
+        cwd: root,
+        env: { ...process.env, PORT: port }
+      })
+      let stderr = ""
+      child.stderr.on("data", (c) => (stderr += c))
+      const timer = setTimeout(() => child.kill("SIGKILL"), 50_000)
+      child.on("exit", (code) => {
+        clearTimeout(timer)
+        resolve({ code, stderr })
+      })
+    })
+
+  it("a port in use is one line naming the port and the fix, exit 1", async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve))
+    const port = (taken.address() as AddressInfo).port
+    try {
+      const { code, stderr } = await start(String(port))
+      assert.strictEqual(code, 1)
+      assert.strictEqual(
+        stderr,
+        `blog-server: port ${port} on 127.0.0.1 is in use: stop what is listening there, or set PORT to a free port (e.g. PORT=${
+          port + 1
+        } npm run demo:server)\n`
+      )
+    } finally {
+      taken.close()
+    }
+  }, 60_000)
+
+  it("a PORT that is not a port number is one line, exit 1", async () => {
+    const { code, stderr } = await start("abc")
+    assert.strictEqual(code, 1)
+    assert.strictEqual(
+      stderr,
+      "blog-server: PORT must be a whole number from 0 to 65535, got \"abc\" (e.g. PORT=3001 npm run demo:server)\n"
+    )
+  }, 60_000)
 })
 
 describe("examples", () => {

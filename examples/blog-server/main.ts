@@ -1,9 +1,14 @@
 /**
  * Starts the blog server: `npm run demo:server` (PORT=3000 by default). Ctrl-C shuts it down gracefully: the HTTP
- * server stops, then the bus drains its async handlers.
+ * server stops, then the bus drains its async handlers. A port in use or a bad PORT is one line and exit code 1.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Layer } from "effect"
-import { portFromEnv, server } from "./server.ts"
+import { Console, Effect, Layer } from "effect"
+import { portFromEnv, server, startupError } from "./server.ts"
 
-Layer.launch(server(portFromEnv())).pipe(NodeRuntime.runMain)
+Effect.gen(function*() {
+  const port = yield* portFromEnv.pipe(Effect.tapError((error) => Console.error(`blog-server: ${error.message}`)))
+  return yield* Layer.launch(server(port)).pipe(
+    Effect.tapError((error) => Console.error(`blog-server: ${startupError(port, error)}`))
+  )
+}).pipe(NodeRuntime.runMain({ disableErrorReporting: true }))

@@ -1,15 +1,16 @@
 /**
  * A tiny blog API on the hook bus: posts are served through `the_content` filters (the bundled WebAssembly plugins
  * plus an in-process one), every view fires `post.viewed` as an async action, `/metrics` serves Prometheus text,
- * and traces go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+ * and traces go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set. `GET /` lists what there is to see.
  */
 import { NodeHttpServer, NodeServices } from "@effect/platform-node"
-import { Console, Effect, Layer, Option, Ref, Schema } from "effect"
-import { FetchHttpClient, HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
+import { Console, Data, Effect, Layer, Ref, Schema } from "effect"
+import { FetchHttpClient, HttpRouter, HttpServer, HttpServerError, HttpServerResponse } from "effect/http"
 import { OtlpSerialization, OtlpTracer, PrometheusMetrics } from "effect/observability"
 import { createServer } from "node:http"
 import { bundledPlugins } from "../../src/cli/Cli.ts"
 import { loadAll } from "../../src/cli/PluginSet.ts"
+import { errorMessage } from "../../src/domain/errorMessage.ts"
 import { Hook, HookBus } from "../../src/index.ts"
 
 export const TheContent = Hook.filter("the_content", { value: Schema.String })
@@ -42,9 +43,52 @@ const Hooks = Layer.effectDiscard(Effect.gen(function*() {
   )
 }))
 
+/** GET routes; every other method on their paths answers 405 with `Allow: GET`. */
+const get = (
+  path: `/${string}`,
+  handler: Effect.Effect<HttpServerResponse.HttpServerResponse, never, HookBus | HttpRouter.RouteContext>
+) =>
+  Layer.mergeAll(
+    HttpRouter.add("GET", path, handler),
+    ...(["POST", "PUT", "PATCH", "DELETE"] as const).map((method) =>
+      HttpRouter.add(
+        method,
+        path,
+        HttpServerResponse.jsonUnsafe({ error: `${method} is not allowed on ${path}; use GET` }, {
+          status: 405,
+          headers: { allow: "GET" }
+        })
+      )
+    )
+  )
+
+const postUrl = (id: string) => `/posts/${id}`
+
+const index = `<!doctype html>
+<meta charset="utf-8">
+<title>hookbus blog demo</title>
+<h1>hookbus blog demo</h1>
+<p>Posts are served through the <code>the_content</code> filters: the bundled WebAssembly plugins
+<code>uppercase</code> and <code>reading-time</code>, then an in-process filter that wraps the text in
+<code>&lt;article&gt;</code>. Every view fires <code>post.viewed</code>, an async action that counts views.</p>
+<ul>
+${[...posts].map(([id, post]) => `  <li><a href="${postUrl(id)}">${post.title}</a> (${postUrl(id)})</li>`).join("\n")}
+  <li><a href="/posts">/posts</a>: every post, as JSON</li>
+  <li><a href="/metrics">/metrics</a>: Prometheus metrics (<code>hookbus_dispatch_total</code>, fuel per plugin, ...)</li>
+  <li><a href="/health">/health</a>: liveness</li>
+</ul>
+<p>Traces go over OTLP when <code>OTEL_EXPORTER_OTLP_ENDPOINT</code> is set.</p>
+`
+
 const Routes = Layer.mergeAll(
-  HttpRouter.add(
-    "GET",
+  get("/", Effect.succeed(HttpServerResponse.html(index))),
+  get(
+    "/posts",
+    Effect.succeed(
+      HttpServerResponse.jsonUnsafe([...posts].map(([id, post]) => ({ id, title: post.title, url: postUrl(id) })))
+    )
+  ),
+  get(
     "/posts/:id",
     Effect.gen(function*() {
       const bus = yield* HookBus
@@ -60,8 +104,8 @@ const Routes = Layer.mergeAll(
       return HttpServerResponse.jsonUnsafe({ id, title: post.title, html })
     })
   ),
-  HttpRouter.add(
-    "GET",
+  get("/health", Effect.succeed(HttpServerResponse.jsonUnsafe({ status: "ok" }))),
+  get(
     "/metrics",
     Effect.map(
       PrometheusMetrics.format(),
@@ -108,6 +152,32 @@ export const server = (port: number) =>
     Layer.provide(Tracing)
   )
 
-/** Reads the port from PORT (default 3000). */
-export const portFromEnv = (): number =>
-  Option.getOrElse(Option.fromUndefinedOr(process.env.PORT).pipe(Option.map(Number)), () => 3000)
+/** PORT is not a port number. */
+export class InvalidPort extends Data.TaggedError("InvalidPort")<{ readonly value: string }> {
+  override get message(): string {
+    return `PORT must be a whole number from 0 to 65535, got ${
+      JSON.stringify(this.value)
+    } (e.g. PORT=3001 npm run demo:server)`
+  }
+}
+
+/** Reads the port from PORT (default 3000; 0 for an ephemeral one). */
+export const portFromEnv: Effect.Effect<number, InvalidPort> = Effect.suspend(() => {
+  const value = process.env.PORT
+  if (value === undefined || value === "") return Effect.succeed(3000)
+  const port = Number(value)
+  return /^\d+$/.test(value.trim()) && port <= 65535 ? Effect.succeed(port) : Effect.fail(new InvalidPort({ value }))
+})
+
+/** One line for why the server could not start: the port, and what to do about it. */
+export const startupError = (port: number, error: { readonly _tag: string; readonly message: string }): string => {
+  if (!(error instanceof HttpServerError.ServeError)) return error.message
+  const code = (error.cause as { readonly code?: unknown } | undefined)?.code
+  if (code === "EADDRINUSE") {
+    return `port ${port} on 127.0.0.1 is in use: stop what is listening there, or set PORT to a free port (e.g. PORT=${
+      port + 1
+    } npm run demo:server)`
+  }
+  if (code === "EACCES") return `no permission to listen on port ${port}: set PORT to a port above 1023`
+  return `cannot listen on 127.0.0.1:${port}: ${errorMessage(error.cause)}`
+}
