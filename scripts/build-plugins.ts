@@ -12,7 +12,7 @@ import { buildPlugin as build, PluginBuildError } from "@hookbus/assemblyscript/
 /** Where a plugin folder's module goes: the manifest's `wasm.path`, or `build/<folder>.wasm`. */
 export { outputOf } from "@hookbus/assemblyscript/build"
 import { existsSync, readdirSync } from "node:fs"
-import { join, relative, resolve } from "node:path"
+import { basename, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
@@ -25,14 +25,25 @@ export const examplePlugins = (): Array<string> => {
     .map((e) => join(dir, e.name))
 }
 
+/** Told about each plugin as soon as it is built or found up to date: the command line prints it, tests do not. */
+export type Progress = (line: string) => void
+
 /** Compiles one plugin folder; returns the module path, or rejects with the compiler's output. */
-export const buildPlugin = async (folder: string, force = false): Promise<string> =>
-  (await build(folder, { force })).wasm
+export const buildPlugin = async (folder: string, force = false, progress: Progress = () => {}): Promise<string> => {
+  const started = performance.now()
+  const { built, wasm } = await build(folder, { force })
+  progress(`  ${basename(folder)}: ${built ? `built in ${Math.round(performance.now() - started)} ms` : "up to date"}`)
+  return wasm
+}
 
 /** Builds every example plugin (and the given folders). */
-export const buildAll = async (folders: ReadonlyArray<string> = [], force = false): Promise<Array<string>> => {
+export const buildAll = async (
+  folders: ReadonlyArray<string> = [],
+  force = false,
+  progress: Progress = () => {}
+): Promise<Array<string>> => {
   const built: Array<string> = []
-  for (const folder of [...examplePlugins(), ...folders]) built.push(await buildPlugin(folder, force))
+  for (const folder of [...examplePlugins(), ...folders]) built.push(await buildPlugin(folder, force, progress))
   return built
 }
 
@@ -42,7 +53,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const folders = args.filter((a) => a !== "--force").map((folder) => resolve(folder))
   const started = performance.now()
   try {
-    const built = await buildAll(folders, force)
+    console.log("building plugins:")
+    const built = await buildAll(folders, force, (line) => console.log(line))
     console.log(`plugins ready (${built.length}) in ${Math.round(performance.now() - started)} ms:`)
     for (const path of built) console.log(`  ${relative(root, path)}`)
   } catch (error) {

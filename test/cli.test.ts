@@ -3,7 +3,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { spawn, spawnSync } from "node:child_process"
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
@@ -138,11 +138,28 @@ describe("hookbus run: async handlers, values, JSON", () => {
   it("--value-file takes a value past the OS argument limit, --value - reads stdin", () => {
     const dir = mkdtempSync(join(tmpdir(), "hookbus-value-"))
     try {
+      // 200 KB: past Linux's 128 KiB limit on one argument. The plugin gets the fuel such a value takes.
       const big = "word ".repeat(40_000)
       writeFileSync(join(dir, "value.json"), JSON.stringify(big))
-      const file = hookbus("run", "--hook", "the_content", "--value-file", join(dir, "value.json"), "--json")
+      spawnSync("cp", ["-r", join(root, "examples/plugins/uppercase"), join(dir, "uppercase")])
+      const manifest = JSON.parse(readFileSync(join(dir, "uppercase/plugin.json"), "utf8"))
+      writeFileSync(
+        join(dir, "uppercase/plugin.json"),
+        JSON.stringify({ ...manifest, limits: { ...manifest.limits, fuel: 500_000_000 } })
+      )
+      const file = hookbus(
+        "run",
+        "--hook",
+        "the_content",
+        "--plugins",
+        join(dir, "uppercase"),
+        "--value-file",
+        join(dir, "value.json"),
+        "--json"
+      )
       assert.strictEqual(file.code, 0, file.stderr)
-      assert.strictEqual(JSON.parse(file.stdout).value, `${big.toUpperCase()}\n\n(200 min read)`)
+      // All of it: stdout is flushed before the process exits, even into a pipe.
+      assert.strictEqual(JSON.parse(file.stdout).value, big.toUpperCase())
       const stdin = hookbusWith(JSON.stringify("from stdin"), "run", "--hook", "the_content", "--value", "-")
       assert.strictEqual(stdin.code, 0, stdin.stderr)
       assert.strictEqual(stdin.stdout.trim(), JSON.stringify("FROM STDIN\n\n(1 min read)"))
@@ -440,6 +457,31 @@ describe("blog server startup errors", () => {
       "blog-server: PORT must be a whole number from 0 to 65535, got \"abc\" (e.g. PORT=3001 npm run demo:server)\n"
     )
   }, 60_000)
+})
+
+describe("build:plugins", () => {
+  it("prints each plugin as soon as it is done: built, with its time, or up to date", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hookbus-build-"))
+    try {
+      mkdirSync(join(dir, "shout"))
+      spawnSync("cp", ["-r", join(root, "examples/plugins/uppercase/assembly"), join(dir, "shout/assembly")])
+      const result = spawnSync(process.execPath, [join(root, "scripts/build-plugins.ts"), "shout"], {
+        cwd: dir,
+        encoding: "utf8",
+        timeout: 120_000
+      })
+      assert.strictEqual(result.status, 0, result.stderr)
+      const lines = result.stdout.split("\n")
+      assert.strictEqual(lines[0], "building plugins:")
+      for (const name of ["audit", "reading-time", "slugify", "uppercase"]) {
+        assert.include(lines, `  ${name}: up to date`, result.stdout)
+      }
+      assert.isTrue(lines.some((l) => /^ {2}shout: built in \d+ ms$/.test(l)), result.stdout)
+      assert.match(result.stdout, /^plugins ready \(5\) in \d+ ms:$/m)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 120_000)
 })
 
 describe("examples", () => {

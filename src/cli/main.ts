@@ -28,5 +28,9 @@ hookbus.pipe(
   Command.run({ version: "0.1.0" }),
   Effect.provide(CliOutput.layerPresenter(presenter)),
   Effect.provide(NodeServices.layer),
-  runMain({ disableErrorReporting: true, teardown: (exit, onExit) => onExit(exitCode(exit)) })
+  runMain({
+    disableErrorReporting: true,
+    // Exit only once stdout and stderr are flushed: into a pipe, a large --json result would be cut off otherwise.
+    teardown: (exit, onExit) => process.stdout.write("", () => process.stderr.write("", () => onExit(exitCode(exit))))
+  })
 )
