@@ -58,8 +58,11 @@ const toModule = (sample: Sample, dir: string): { readonly fragment: boolean; re
   const free = context.filter(([name]) => new RegExp(`\\b${name}\\b`).test(body) && !defines(sample.code, name))
   const topLevelYield = /^(const [^=]+= )?yield\*/m.test(body)
   const fragment = imports.length === 0 || topLevelYield || free.length > 0
-  const hookbus = relative(dir, join(root, "src/index.ts")).split("\\").join("/")
-  const local = (line: string) => line.replace(/from "hookbus"/, `from "${hookbus}"`)
+  // The package's entry points (`hookbus`, `hookbus/wasm`, ...) as the sources they are built from.
+  const entry = (sub: string | undefined) =>
+    relative(dir, join(root, "src", sub === undefined ? "index.ts" : `${sub}/index.ts`)).split("\\").join("/")
+  const local = (line: string) =>
+    line.replace(/from "hookbus(?:\/(\w+))?"/, (_, sub: string | undefined) => `from "${entry(sub)}"`)
   if (!fragment) return { fragment, source: [...imports.map(local), body].join("\n") }
   const prelude = preludeImports.map(([from, names]) => {
     const missing = names.filter((n) => !defines(sample.code, n.replace(/^type /, "")))

@@ -13,12 +13,12 @@ import * as Path from "effect/Path"
 import { createRequire } from "node:module"
 import { pathToFileURL } from "node:url"
 import { errorMessage } from "../domain/errorMessage.ts"
-import { CliInputError } from "./PluginSet.ts"
+import { CliFailure, CliInputError } from "./PluginSet.ts"
 
 const sdkPackage = "@hookbus/assemblyscript"
 
 /** The command's one line on stderr for bad input (the exit code is then non-zero). */
-const reported = <A, R>(effect: Effect.Effect<A, CliInputError, R>): Effect.Effect<A, CliInputError, R> =>
+const reported = <A, E extends CliInputError | CliFailure, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.tapError(effect, (error) => Console.error(`hookbus: ${error.message}`))
 const namePattern = /^[a-z][a-z0-9-]{1,63}$/
 
@@ -176,7 +176,8 @@ const build = Command.make(
       })
       const result = yield* Effect.tryPromise({
         try: () => sdk.buildPlugin(folder, { force: input.force }),
-        catch: (error) => new CliInputError({ message: errorMessage(error) })
+        // A plugin that does not compile is a failure (exit 1), not a usage error.
+        catch: (error) => new CliFailure({ message: errorMessage(error) })
       })
       yield* Console.log(
         `${result.built ? "built" : "up to date"}: ${path.relative(process.cwd(), result.wasm) || result.wasm}`
