@@ -43,7 +43,8 @@ const context: ReadonlyArray<readonly [string, string]> = [
 ]
 const preludeImports: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
   ["effect", ["Console", "Effect", "Layer", "Option", "Schema"]],
-  ["hookbus", ["Hook", "HookBus", "type HookBusShape", "Plugin", "PluginPolicy", "WasmDispatcher"]]
+  ["hookbus", ["Hook", "HookBus", "type HookBusShape"]],
+  ["hookbus/wasm", ["Plugin", "PluginPolicy", "WasmDispatcher"]]
 ]
 
 const isImport = (line: string) => /^import\s/.test(line)

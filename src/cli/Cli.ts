@@ -242,7 +242,10 @@ const run = Command.make(
         Effect.gen(function*() {
           const loaded = yield* loadAll(input.plugins)
           if (!input.json) yield* reportFailures(loaded)
-          const kind = yield* kindOf(loaded, input.hook, input.kind)
+          // A hook unknown because its plugin failed to load is that plugin's failure (exit 1), not a usage error.
+          const kind = yield* kindOf(loaded, input.hook, input.kind).pipe(
+            Effect.mapError((error) => loaded.failures.length > 0 ? new CliFailure({ message: error.message }) : error)
+          )
           return { report: yield* runHook(input.hook, kind, value, args, input.json), set: loaded }
         }),
         input.trace ? "handlers" : "off"
