@@ -22,18 +22,7 @@ import {
 } from "../src/index.ts"
 import { Manifest, Plugin, PluginPolicy } from "../src/wasm/index.ts"
 import { abiModule, compileWat, fixture } from "./fixtures/wat.ts"
-
-const manifest = (
-  name: string,
-  hooks: ReadonlyArray<Record<string, unknown>>,
-  extra: Record<string, unknown> = {}
-) => ({
-  abi: 1,
-  name,
-  version: "1.0.0",
-  hooks,
-  ...extra
-})
+import { manifest } from "./helpers.ts"
 
 const busLayer = () => Layer.fresh(HookBus.layerWith({ tracing: "off", metrics: false }))
 const withBus = <A, E, R>(effect: Effect.Effect<A, E, R>) => effect.pipe(Effect.provide(busLayer()))

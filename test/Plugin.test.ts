@@ -5,20 +5,9 @@ import { createHash } from "node:crypto"
 import { type FilterFailed, Hook, HookBus } from "../src/index.ts"
 import { Manifest, Plugin } from "../src/wasm/index.ts"
 import { abiModule, compileWat, fixture, returningBody } from "./fixtures/wat.ts"
+import { manifest } from "./helpers.ts"
 
 const TheContent = Hook.filter<string>("the_content")
-
-const manifest = (
-  name: string,
-  hooks: ReadonlyArray<Record<string, unknown>>,
-  extra: Record<string, unknown> = {}
-) => ({
-  abi: 1,
-  name,
-  version: "1.0.0",
-  hooks,
-  ...extra
-})
 
 const gonextManifest = manifest("gonext", [
   { name: "the_content", kind: "filter" },

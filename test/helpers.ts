@@ -1,5 +1,5 @@
 /**
- * Shared test helpers: a structured log capture.
+ * Shared test helpers: a structured log capture, and plugin manifests.
  */
 import { Effect, Logger, References } from "effect"
 
@@ -23,3 +23,16 @@ export const captureLogs = (entries: Array<LogEntry>) => <A, E, R>(effect: Effec
 /** The message of a log entry as one string. */
 export const messageOf = (entry: LogEntry): string =>
   Array.isArray(entry.message) ? entry.message.map(String).join(" ") : String(entry.message)
+
+/** A plugin manifest (ABI 1, version 1.0.0) with these hooks and any extra fields. */
+export const manifest = (
+  name: string,
+  hooks: ReadonlyArray<Record<string, unknown>>,
+  extra: Record<string, unknown> = {}
+) => ({
+  abi: 1,
+  name,
+  version: "1.0.0",
+  hooks,
+  ...extra
+})
