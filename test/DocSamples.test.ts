@@ -44,7 +44,7 @@ const context: ReadonlyArray<readonly [string, string]> = [
 const preludeImports: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
   ["effect", ["Console", "Effect", "Layer", "Option", "Schema"]],
   ["hookbus", ["Hook", "HookBus", "type HookBusShape"]],
-  ["hookbus/wasm", ["Plugin", "PluginPolicy", "WasmDispatcher"]]
+  ["hookbus/wasm", ["Plugin", "PluginInstance", "PluginPolicy"]]
 ]
 
 const isImport = (line: string) => /^import\s/.test(line)

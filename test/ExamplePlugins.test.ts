@@ -39,7 +39,7 @@ describe("example plugins", () => {
   it.effect("uppercase answers a wrong type with a guest error, not a crash", () =>
     withBus(Effect.gen(function*() {
       const handle = yield* Plugin.load(pluginDir("uppercase"))
-      const error = yield* Effect.flip(handle.dispatcher.invokeFilter("the_content", 42))
+      const error = yield* Effect.flip(handle.instance.callFilter("the_content", 42))
       assert.strictEqual(error._tag, "GuestError")
       if (error._tag === "GuestError") {
         assert.deepStrictEqual([error.detail, error.code], ["the_content must be a string", "E_TYPE"])

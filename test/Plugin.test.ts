@@ -1,6 +1,6 @@
 import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, FileSystem, Layer, Schema } from "effect"
+import { Cause, Effect, Exit, FileSystem, Layer, Schema } from "effect"
 import { createHash } from "node:crypto"
 import { type FilterFailed, Hook, HookBus } from "../src/index.ts"
 import { Manifest, Plugin } from "../src/wasm/index.ts"
@@ -29,6 +29,19 @@ describe("Plugin.fromBytes", () => {
       assert.deepStrictEqual((yield* bus.handlers(TheContent)).map((h) => h.source), ["trim", "plugin:gonext", "wrap"])
       assert.strictEqual(yield* bus.applyFilters(TheContent, "  hello  "), "<p>HELLO</p>")
       yield* bus.doAction(Hook.action("on_event"), { id: 1 })
+    })))
+
+  it.effect("a handle is opaque: Plugin.isPluginHandle knows one; a look-alike is refused by reload and status", () =>
+    withBus(Effect.gen(function*() {
+      const handle = yield* Plugin.fromBytes(yield* fixture("abi-fixture.wat"), gonextManifest)
+      assert.isTrue(Plugin.isPluginHandle(handle))
+      assert.strictEqual(handle[Plugin.TypeId], Plugin.TypeId)
+      assert.strictEqual(handle.dispatcher, handle.instance, "the deprecated name is the same instance")
+      const lookAlike = { ...handle, [Plugin.TypeId]: Plugin.TypeId } as Plugin.PluginHandle
+      for (const u of [{ name: "gonext" }, null, "gonext", 1]) assert.isFalse(Plugin.isPluginHandle(u))
+      const exit = yield* Effect.exit(Plugin.status(lookAlike))
+      assert.isTrue(Exit.isFailure(exit) && Cause.hasDies(exit.cause))
+      assert.strictEqual((yield* Plugin.status(handle)).plugin, "gonext")
     })))
 
   it.effect("manifest priority, constraints and mode are honoured; the source is always plugin:<name>", () =>
@@ -107,7 +120,7 @@ describe("Plugin.fromBytes", () => {
       const NonEmpty = Hook.filter("the_content", { value: Schema.NonEmptyString })
       const schemaError = (yield* Effect.flip(bus.applyFilters(NonEmpty, ""))) as FilterFailed<string>
       assert.strictEqual((schemaError.failure.error as { _tag: string })._tag, "UnencodableValue")
-      assert.strictEqual(yield* handle.dispatcher.instances, 1, "the guest never ran")
+      assert.strictEqual(yield* handle.instance.instances, 1, "the guest never ran")
     })))
 
   it.effect("closing the scope removes every registration, then releases the instance", () =>
@@ -116,7 +129,7 @@ describe("Plugin.fromBytes", () => {
       const handle = yield* Effect.scoped(Plugin.fromBytes(yield* fixture("abi-fixture.wat"), gonextManifest))
       assert.isFalse(yield* bus.has(TheContent))
       assert.isFalse(yield* bus.has(Hook.action("on_event")))
-      const exit = yield* Effect.exit(handle.dispatcher.invokeFilter("the_content", "x"))
+      const exit = yield* Effect.exit(handle.instance.callFilter("the_content", "x"))
       assert.isTrue(Exit.isFailure(exit))
     })))
 

@@ -96,7 +96,7 @@ const slugsOf = (folder: string, titles: ReadonlyArray<string>) =>
     const handle = yield* Plugin.load(folder)
     const out: Array<string> = []
     for (const title of titles) {
-      const { value } = yield* handle.dispatcher.invokeFilter("post.slug", title)
+      const { value } = yield* handle.instance.callFilter("post.slug", title)
       out.push(value as string)
     }
     return out
@@ -180,8 +180,8 @@ describe("the same behaviour in every guest language", () => {
         const logs: Array<LogEntry> = []
         return withBus(Effect.gen(function*() {
           const handle = yield* Plugin.load(folder)
-          for (const args of calls) yield* handle.dispatcher.invokeAction("post.saved", args)
-          const error = yield* Effect.flip(handle.dispatcher.invokeAction("post.saved", []))
+          for (const args of calls) yield* handle.instance.callAction("post.saved", args)
+          const error = yield* Effect.flip(handle.instance.callAction("post.saved", []))
           return {
             lines: logs.map(messageOf),
             error: error._tag === "GuestError" ? [error.detail, error.code] : error._tag

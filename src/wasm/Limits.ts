@@ -9,7 +9,7 @@ import type { ManifestLimits } from "../domain/Manifest.ts"
 import { LimitAboveCeiling, type LimitRequest } from "../domain/PluginErrors.ts"
 import * as Abi from "./Abi.ts"
 import * as Fuel from "./Fuel.ts"
-import { defaultMemoryPages, defaultTimeoutMs, type PluginLimits } from "./WasmDispatcher.ts"
+import { defaultMemoryPages, defaultTimeoutMs, type PluginLimits } from "./PluginInstance.ts"
 
 /** What a plugin gets when neither the manifest nor the host sets a limit. */
 export const defaults = {

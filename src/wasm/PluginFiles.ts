@@ -11,13 +11,13 @@ import * as Option from "effect/Option"
 import * as Path from "effect/Path"
 import * as Manifest from "../domain/Manifest.ts"
 import { ManifestInvalid, PluginFileRejected, PluginNotFound } from "../domain/PluginErrors.ts"
-import { defaultMaxModuleBytes as dispatcherMaxModuleBytes } from "./WasmDispatcher.ts"
+import { defaultMaxModuleBytes as instanceMaxModuleBytes } from "./PluginInstance.ts"
 
 /** The largest `plugin.json` read by default: 1 MiB. */
 export const defaultMaxManifestBytes = 1_048_576
 
-/** The largest module read by default: 16 MiB, the dispatcher's default `limits.maxModuleBytes`. */
-export const defaultMaxModuleBytes = dispatcherMaxModuleBytes
+/** The largest module read by default: 16 MiB, the plugin instance's default `limits.maxModuleBytes`. */
+export const defaultMaxModuleBytes = instanceMaxModuleBytes
 
 /** Caps on the files of a plugin folder. */
 export interface FileLimits {

@@ -1,6 +1,6 @@
 /**
  * hookbus/wasm: WebAssembly plugins on the bus. `Plugin.load` reads a plugin folder (manifest and module) and
- * registers its hooks; `WasmDispatcher` runs a module under the sandbox (fuel, memory cap, worker isolation,
+ * registers its hooks; `PluginInstance` runs a module under the sandbox (fuel, memory cap, worker isolation,
  * circuit breaker); `Manifest` validates `plugin.json`; `Inspect` checks a plugin against ABI v1; `PluginPolicy`
  * limits what each plugin may hook and import; the plugin errors are tagged.
  *
@@ -25,5 +25,13 @@ export * as Inspect from "./Inspect.ts"
 export * as Limits from "./Limits.ts"
 export * as Plugin from "./Plugin.ts"
 export * as PluginFiles from "./PluginFiles.ts"
+export * as PluginInstance from "./PluginInstance.ts"
 export * as WasmBinary from "./WasmBinary.ts"
-export * as WasmDispatcher from "./WasmDispatcher.ts"
+/**
+ * The former name of `PluginInstance` (the same module).
+ *
+ * @deprecated Use `PluginInstance` (removed in the next release).
+ * @since 0.1.0
+ * @category deprecated
+ */
+export * as WasmDispatcher from "./PluginInstance.ts"

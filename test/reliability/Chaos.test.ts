@@ -212,7 +212,7 @@ describe("chaos plugin zoo", () => {
           | { value: number }
           | undefined
         assert.strictEqual(active?.value ?? 0, 0, "fibers left running")
-        assert.isAtMost(yield* handle.dispatcher.instances, misbehaved + 1)
+        assert.isAtMost(yield* handle.instance.instances, misbehaved + 1)
         yield* Scope.close(scope, Exit.void)
         assert.deepStrictEqual((yield* hooks.handlers(Content)).map((h) => h.source), ["plugin:good"])
       }).pipe(

@@ -6,7 +6,7 @@
 import { Effect, Exit } from "effect"
 import * as fc from "fast-check"
 import { Guest } from "../../src/wasm/Guest.ts"
-import { Abi, Manifest, WasmDispatcher } from "../../src/wasm/index.ts"
+import { Abi, Manifest, PluginInstance } from "../../src/wasm/index.ts"
 import { abiModule, compileWatPromise } from "../fixtures/wat.ts"
 
 /**
@@ -213,7 +213,7 @@ export const fuzzModules = async (cases: number, seed: number): Promise<number> 
         ran++
         const exit = await Effect.runPromiseExit(
           Effect.scoped(
-            Effect.flatMap(WasmDispatcher.make(bytes, { name: "fuzz" }), (d) => Effect.exit(d.invokeFilter("h", 1)))
+            Effect.flatMap(PluginInstance.make(bytes, { name: "fuzz" }), (d) => Effect.exit(d.callFilter("h", 1)))
           )
         )
         const dies = Exit.isFailure(exit) ? exit.cause.reasons.filter((r) => r._tag !== "Fail") : []

@@ -5,27 +5,27 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import { TestClock } from "effect/testing"
 import type { PluginCallError, PluginLoadError } from "../src/wasm/index.ts"
-import { WasmDispatcher } from "../src/wasm/index.ts"
+import { PluginInstance, WasmDispatcher } from "../src/wasm/index.ts"
 import { abiModule, compileWat, fixture, packed, returningBody } from "./fixtures/wat.ts"
 import { captureLogs, type LogEntry } from "./helpers.ts"
 
-const load = (wat: string, options?: WasmDispatcher.WasmDispatcherOptions) =>
-  Effect.flatMap(compileWat(wat), (bytes) => WasmDispatcher.make(bytes, { name: "fx", ...options }))
+const load = (wat: string, options?: PluginInstance.PluginInstanceOptions) =>
+  Effect.flatMap(compileWat(wat), (bytes) => PluginInstance.make(bytes, { name: "fx", ...options }))
 
-const loadError = (wat: string, options?: WasmDispatcher.WasmDispatcherOptions) =>
+const loadError = (wat: string, options?: PluginInstance.PluginInstanceOptions) =>
   Effect.flip(load(wat, options)) as Effect.Effect<PluginLoadError>
 
-const gonext = Effect.flatMap(fixture("abi-fixture.wat"), (bytes) => WasmDispatcher.make(bytes, { name: "gonext" }))
+const gonext = Effect.flatMap(fixture("abi-fixture.wat"), (bytes) => PluginInstance.make(bytes, { name: "gonext" }))
 
 /** The error a filter call fails with. */
-const filterError = (d: WasmDispatcher.WasmDispatcher, hook = "h", value: unknown = "v") =>
-  Effect.flip(d.invokeFilter(hook, value)) as Effect.Effect<PluginCallError>
+const filterError = (d: PluginInstance.PluginInstance, hook = "h", value: unknown = "v") =>
+  Effect.flip(d.callFilter(hook, value)) as Effect.Effect<PluginCallError>
 
 describe("1. module shape", () => {
   it.effect("missing exports are named", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(
-        Effect.flatMap(fixture("no-abi.wat"), (b) => WasmDispatcher.make(b, { name: "n" }))
+        Effect.flatMap(fixture("no-abi.wat"), (b) => PluginInstance.make(b, { name: "n" }))
       )
       assert.strictEqual(error._tag, "MissingExport")
       if (error._tag === "MissingExport") {
@@ -80,7 +80,7 @@ describe("1. module shape", () => {
 
   it.effect("bytes that are not wasm, and a start function that traps, fail to load with typed errors", () =>
     Effect.gen(function*() {
-      const notWasm = yield* Effect.flip(WasmDispatcher.make(new TextEncoder().encode("hello, world"), { name: "x" }))
+      const notWasm = yield* Effect.flip(PluginInstance.make(new TextEncoder().encode("hello, world"), { name: "x" }))
       assert.strictEqual(notWasm._tag, "InvalidModule")
       assert.include(notWasm.message, "bad magic number")
       const start = yield* loadError(abiModule({ fields: `(func $boom unreachable) (start $boom)` }))
@@ -94,16 +94,16 @@ describe("2. one call", () => {
     Effect.gen(function*() {
       const d = yield* gonext
       for (let i = 0; i < 20; i++) {
-        assert.strictEqual((yield* d.invokeFilter("the_content", `post ${i}`)).value, `POST ${i}`)
+        assert.strictEqual((yield* d.callFilter("the_content", `post ${i}`)).value, `POST ${i}`)
       }
       // At the start of a call only its own name and payload blocks are live.
-      assert.strictEqual((yield* d.invokeFilter("live", null)).value, 2)
+      assert.strictEqual((yield* d.callFilter("live", null)).value, 2)
     }))
 
   it.effect("gn_alloc returning 0 is GuestOutOfMemory", () =>
     Effect.gen(function*() {
       const d = yield* gonext
-      yield* d.invokeAction("set_oom")
+      yield* d.callAction("set_oom")
       const error = yield* filterError(d, "the_content")
       assert.deepStrictEqual([error._tag, error.plugin, (error as { hook: string }).hook], [
         "GuestOutOfMemory",
@@ -131,7 +131,7 @@ describe("2. one call", () => {
                  (memory.copy (i32.const 65600) (i32.const 1024) (i32.const 17))
                  ${packed(65600, 17)}`
       }))
-      assert.strictEqual((yield* d.invokeFilter("h", "x")).value, "grown")
+      assert.strictEqual((yield* d.callFilter("h", "x")).value, "grown")
     }))
 
   it.effect("100 fibers invoking one plugin concurrently each get their own result", () =>
@@ -140,7 +140,7 @@ describe("2. one call", () => {
       const inputs = Array.from({ length: 100 }, (_, i) => `fiber ${i} says hi`)
       const outputs = yield* Effect.forEach(
         inputs,
-        (text) => Effect.andThen(Effect.yieldNow, Effect.map(d.invokeFilter("the_content", text), (r) => r.value)),
+        (text) => Effect.andThen(Effect.yieldNow, Effect.map(d.callFilter("the_content", text), (r) => r.value)),
         { concurrency: "unbounded" }
       )
       assert.deepStrictEqual(outputs, inputs.map((s) => s.toUpperCase()))
@@ -168,7 +168,7 @@ describe("3. payloads", () => {
     Effect.gen(function*() {
       const d = yield* load(echo)
       const envelope = (value: unknown, args?: ReadonlyArray<unknown>) =>
-        Effect.map(d.invokeFilter("h", value, args), (r) => JSON.stringify(r.value))
+        Effect.map(d.callFilter("h", value, args), (r) => JSON.stringify(r.value))
       assert.strictEqual(
         yield* envelope("é\n", [1, { a: null }]),
         `{"kind":"filter","value":"é\\n","args":[1,{"a":null}]}`
@@ -189,7 +189,7 @@ describe("3. payloads", () => {
         const error = yield* filterError(d, "h", value)
         assert.strictEqual(error._tag, "UnencodableValue", String(value))
       }
-      const actionError = yield* Effect.flip(d.invokeAction("h", [1n]))
+      const actionError = yield* Effect.flip(d.callAction("h", [1n]))
       assert.strictEqual(actionError._tag, "UnencodableValue")
       assert.strictEqual(yield* d.instances, 1, "the guest never ran, so never trapped")
     }))
@@ -211,10 +211,10 @@ describe("4. packed results", () => {
     Effect.gen(function*() {
       const d = yield* load(abiModule())
       const value = { keep: "me" }
-      const result = yield* d.invokeFilter("h", value)
+      const result = yield* d.callFilter("h", value)
       assert.strictEqual(result.value, value)
       assert.isFalse(result.shortCircuit)
-      yield* d.invokeAction("h", [1])
+      yield* d.callAction("h", [1])
     }))
 
   const statuses: ReadonlyArray<readonly [number, string, string?]> = [
@@ -229,7 +229,7 @@ describe("4. packed results", () => {
     it.effect(`(0, ${status}): ${tag}`, () =>
       Effect.gen(function*() {
         const d = yield* load(abiModule({ handle: packed(0, status) }))
-        for (const error of [yield* filterError(d), (yield* Effect.flip(d.invokeAction("h"))) as PluginCallError]) {
+        for (const error of [yield* filterError(d), (yield* Effect.flip(d.callAction("h"))) as PluginCallError]) {
           assert.strictEqual(error._tag, tag)
           if (text !== undefined) assert.include(error.message, text)
           assert.include(error.message, `"fx"`)
@@ -267,18 +267,18 @@ describe("5. result bodies", () => {
   it.effect(`filter: {"value": x} is x; a missing value is null; shortCircuit stops the chain`, () =>
     Effect.gen(function*() {
       assert.deepStrictEqual(
-        (yield* (yield* load(returningBody(`{"value":{"a":[1,2]}}`))).invokeFilter("h", 0)).value,
+        (yield* (yield* load(returningBody(`{"value":{"a":[1,2]}}`))).callFilter("h", 0)).value,
         {
           a: [1, 2]
         }
       )
-      assert.strictEqual((yield* (yield* load(returningBody(`{}`))).invokeFilter("h", 0)).value, null)
-      const sc = yield* (yield* load(returningBody(`{"value":"stop","shortCircuit":true}`))).invokeFilter("h", 0)
+      assert.strictEqual((yield* (yield* load(returningBody(`{}`))).callFilter("h", 0)).value, null)
+      const sc = yield* (yield* load(returningBody(`{"value":"stop","shortCircuit":true}`))).callFilter("h", 0)
       assert.deepStrictEqual(sc, { value: "stop", shortCircuit: true })
     }))
 
   it.effect("action: a body is allowed and ignored", () =>
-    Effect.flatMap(load(returningBody(`{"value":"ignored"}`)), (d) => d.invokeAction("h", ["a"])))
+    Effect.flatMap(load(returningBody(`{"value":"ignored"}`)), (d) => d.callAction("h", ["a"])))
 
   it.effect("invalid UTF-8, invalid JSON, or not an object: BadPayload", () =>
     Effect.gen(function*() {
@@ -300,7 +300,7 @@ describe("5. result bodies", () => {
   it.effect(`an error body is a GuestError with its message and code, for either kind`, () =>
     Effect.gen(function*() {
       const d = yield* load(returningBody(`{"error":{"message":"quota exceeded","code":"E_QUOTA"}}`))
-      for (const error of [yield* filterError(d), (yield* Effect.flip(d.invokeAction("h"))) as PluginCallError]) {
+      for (const error of [yield* filterError(d), (yield* Effect.flip(d.callAction("h"))) as PluginCallError]) {
         assert.strictEqual(error._tag, "GuestError")
         if (error._tag === "GuestError") {
           assert.strictEqual(error.detail, "quota exceeded")
@@ -337,11 +337,11 @@ describe("6. traps", () => {
   it.effect("gn_panic traps with its message; the plugin then works again on a fresh instance", () =>
     Effect.gen(function*() {
       const d = yield* gonext
-      yield* d.invokeAction("on_event")
+      yield* d.callAction("on_event")
       const error = yield* filterError(d, "trip_panic")
       assert.strictEqual(error._tag, "Trapped")
       if (error._tag === "Trapped") assert.deepStrictEqual([error.kind, error.detail], ["panic", "tripped"])
-      assert.strictEqual((yield* d.invokeFilter("the_content", "back")).value, "BACK")
+      assert.strictEqual((yield* d.callFilter("the_content", "back")).value, "BACK")
       assert.strictEqual(yield* d.instances, 2)
     }))
 })
@@ -351,7 +351,7 @@ describe("7. host imports", () => {
     const logs: Array<LogEntry> = []
     return Effect.gen(function*() {
       const d = yield* gonext
-      yield* d.invokeAction("on_event", [{ id: 1 }])
+      yield* d.callAction("on_event", [{ id: 1 }])
       const line = logs.find((l) => String(l.message).includes("on_event received"))
       assert.isDefined(line)
       assert.strictEqual(line!.level, "INFO")
@@ -363,13 +363,13 @@ describe("7. host imports", () => {
     Effect.gen(function*() {
       const d = yield* gonext
       yield* TestClock.setTime(1_700_000_000_123)
-      assert.strictEqual((yield* d.invokeFilter("now", null)).value, 1_700_000_000_123)
+      assert.strictEqual((yield* d.callFilter("now", null)).value, 1_700_000_000_123)
     }))
 
   it.effect("closing the scope releases the plugin; calling it afterwards is a defect", () =>
     Effect.gen(function*() {
       const d = yield* Effect.scoped(gonext)
-      const exit = yield* Effect.exit(d.invokeFilter("the_content", "x"))
+      const exit = yield* Effect.exit(d.callFilter("the_content", "x"))
       assert.isTrue(Exit.isFailure(exit) && exit.cause.reasons[0]._tag === "Die")
     }))
 })
@@ -412,5 +412,20 @@ describe("8. memory cap", () => {
       })
       assert.strictEqual(error._tag, "MemoryLimit")
       if (error._tag === "MemoryLimit") assert.deepStrictEqual([error.minimumPages, error.limitPages], [10, 4])
+    }))
+})
+
+describe("the deprecated names", () => {
+  it.effect("WasmDispatcher is PluginInstance; invokeFilter/invokeAction still work", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(WasmDispatcher.make, PluginInstance.make)
+      const old: WasmDispatcher.WasmDispatcher = yield* WasmDispatcher.make(yield* fixture("abi-fixture.wat"), {
+        name: "gonext"
+      })
+      assert.strictEqual((yield* old.invokeFilter("the_content", "hi")).value, "HI")
+      yield* old.invokeAction("on_event", [{ id: 1 }])
+      assert.strictEqual(old.invokeFilter, old.callFilter)
+      const options: WasmDispatcher.WasmDispatcherOptions = { name: "x" }
+      assert.strictEqual(options.name, "x")
     }))
 })

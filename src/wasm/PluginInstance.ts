@@ -1,6 +1,9 @@
 /**
- * A WebAssembly plugin as a scoped resource: checks the module against ABI v1, instantiates it with the host
- * imports, and invokes hooks on it. Usable on its own, without a bus.
+ * A WebAssembly plugin's running instances as a scoped resource: checks the module against ABI v1, instantiates a
+ * pool of instances (inline or on worker threads) with the host imports and the sandbox (fuel, memory cap, timeout,
+ * circuit breaker), and calls the plugin's hooks on them. Usable on its own, without a bus.
+ *
+ * (Formerly `WasmDispatcher`; that name is a deprecated alias for one release.)
  *
  * @since 0.1.0
  */
@@ -28,6 +31,7 @@ import { type BreakerState, CircuitBreaker, defaults as breakerDefaults } from "
 import * as Executor from "./Executor.ts"
 import * as Fuel from "./Fuel.ts"
 import type { CallResult } from "./Guest.ts"
+import * as LogWindow from "./internal/LogWindow.ts"
 import * as WasmBinary from "./WasmBinary.ts"
 import * as WorkerExecutor from "./WorkerExecutor.ts"
 
@@ -67,8 +71,8 @@ export interface BreakerOptions {
   readonly coolDown?: Duration.Input | undefined
 }
 
-/** Options of `WasmDispatcher.make`: the manifest's limits plus the host-side plugin options. */
-export interface WasmDispatcherOptions {
+/** Options of `PluginInstance.make`: the manifest's limits plus the host-side plugin options. */
+export interface PluginInstanceOptions {
   /** The plugin's name, used in errors and logs (default "anonymous"). */
   readonly name?: string | undefined
   readonly limits?: PluginLimits | undefined
@@ -114,12 +118,23 @@ export interface PluginStatus {
   readonly lastFuelUsed: number | undefined
 }
 
-/** A loaded plugin module. */
-export interface WasmDispatcher {
+/** A loaded plugin module: its pool of instances, behind the sandbox. */
+export interface PluginInstance {
   readonly plugin: string
-  /** Calls an action hook: `{"kind":"action","args":[...]}`. */
+  /** Calls the plugin for an action hook: `{"kind":"action","args":[...]}`. */
+  readonly callAction: (hook: string, args?: ReadonlyArray<unknown>) => Effect.Effect<void, PluginCallError>
+  /**
+   * Calls the plugin for a filter hook: `{"kind":"filter","value":...,"args":[...]}`; returns the new value and the
+   * short-circuit flag.
+   */
+  readonly callFilter: (
+    hook: string,
+    value: unknown,
+    args?: ReadonlyArray<unknown>
+  ) => Effect.Effect<Abi.FilterOutcome, PluginCallError>
+  /** @deprecated Use `callAction` (the same function; removed in the next release). */
   readonly invokeAction: (hook: string, args?: ReadonlyArray<unknown>) => Effect.Effect<void, PluginCallError>
-  /** Calls a filter hook: `{"kind":"filter","value":...,"args":[...]}`; returns the new value and short-circuit flag. */
+  /** @deprecated Use `callFilter` (the same function; removed in the next release). */
   readonly invokeFilter: (
     hook: string,
     value: unknown,
@@ -130,9 +145,6 @@ export interface WasmDispatcher {
   /** The breaker, pool and fuel figures. */
   readonly status: Effect.Effect<PluginStatus>
 }
-
-const logLevel = (level: number) =>
-  level === 0 ? "Debug" as const : level === 2 ? "Warn" as const : level === 3 ? "Error" as const : "Info" as const
 
 /** Failures the breaker counts: the plugin misbehaved, rather than reporting an error. */
 const countedByBreaker = (error: PluginCallError): boolean =>
@@ -149,13 +161,13 @@ const positiveInt = (value: number | undefined, name: string): number | undefine
  * in worker mode a wall-clock timeout. Closing the scope releases every instance or worker.
  *
  * @example
- * const upper = yield* WasmDispatcher.make(bytes, { name: "uppercase" })
- * const { value } = yield* upper.invokeFilter("the_content", "hello") // "HELLO"
+ * const upper = yield* PluginInstance.make(bytes, { name: "uppercase" })
+ * const { value } = yield* upper.callFilter("the_content", "hello") // "HELLO"
  */
 export const make = (
   bytes: Uint8Array,
-  options: WasmDispatcherOptions = {}
-): Effect.Effect<WasmDispatcher, PluginLoadError, Scope.Scope> =>
+  options: PluginInstanceOptions = {}
+): Effect.Effect<PluginInstance, PluginLoadError, Scope.Scope> =>
   Effect.gen(function*() {
     const plugin = options.name ?? "anonymous"
     const limits = options.limits ?? {}
@@ -254,57 +266,11 @@ export const make = (
     let lastFuelUsed: number | undefined
 
     // The per-second gn_log cap: a window per wall-clock second, over every call and instance of this plugin.
-    const linesPerSecond = positiveInt(limits.logLinesPerSecond, "limits.logLinesPerSecond") ??
-      Abi.defaultLogLinesPerSecond
-    const charsPerSecond = positiveInt(limits.logCharsPerSecond, "limits.logCharsPerSecond") ??
-      Abi.defaultLogCharsPerSecond
-    let logWindow = Number.NEGATIVE_INFINITY
-    let windowLines = 0
-    let windowChars = 0
-    let windowDropped = 0
-    let windowDroppedChars = 0
-    const overCap = `over the plugin's cap of ${linesPerSecond} lines and ${charsPerSecond} characters per second`
-
-    const flushLogs = (hook: string, lines: Executor.Answer["logs"]): Effect.Effect<void> =>
-      Effect.withFiber((fiber) => {
-        const second = Math.floor(Context.get(fiber.context, Clock.Clock).currentTimeMillisUnsafe() / 1000)
-        const notes: Array<string> = []
-        if (second !== logWindow) {
-          if (windowDropped > 0) {
-            notes.push(`dropped ${windowDropped} gn_log lines (${windowDroppedChars} characters) ${overCap}`)
-          }
-          logWindow = second
-          windowLines =
-            windowChars =
-            windowDropped =
-            windowDroppedChars =
-              0
-        }
-        const kept: Array<readonly [number, string]> = []
-        const droppedBefore = windowDropped
-        for (const line of lines) {
-          const size = line[1].length
-          if (windowLines >= linesPerSecond || windowChars + size > charsPerSecond) {
-            windowDropped++
-            windowDroppedChars += size
-          } else {
-            windowLines++
-            windowChars += size
-            kept.push(line)
-          }
-        }
-        if (droppedBefore === 0 && windowDropped > 0) {
-          notes.push(`gn_log ${overCap}: dropping lines until the second ends`)
-        }
-        const logged = Effect.forEach(kept, ([level, text]) => Effect.logWithLevel(logLevel(level))(text), {
-          discard: true
-        })
-        return (notes.length === 0
-          ? logged
-          : Effect.andThen(logged, Effect.forEach(notes, (note) => Effect.logWarning(note), { discard: true }))).pipe(
-            Effect.annotateLogs({ plugin, hook })
-          )
-      })
+    const flushLogs = LogWindow.make(
+      plugin,
+      positiveInt(limits.logLinesPerSecond, "limits.logLinesPerSecond") ?? Abi.defaultLogLinesPerSecond,
+      positiveInt(limits.logCharsPerSecond, "limits.logCharsPerSecond") ?? Abi.defaultLogCharsPerSecond
+    )
 
     const call = (hook: string, payload: string | UnencodableValue): Effect.Effect<CallResult> =>
       Effect.withFiber((fiber) => {
@@ -314,7 +280,7 @@ export const make = (
         }
         calls++
         if (breaker === undefined) {
-          return Effect.flatMap(executor.call(hook, payload), (answer) => settle(hook, answer))
+          return Effect.flatMap(executor.call(hook, payload), (answer) => recordAnswer(hook, answer))
         }
         const clock = Context.get(fiber.context, Clock.Clock)
         const admission = breaker.admit(clock.currentTimeMillisUnsafe())
@@ -332,22 +298,23 @@ export const make = (
             const result = answer.result
             const counted = result._tag === "Err" && countedByBreaker(result.error)
             const opened = breaker.record(clock.currentTimeMillisUnsafe(), admission, counted)
-            const settled = settle(hook, answer)
-            if (!opened) return settled
+            const recorded = recordAnswer(hook, answer)
+            if (!opened) return recorded
             return Effect.andThen(
               Effect.logWarning(
                 `plugin suspended for ${
                   Duration.format(Duration.millis(breaker.openUntil - clock.currentTimeMillisUnsafe()))
                 }: circuit breaker opened`
               ).pipe(Effect.annotateLogs({ plugin, hook, source: `plugin:${plugin}` })),
-              settled
+              recorded
             )
           })
         )
       })
 
     const fuelSeries = HookMetrics.pluginFuelUsedOf(plugin)
-    const settle = (hook: string, answer: Executor.Answer): Effect.Effect<CallResult> => {
+    // Logs the call's gn_log lines and records its fuel; the answer itself goes back unchanged.
+    const recordAnswer = (hook: string, answer: Executor.Answer): Effect.Effect<CallResult> => {
       const fuelUsed = answer.result.fuelUsed
       const logged = answer.logs.length === 0 ? Effect.void : flushLogs(hook, answer.logs)
       if (fuelUsed === undefined) return Effect.as(logged, answer.result)
@@ -358,20 +325,24 @@ export const make = (
       )
     }
 
-    const dispatcher: WasmDispatcher = {
+    const callAction: PluginInstance["callAction"] = (hook, args = []) =>
+      Effect.flatMap(call(hook, Abi.actionPayload(plugin, hook, args)), (result) => {
+        if (result._tag === "Err") return Effect.fail(result.error)
+        const error = result.body === undefined ? undefined : Abi.bodyError(plugin, hook, result.body)
+        return error === undefined ? Effect.void : Effect.fail(error)
+      })
+    const callFilter: PluginInstance["callFilter"] = (hook, value, args = []) =>
+      Effect.flatMap(call(hook, Abi.filterPayload(plugin, hook, value, args)), (result) => {
+        if (result._tag === "Err") return Effect.fail(result.error)
+        const outcome = Abi.filterOutcome(plugin, hook, value, result.body)
+        return outcome instanceof Error ? Effect.fail(outcome) : Effect.succeed(outcome)
+      })
+    const instance: PluginInstance = {
       plugin,
-      invokeAction: (hook, args = []) =>
-        Effect.flatMap(call(hook, Abi.actionPayload(plugin, hook, args)), (result) => {
-          if (result._tag === "Err") return Effect.fail(result.error)
-          const error = result.body === undefined ? undefined : Abi.bodyError(plugin, hook, result.body)
-          return error === undefined ? Effect.void : Effect.fail(error)
-        }),
-      invokeFilter: (hook, value, args = []) =>
-        Effect.flatMap(call(hook, Abi.filterPayload(plugin, hook, value, args)), (result) => {
-          if (result._tag === "Err") return Effect.fail(result.error)
-          const outcome = Abi.filterOutcome(plugin, hook, value, result.body)
-          return outcome instanceof Error ? Effect.fail(outcome) : Effect.succeed(outcome)
-        }),
+      callAction,
+      callFilter,
+      invokeAction: callAction,
+      invokeFilter: callFilter,
       instances: Effect.sync(() => executor.instances()),
       status: Effect.withFiber((fiber) => {
         const now = Context.get(fiber.context, Clock.Clock).currentTimeMillisUnsafe()
@@ -390,5 +361,23 @@ export const make = (
         })
       })
     }
-    return dispatcher
+    return instance
   })
+
+/**
+ * The former name of `PluginInstance`.
+ *
+ * @deprecated Use `PluginInstance` (removed in the next release).
+ * @since 0.1.0
+ * @category models
+ */
+export type WasmDispatcher = PluginInstance
+
+/**
+ * The former name of `PluginInstanceOptions`.
+ *
+ * @deprecated Use `PluginInstanceOptions` (removed in the next release).
+ * @since 0.1.0
+ * @category models
+ */
+export type WasmDispatcherOptions = PluginInstanceOptions
