@@ -26,5 +26,6 @@ export type { ActionHook, AnyHook, ArgsOf, FilterHook, HookKind, ValueOf } from 
 export * from "./domain/HookErrors.ts"
 export * as HookMetrics from "./domain/HookMetrics.ts"
 export * as HookName from "./domain/HookName.ts"
+export { InvalidOptions } from "./domain/InvalidOptions.ts"
 export * from "./services/HookBus.ts"
 export * from "./services/HookRecorder.ts"

@@ -22,6 +22,7 @@ import {
   HookBus,
   type HookBusShape,
   InvalidHookName,
+  type InvalidOptions,
   type RecursionLimit,
   type RegistrationRejected,
   ShortCircuit
@@ -33,8 +34,10 @@ const Text = Hook.filter("text", { value: Schema.String, args: [Schema.Number] }
 const Ping = Hook.action<Array<string>>("ping")
 
 /** Runs `f` with a fresh bus (default options unless given), in a scope that outlives the test body. */
-const withBus = <A, E, R>(f: (bus: HookBusShape) => Effect.Effect<A, E, R>, layer = HookBus.layer) =>
-  HookBus.use(f).pipe(Effect.provide(Layer.fresh(layer)))
+const withBus = <A, E, R>(
+  f: (bus: HookBusShape) => Effect.Effect<A, E, R>,
+  layer: Layer.Layer<HookBus, InvalidOptions> = HookBus.layer
+) => HookBus.use(f).pipe(Effect.provide(Layer.fresh(layer)))
 
 describe("hook definitions", () => {
   it("identify a hook by kind and name", () => {

@@ -2,14 +2,16 @@ import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Option, Random, Ref } from "effect"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
-import { type FilterFailed, Hook, HookBus, type HookBusShape } from "../src/index.ts"
+import { type FilterFailed, Hook, HookBus, type HookBusShape, InvalidOptions } from "../src/index.ts"
 import { captureLogs, type LogEntry, messageOf } from "./helpers.ts"
 
 const Numbers = Hook.filter<number>("numbers")
 const Ping = Hook.action<Array<string>>("ping")
 
-const withBus = <A, E, R>(f: (bus: HookBusShape) => Effect.Effect<A, E, R>, layer = HookBus.layer) =>
-  HookBus.use(f).pipe(Effect.provide(Layer.fresh(layer)))
+const withBus = <A, E, R>(
+  f: (bus: HookBusShape) => Effect.Effect<A, E, R>,
+  layer: Layer.Layer<HookBus, InvalidOptions> = HookBus.layer
+) => HookBus.use(f).pipe(Effect.provide(Layer.fresh(layer)))
 
 const sourcesOf = (bus: HookBusShape, hook: Hook.AnyHook) =>
   Effect.map(bus.handlers(hook), (hs) => hs.map((h) => h.source))
@@ -426,25 +428,46 @@ describe("hook names", () => {
 })
 
 describe("bus options", () => {
-  it.effect("invalid options make the layer die with a message naming the option", () =>
+  it.effect("invalid options fail the layer with InvalidOptions naming the option and the value", () =>
     Effect.gen(function*() {
-      const cases: Array<[Parameters<typeof HookBus.layerWith>[0], RegExp]> = [
-        [{ maxDepth: 0 }, /maxDepth/],
-        [{ async: { concurrency: 1.5 } }, /async.concurrency/],
-        [{ async: { overflow: "spill" as never } }, /async.overflow/],
-        [{ filterErrors: { x: "ignore" as never } }, /filterErrors\["x"\]/],
-        [{ tracing: "all" as never }, /tracing/],
-        [{ metrics: { maxHookLabels: 0 } }, /maxHookLabels/],
-        [{ asyncShutdownGrace: "soon" as never }, /asyncShutdownGrace/]
+      const cases: Array<[Parameters<typeof HookBus.layerWith>[0], string, string]> = [
+        [{ maxDepth: 0 }, "maxDepth", "must be a positive integer, got 0"],
+        [{ maxDepth: "3" as never }, "maxDepth", "must be a positive integer, got \"3\""],
+        [{ async: { concurrency: 1.5 } }, "async.concurrency", "must be a positive integer, got 1.5"],
+        [{ async: { overflow: "spill" as never } }, "async.overflow", "must be \"wait\" | \"drop\", got \"spill\""],
+        [{ filterErrors: { "post.saved": "ignore" as never } }, "filterErrors[\"post.saved\"]", "got \"ignore\""],
+        [{ tracing: "all" as never }, "tracing", "must be \"off\" | \"dispatch\" | \"handlers\", got \"all\""],
+        [{ metrics: { maxHookLabels: 0 } }, "metrics.maxHookLabels", "must be a positive integer, got 0"],
+        [{ asyncShutdownGrace: "soon" as never }, "asyncShutdownGrace", "must be a duration"],
+        [{ maxdepth: 3 } as never, "maxdepth", "is not an option"]
       ]
-      for (const [options, message] of cases) {
-        const exit = yield* Effect.exit(
+      for (const [options, option, detail] of cases) {
+        const error = yield* Effect.flip(
           HookBus.use(() => Effect.void).pipe(Effect.provide(Layer.fresh(HookBus.layerWith(options))))
         )
-        assert.isTrue(exit._tag === "Failure")
-        if (exit._tag === "Failure") {
-          assert.match(String(exit.cause.reasons[0]._tag === "Die" ? exit.cause.reasons[0].defect : ""), message)
-        }
+        assert.instanceOf(error, InvalidOptions)
+        assert.strictEqual(error._tag, "InvalidOptions")
+        assert.strictEqual(error.of, "HookBus")
+        assert.strictEqual(error.option, option)
+        assert.include(error.detail, detail)
+        assert.strictEqual(error.message, `invalid HookBus option ${option}: ${error.detail}`)
       }
+      const testLayer = yield* Effect.flip(
+        HookBus.use(() => Effect.void).pipe(Effect.provide(Layer.fresh(HookBus.layerTestWith({ maxDepth: -1 }))))
+      )
+      assert.strictEqual(testLayer.option, "maxDepth")
     }))
+
+  it.effect("valid options build the bus; undefined fields take their defaults", () =>
+    HookBus.use((bus) => bus.applyFilters(Numbers, 1)).pipe(
+      Effect.map((n) => assert.strictEqual(n, 1)),
+      Effect.provide(Layer.fresh(HookBus.layerWith({
+        maxDepth: undefined,
+        asyncShutdownGrace: 100,
+        filterErrors: { numbers: "skip" },
+        async: { concurrency: 4, overflow: "drop" },
+        tracing: "off",
+        metrics: { maxHookLabels: 10 }
+      })))
+    ))
 })

@@ -3,7 +3,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, FileSystem, Layer, Schema } from "effect"
 import { createHash } from "node:crypto"
 import { type FilterFailed, Hook, HookBus } from "../src/index.ts"
-import { Manifest, Plugin } from "../src/wasm/index.ts"
+import { InvalidOptions, Manifest, Plugin } from "../src/wasm/index.ts"
 import { abiModule, compileWat, fixture, returningBody } from "./fixtures/wat.ts"
 import { manifest } from "./helpers.ts"
 
@@ -42,6 +42,21 @@ describe("Plugin.fromBytes", () => {
       const exit = yield* Effect.exit(Plugin.status(lookAlike))
       assert.isTrue(Exit.isFailure(exit) && Cause.hasDies(exit.cause))
       assert.strictEqual((yield* Plugin.status(handle)).plugin, "gonext")
+    })))
+
+  it.effect("host options that cannot be used fail the load with InvalidOptions; nothing registers", () =>
+    withBus(Effect.gen(function*() {
+      const bus = yield* HookBus
+      const bytes = yield* fixture("abi-fixture.wat")
+      const bad = yield* Effect.flip(Plugin.fromBytes(bytes, gonextManifest, { limits: { fuel: -5 } }))
+      assert.instanceOf(bad, InvalidOptions)
+      assert.strictEqual(bad.message, "invalid Plugin option limits.fuel: must be a positive integer, got -5")
+      const files = yield* Effect.flip(Plugin.fromBytes(bytes, gonextManifest, { files: { maxManifestBytes: 0 } }))
+      assert.deepStrictEqual([files._tag, (files as InvalidOptions).option], [
+        "InvalidOptions",
+        "files.maxManifestBytes"
+      ])
+      assert.isFalse(yield* bus.has(TheContent))
     })))
 
   it.effect("manifest priority, constraints and mode are honoured; the source is always plugin:<name>", () =>

@@ -4,7 +4,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import { TestClock } from "effect/testing"
-import type { PluginCallError, PluginLoadError } from "../src/wasm/index.ts"
+import { InvalidOptions, type PluginCallError, type PluginLoadError } from "../src/wasm/index.ts"
 import { PluginInstance, WasmDispatcher } from "../src/wasm/index.ts"
 import { abiModule, compileWat, fixture, packed, returningBody } from "./fixtures/wat.ts"
 import { captureLogs, type LogEntry } from "./helpers.ts"
@@ -427,5 +427,39 @@ describe("the deprecated names", () => {
       assert.strictEqual(old.invokeFilter, old.callFilter)
       const options: WasmDispatcher.WasmDispatcherOptions = { name: "x" }
       assert.strictEqual(options.name, "x")
+    }))
+})
+
+describe("options", () => {
+  it.effect("limits and options that cannot be used fail with InvalidOptions naming the option", () =>
+    Effect.gen(function*() {
+      const bytes = yield* fixture("abi-fixture.wat")
+      const cases: Array<[PluginInstance.PluginInstanceOptions, string, string]> = [
+        [{ limits: { fuel: 0 } }, "limits.fuel", "must be a positive integer, got 0"],
+        [{ limits: { memoryPages: 1.5 } }, "limits.memoryPages", "must be a positive integer, got 1.5"],
+        [{ limits: { timeoutMs: -1 } }, "limits.timeoutMs", "got -1"],
+        [{ limits: { logCharsPerSecond: Number.NaN } }, "limits.logCharsPerSecond", "got NaN"],
+        [{ pool: { size: 0 } }, "pool.size", "got 0"],
+        [{ breaker: { maxFailures: 0 } }, "breaker.maxFailures", "got 0"],
+        [{ breaker: { coolDown: "later" as never } }, "breaker.coolDown", "must be a duration"],
+        [{ breaker: true as never }, "breaker", "got true"],
+        [{ execution: "thread" as never }, "execution", "must be \"inline\" | \"worker\", got \"thread\""],
+        [{ limits: { fule: 10 } as never }, "limits.fule", "is not an option"]
+      ]
+      for (const [options, option, detail] of cases) {
+        const error = yield* Effect.flip(PluginInstance.make(bytes, options))
+        assert.instanceOf(error, InvalidOptions, option)
+        if (error._tag === "InvalidOptions") {
+          assert.deepStrictEqual([error.of, error.option], ["PluginInstance", option])
+          assert.include(error.detail, detail)
+        }
+      }
+      const fine = yield* PluginInstance.make(bytes, {
+        name: "gonext",
+        limits: { fuel: 1_000_000, memoryPages: 16 },
+        breaker: false,
+        pool: { size: 2 }
+      })
+      assert.strictEqual((yield* fine.callFilter("the_content", "ok")).value, "OK")
     }))
 })

@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import type * as Scope from "effect/Scope"
 import { type ActionHook, type FilterHook, keyOf } from "../domain/Hook.ts"
+import type { InvalidOptions } from "../domain/InvalidOptions.ts"
 import type { HookBusOptions } from "../services/HookBusOptions.ts"
 import type { HookBusShape } from "../services/HookBusShape.ts"
 import type { DispatchRecord } from "../services/HookRecorder.ts"
@@ -33,9 +34,9 @@ const sliceArgs = (args: IArguments, from: number): ReadonlyArray<unknown> => Ar
 export const makeHookBus = (
   options: HookBusOptions,
   internals: HookBusInternals = {}
-): Effect.Effect<HookBusShape, never, Scope.Scope> =>
+): Effect.Effect<HookBusShape, InvalidOptions, Scope.Scope> =>
   Effect.gen(function*() {
-    const config = resolveOptions(options)
+    const config = yield* resolveOptions(options)
     const registry = new Registry(config.filterErrors)
     const observer = new Observer({
       tracing: config.tracing,

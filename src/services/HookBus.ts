@@ -7,6 +7,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { AnyHook } from "../domain/Hook.ts"
+import type { InvalidOptions } from "../domain/InvalidOptions.ts"
 import { makeHookBus } from "../layers/HookBusLive.ts"
 import type { HookBusOptions } from "./HookBusOptions.ts"
 import type { HookBusShape } from "./HookBusShape.ts"
@@ -17,9 +18,15 @@ export type * from "./HookBusOptions.ts"
 export type * from "./HookBusShape.ts"
 
 /**
- * The hook bus, as an Effect service.
+ * The hook bus, as an Effect service: register handlers on hooks, fire actions, thread values through filters.
  *
+ * @since 0.1.0
+ * @category services
  * @example
+ * import { Effect } from "effect"
+ * import { Hook, HookBus } from "hookbus"
+ *
+ * const TheContent = Hook.filter<string>("the_content")
  * const program = Effect.gen(function*() {
  *   const bus = yield* HookBus
  *   yield* bus.addFilter(TheContent, (text) => Effect.succeed(text.toUpperCase()))
@@ -34,9 +41,13 @@ export class HookBus extends Context.Service<HookBus, HookBusShape>()("hookbus/H
   static readonly currentHook: Effect.Effect<AnyHook | undefined> = Effect.map(CurrentHookFrame, (frame) => frame?.hook)
 
   /** A bus with default options. */
-  static readonly layer: Layer.Layer<HookBus> = Layer.effect(HookBus, makeHookBus({}))
-  /** A bus with the given options. */
-  static readonly layerWith = (options: HookBusOptions): Layer.Layer<HookBus> =>
+  static readonly layer: Layer.Layer<HookBus> = Layer.effect(HookBus, Effect.orDie(makeHookBus({})))
+
+  /**
+   * A bus with the given options. Options that cannot be used fail the layer with `InvalidOptions`, naming the
+   * option (`maxDepth`, `async.concurrency`, ...).
+   */
+  static readonly layerWith = (options: HookBusOptions): Layer.Layer<HookBus, InvalidOptions> =>
     Layer.effect(HookBus, makeHookBus(options))
 
   /**
@@ -51,11 +62,11 @@ export class HookBus extends Context.Service<HookBus, HookBusShape>()("hookbus/H
    *   }).pipe(Effect.provide(PostService.layer.pipe(Layer.provideMerge(HookBus.layerTest)))))
    */
   static readonly layerTest: Layer.Layer<HookBus | HookRecorder> = Layer.effectContext(
-    Effect.suspend(() => makeTestBus({}))
+    Effect.suspend(() => Effect.orDie(makeTestBus({})))
   )
 
-  /** `layerTest` with bus options. */
-  static readonly layerTestWith = (options: HookBusOptions): Layer.Layer<HookBus | HookRecorder> =>
+  /** `layerTest` with bus options; options that cannot be used fail the layer with `InvalidOptions`. */
+  static readonly layerTestWith = (options: HookBusOptions): Layer.Layer<HookBus | HookRecorder, InvalidOptions> =>
     Layer.effectContext(Effect.suspend(() => makeTestBus(options)))
 }
 

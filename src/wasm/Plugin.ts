@@ -11,10 +11,12 @@ import * as Predicate from "effect/Predicate"
 import type * as Scope from "effect/Scope"
 import type { Registration } from "../domain/Handler.ts"
 import type { RegistrationRejected } from "../domain/HookErrors.ts"
+import { check, type InvalidOptions } from "../domain/InvalidOptions.ts"
 import type * as Manifest from "../domain/Manifest.ts"
 import type { PluginLoadError } from "../domain/PluginErrors.ts"
 import type { HookBus } from "../services/HookBus.ts"
 import * as Inspect from "./Inspect.ts"
+import { PluginOptionsSchema } from "./internal/Options.ts"
 import * as Reload from "./internal/Reload.ts"
 import * as Files from "./PluginFiles.ts"
 import type * as PluginInstance from "./PluginInstance.ts"
@@ -110,7 +112,8 @@ export interface PluginOptions {
 }
 
 /**
- * The error of a load: a plugin error, or a registration the bus refused (every other registration is undone).
+ * The error of a load: a plugin error, a registration the bus refused (every other registration is undone), or
+ * host options that cannot be used (`InvalidOptions`, naming the option).
  *
  * @since 0.1.0
  * @category errors
@@ -122,7 +125,7 @@ export interface PluginOptions {
  *   Effect.catch((error: Plugin.LoadError) => Effect.logWarning(`not loaded: ${error._tag}`))
  * )
  */
-export type LoadError = PluginLoadError | RegistrationRejected
+export type LoadError = PluginLoadError | RegistrationRejected | InvalidOptions
 
 /**
  * What `Plugin.status` reports: the instance's figures, the version and hooks, and the reloads.
@@ -182,6 +185,7 @@ export const fromBytes = (
   options: PluginOptions = {}
 ): Effect.Effect<PluginHandle, LoadError, HookBus | Scope.Scope> =>
   Effect.gen(function*() {
+    yield* check("Plugin", PluginOptionsSchema, options)
     const plugin: PluginHandle = yield* Reload.attach(bytes, manifestInput, options)
     yield* Effect.annotateCurrentSpan({ "plugin.name": plugin.name, "plugin.version": plugin.version })
     return plugin
@@ -211,6 +215,7 @@ export const load = (
   options: PluginOptions = {}
 ): Effect.Effect<PluginHandle, LoadError, HookBus | Scope.Scope | FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
+    yield* check("Plugin", PluginOptionsSchema, options)
     const { bytes, manifest } = yield* readPluginDir(dir, fileLimits(options))
     return yield* fromBytes(bytes, manifest, options)
   })

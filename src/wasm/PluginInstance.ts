@@ -16,6 +16,7 @@ import type * as Scope from "effect/Scope"
 import { availableParallelism } from "node:os"
 import { errorMessage } from "../domain/errorMessage.ts"
 import * as HookMetrics from "../domain/HookMetrics.ts"
+import { check, type InvalidOptions } from "../domain/InvalidOptions.ts"
 import {
   AbiVersionMismatch,
   InvalidModule,
@@ -32,6 +33,7 @@ import * as Executor from "./Executor.ts"
 import * as Fuel from "./Fuel.ts"
 import type { CallResult } from "./Guest.ts"
 import * as LogWindow from "./internal/LogWindow.ts"
+import { PluginInstanceOptionsSchema } from "./internal/Options.ts"
 import * as WasmBinary from "./WasmBinary.ts"
 import * as WorkerExecutor from "./WorkerExecutor.ts"
 
@@ -150,12 +152,6 @@ export interface PluginInstance {
 const countedByBreaker = (error: PluginCallError): boolean =>
   error._tag === "Trapped" || error._tag === "Timeout" || error._tag === "OutOfFuel"
 
-const positiveInt = (value: number | undefined, name: string): number | undefined => {
-  if (value === undefined) return undefined
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`)
-  return value
-}
-
 /**
  * Compiles and instantiates a plugin module, checking it against ABI v1, with its sandbox: fuel, a memory cap, and
  * in worker mode a wall-clock timeout. Closing the scope releases every instance or worker.
@@ -167,17 +163,18 @@ const positiveInt = (value: number | undefined, name: string): number | undefine
 export const make = (
   bytes: Uint8Array,
   options: PluginInstanceOptions = {}
-): Effect.Effect<PluginInstance, PluginLoadError, Scope.Scope> =>
+): Effect.Effect<PluginInstance, PluginLoadError | InvalidOptions, Scope.Scope> =>
   Effect.gen(function*() {
+    yield* check("PluginInstance", PluginInstanceOptionsSchema, options)
     const plugin = options.name ?? "anonymous"
     const limits = options.limits ?? {}
     const execution = options.execution ?? "inline"
-    const memoryPages = positiveInt(limits.memoryPages, "limits.memoryPages") ?? defaultMemoryPages
-    const budget = options.fuel === false ? undefined : positiveInt(limits.fuel, "limits.fuel") ?? Fuel.defaultBudget
-    const timeoutMs = positiveInt(limits.timeoutMs, "limits.timeoutMs") ?? defaultTimeoutMs
-    const poolSize = positiveInt(options.pool?.size, "pool.size") ??
+    const memoryPages = limits.memoryPages ?? defaultMemoryPages
+    const budget = options.fuel === false ? undefined : limits.fuel ?? Fuel.defaultBudget
+    const timeoutMs = limits.timeoutMs ?? defaultTimeoutMs
+    const poolSize = options.pool?.size ??
       (execution === "worker" ? availableParallelism() : 1)
-    const maxModuleBytes = positiveInt(limits.maxModuleBytes, "limits.maxModuleBytes") ?? defaultMaxModuleBytes
+    const maxModuleBytes = limits.maxModuleBytes ?? defaultMaxModuleBytes
     if (bytes.length > maxModuleBytes) {
       return yield* new ModuleTooLarge({
         plugin,
@@ -190,7 +187,7 @@ export const make = (
       try: () => WasmBinary.read(bytes),
       catch: (error) => new InvalidModule({ plugin, reason: errorMessage(error) })
     })
-    const maxFunctions = positiveInt(limits.maxFunctions, "limits.maxFunctions") ?? defaultMaxFunctions
+    const maxFunctions = limits.maxFunctions ?? defaultMaxFunctions
     if (info.functions > maxFunctions) {
       return yield* new ModuleTooLarge({ plugin, limit: "maxFunctions", actual: info.functions, maximum: maxFunctions })
     }
@@ -234,10 +231,10 @@ export const make = (
       plugin,
       module,
       limits: {
-        maxPayloadBytes: positiveInt(limits.maxPayloadBytes, "limits.maxPayloadBytes") ?? Abi.defaultMaxPayloadBytes,
-        maxResultBytes: positiveInt(limits.maxResultBytes, "limits.maxResultBytes") ?? Abi.defaultMaxResultBytes,
-        logLinesPerCall: positiveInt(limits.logLinesPerCall, "limits.logLinesPerCall") ?? Abi.defaultLogLinesPerCall,
-        logBytesPerCall: positiveInt(limits.logBytesPerCall, "limits.logBytesPerCall") ?? Abi.defaultLogBytesPerCall,
+        maxPayloadBytes: limits.maxPayloadBytes ?? Abi.defaultMaxPayloadBytes,
+        maxResultBytes: limits.maxResultBytes ?? Abi.defaultMaxResultBytes,
+        logLinesPerCall: limits.logLinesPerCall ?? Abi.defaultLogLinesPerCall,
+        logBytesPerCall: limits.logBytesPerCall ?? Abi.defaultLogBytesPerCall,
         fuel: budget
       }
     }
@@ -257,7 +254,7 @@ export const make = (
     )
 
     const breaker = options.breaker === false ? undefined : new CircuitBreaker({
-      maxFailures: positiveInt(options.breaker?.maxFailures, "breaker.maxFailures") ?? breakerDefaults.maxFailures,
+      maxFailures: options.breaker?.maxFailures ?? breakerDefaults.maxFailures,
       windowMs: Duration.toMillis(options.breaker?.window ?? breakerDefaults.windowMs),
       coolDownMs: Duration.toMillis(options.breaker?.coolDown ?? breakerDefaults.coolDownMs)
     })
@@ -268,8 +265,8 @@ export const make = (
     // The per-second gn_log cap: a window per wall-clock second, over every call and instance of this plugin.
     const flushLogs = LogWindow.make(
       plugin,
-      positiveInt(limits.logLinesPerSecond, "limits.logLinesPerSecond") ?? Abi.defaultLogLinesPerSecond,
-      positiveInt(limits.logCharsPerSecond, "limits.logCharsPerSecond") ?? Abi.defaultLogCharsPerSecond
+      limits.logLinesPerSecond ?? Abi.defaultLogLinesPerSecond,
+      limits.logCharsPerSecond ?? Abi.defaultLogCharsPerSecond
     )
 
     const call = (hook: string, payload: string | UnencodableValue): Effect.Effect<CallResult> =>

@@ -17,6 +17,7 @@
  *
  * @since 0.1.0
  */
+export { InvalidOptions } from "../domain/InvalidOptions.ts"
 export * as Manifest from "../domain/Manifest.ts"
 export * from "../domain/PluginErrors.ts"
 export * from "../services/PluginPolicy.ts"

@@ -4,11 +4,14 @@
  * @internal
  */
 import * as Duration from "effect/Duration"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type { FilterErrorPolicy } from "../../domain/Handler.ts"
 import type { HookKind } from "../../domain/Hook.ts"
 import type { RejectionReason } from "../../domain/HookErrors.ts"
 import * as HookName from "../../domain/HookName.ts"
+import { check, DurationInput, type InvalidOptions, PositiveInt } from "../../domain/InvalidOptions.ts"
 import type { HookBusOptions, TracingMode } from "../../services/HookBusOptions.ts"
 
 /** The bus's options with every default filled in. */
@@ -23,54 +26,40 @@ export interface ResolvedOptions {
   readonly maxHookLabels: number
 }
 
-/** Defaults and checks the bus's options; throws a RangeError naming a bad option. */
-export const resolveOptions = (options: HookBusOptions): ResolvedOptions => {
-  const maxDepth = options.maxDepth ?? 64
-  if (!Number.isInteger(maxDepth) || maxDepth < 1) {
-    throw new RangeError(`HookBus option maxDepth must be a positive integer, got ${String(options.maxDepth)}`)
-  }
-  const grace = Duration.fromInput(options.asyncShutdownGrace ?? "5 seconds")
-  if (Option.isNone(grace)) {
-    throw new RangeError(`HookBus option asyncShutdownGrace is not a duration: ${String(options.asyncShutdownGrace)}`)
-  }
-  const concurrency = options.async?.concurrency ?? 1024
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new RangeError(`HookBus option async.concurrency must be a positive integer, got ${String(concurrency)}`)
-  }
-  const overflow = options.async?.overflow ?? "wait"
-  if (overflow !== "wait" && overflow !== "drop") {
-    throw new RangeError(`HookBus option async.overflow must be "wait" or "drop", got ${String(overflow)}`)
-  }
-  // A null-prototype copy: the bus looks policies up by hook name, and "constructor" must not find Object's.
-  const filterErrors: Record<string, FilterErrorPolicy> = Object.create(null)
-  for (const [hook, policy] of Object.entries(options.filterErrors ?? {})) {
-    if (policy !== "abort" && policy !== "skip") {
-      throw new RangeError(`HookBus option filterErrors["${hook}"] must be "abort" or "skip", got ${String(policy)}`)
+/** The shape `HookBus.layerWith` accepts; every problem names its option. */
+const HookBusOptionsSchema = Schema.Struct({
+  maxDepth: Schema.optional(PositiveInt),
+  asyncShutdownGrace: Schema.optional(DurationInput),
+  filterErrors: Schema.optional(Schema.Record(Schema.String, Schema.Literals(["abort", "skip"]))),
+  async: Schema.optional(Schema.Struct({
+    concurrency: Schema.optional(PositiveInt),
+    overflow: Schema.optional(Schema.Literals(["wait", "drop"]))
+  })),
+  tracing: Schema.optional(Schema.Literals(["off", "dispatch", "handlers"])),
+  metrics: Schema.optional(Schema.Union([
+    Schema.Boolean,
+    Schema.Struct({ maxHookLabels: Schema.optional(PositiveInt) })
+  ]))
+})
+
+/** Checks the bus's options with their schema and fills in the defaults. */
+export const resolveOptions = (input: HookBusOptions): Exit.Exit<ResolvedOptions, InvalidOptions> =>
+  Exit.map(check("HookBus", HookBusOptionsSchema, input), (options) => {
+    // A null-prototype copy: the bus looks policies up by hook name, and "constructor" must not find Object's.
+    const filterErrors: Record<string, FilterErrorPolicy> = Object.create(null)
+    for (const [hook, policy] of Object.entries(options.filterErrors ?? {})) filterErrors[hook] = policy
+    const metrics = options.metrics ?? true
+    return {
+      maxDepth: options.maxDepth ?? 64,
+      grace: Duration.fromInputUnsafe(options.asyncShutdownGrace ?? "5 seconds"),
+      filterErrors,
+      concurrency: options.async?.concurrency ?? 1024,
+      overflow: options.async?.overflow ?? "wait",
+      tracing: options.tracing ?? "dispatch",
+      metrics: metrics !== false,
+      maxHookLabels: typeof metrics === "object" ? metrics.maxHookLabels ?? 1000 : 1000
     }
-    filterErrors[hook] = policy
-  }
-  const tracing = options.tracing ?? "dispatch"
-  if (tracing !== "off" && tracing !== "dispatch" && tracing !== "handlers") {
-    throw new RangeError(`HookBus option tracing must be "off", "dispatch" or "handlers", got ${String(tracing)}`)
-  }
-  const metrics = options.metrics ?? true
-  const maxHookLabels = typeof metrics === "object" ? metrics.maxHookLabels ?? 1000 : 1000
-  if (!Number.isInteger(maxHookLabels) || maxHookLabels < 1) {
-    throw new RangeError(
-      `HookBus option metrics.maxHookLabels must be a positive integer, got ${String(maxHookLabels)}`
-    )
-  }
-  return {
-    maxDepth,
-    grace: grace.value,
-    filterErrors,
-    concurrency,
-    overflow,
-    tracing,
-    metrics: metrics !== false,
-    maxHookLabels
-  }
-}
+  })
 
 /** Registration options as they arrive (checked before use). */
 export interface RawOptions {

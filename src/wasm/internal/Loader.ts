@@ -8,6 +8,7 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
+import type { InvalidOptions } from "../../domain/InvalidOptions.ts"
 import * as Manifest from "../../domain/Manifest.ts"
 import {
   CapabilityDenied,
@@ -81,7 +82,7 @@ export const loadVersion = (
   bytes: Uint8Array,
   manifestInput: unknown,
   options: PluginOptions
-): Effect.Effect<Version, PluginLoadError> =>
+): Effect.Effect<Version, PluginLoadError | InvalidOptions> =>
   Effect.gen(function*() {
     const manifest = yield* Manifest.decode(manifestInput, "manifest")
     const limits = Limits.resolve(manifest.name, manifest.limits, options.limits)

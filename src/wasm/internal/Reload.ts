@@ -10,6 +10,7 @@ import * as Scope from "effect/Scope"
 import type { Registration } from "../../domain/Handler.ts"
 import * as Hook from "../../domain/Hook.ts"
 import type { RegistrationRejected } from "../../domain/HookErrors.ts"
+import type { InvalidOptions } from "../../domain/InvalidOptions.ts"
 import type * as Manifest from "../../domain/Manifest.ts"
 import { ManifestInvalid, type PluginLoadError } from "../../domain/PluginErrors.ts"
 import { HookBus } from "../../services/HookBus.ts"
@@ -148,7 +149,7 @@ export const attach = (
   bytes: Uint8Array,
   manifestInput: unknown,
   options: PluginOptions
-): Effect.Effect<LoadedPlugin, PluginLoadError | RegistrationRejected, HookBus | Scope.Scope> =>
+): Effect.Effect<LoadedPlugin, PluginLoadError | RegistrationRejected | InvalidOptions, HookBus | Scope.Scope> =>
   Effect.gen(function*() {
     const parent = yield* Scope.Scope
     const version = yield* loadVersion(bytes, manifestInput, options)
@@ -181,7 +182,7 @@ export const replace = (
   plugin: LoadedPlugin,
   bytes: Uint8Array,
   manifestInput: unknown
-): Effect.Effect<void, PluginLoadError | RegistrationRejected, HookBus> =>
+): Effect.Effect<void, PluginLoadError | RegistrationRejected | InvalidOptions, HookBus> =>
   Effect.gen(function*() {
     const next = yield* loadVersion(bytes, manifestInput, plugin.options)
     const old = plugin.current
