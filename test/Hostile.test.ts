@@ -4,7 +4,8 @@
  * unchanged hooks registered, untrusted names never reach `Object.prototype`, nested errors format in linear time,
  * and the small input rules (hook names, `once`, duplicate hooks).
  */
-import { NodeFileSystem, NodePath } from "@effect/platform-node"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
 import { assert, describe, it } from "@effect/vitest"
 import { Data, Effect, Layer } from "effect"
 import { execFileSync } from "node:child_process"

@@ -2,7 +2,8 @@
  * Runs the plugin walkthrough in docs/plugins.md: writes its files, runs its commands, and runs its test, so the
  * guide stays true.
  */
-import { NodeFileSystem, NodePath } from "@effect/platform-node"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
 import { spawnSync } from "node:child_process"

@@ -3,7 +3,8 @@
  * same inputs and must give identical outputs (and match the TypeScript oracle in slugSpec.ts), including
  * Unicode, long titles and payloads at the 1 MiB cap.
  */
-import { NodeFileSystem, NodePath } from "@effect/platform-node"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as fc from "fast-check"

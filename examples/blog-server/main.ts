@@ -2,7 +2,7 @@
  * Starts the blog server: `npm run demo:server` (PORT=3000 by default). Ctrl-C shuts it down gracefully: the HTTP
  * server stops, then the bus drains its async handlers. A port in use or a bad PORT is one line and exit code 1.
  */
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Effect, Layer } from "effect"
 import { portFromEnv, server, startupError } from "./server.ts"
 

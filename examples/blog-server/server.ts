@@ -3,7 +3,8 @@
  * plus an in-process one), every view fires `post.viewed` as an async action, `/metrics` serves Prometheus text,
  * and traces go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set. `GET /` lists what there is to see.
  */
-import { NodeHttpServer, NodeServices } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Console, Data, Effect, Layer, Ref, Schema } from "effect"
 import { FetchHttpClient, HttpRouter, HttpServer, HttpServerError, HttpServerResponse } from "effect/http"
 import { OtlpSerialization, OtlpTracer, PrometheusMetrics } from "effect/observability"

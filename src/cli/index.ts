@@ -4,7 +4,8 @@
  *
  * @example
  * ```ts
- * import { NodeRuntime, NodeServices } from "@effect/platform-node"
+ * import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+ * import * as NodeServices from "@effect/platform-node/NodeServices"
  * import { Command } from "effect/cli"
  * import * as Effect from "effect/Effect"
  * import { hookbus } from "hookbus/cli"

@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { NodeServices } from "@effect/platform-node"
+ * import * as NodeServices from "@effect/platform-node/NodeServices"
  * import { Effect } from "effect"
  * import { HookBus } from "hookbus"
  * import { Plugin } from "hookbus/wasm"
