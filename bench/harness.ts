@@ -8,22 +8,70 @@ export interface Options {
   readonly quick: boolean
 }
 
-/** One measured case: nanoseconds per operation (the median sample, best of the rounds). */
+/**
+ * One measured case: nanoseconds per operation, the median over the rounds (what ratios use) and the fastest round.
+ * Each round's figure is the median sample of that round.
+ */
 export interface Case {
   readonly group: string
   readonly name: string
   readonly nsPerOp: number
+  readonly minNsPerOp: number
+  readonly rounds: number
 }
 
 /** A target: a measured ratio and the bound it should meet. */
 export interface Target {
   readonly name: string
+  /** The ratio of the medians over the rounds. */
   readonly measured: number
+  /** The ratio of the fastest rounds, shown beside it. */
+  readonly best?: number | undefined
   readonly bound: number
   /** "max": measured must be at most the bound; "min": at least. */
   readonly kind: "max" | "min"
   readonly unit: string
   readonly note?: string | undefined
+}
+
+/** How a group is sampled: rounds with the cases interleaved, each case warmed first. */
+export const sampling = (quick: boolean) => ({
+  rounds: quick ? 2 : 9,
+  /** Operations each case runs before its first sample (the issue's "at least 100,000 dispatches"). */
+  warmOps: quick ? 10_000 : 100_000,
+  /** A case slower than this per warm-up keeps warming until its per-call time is stable instead. */
+  warmCapMs: quick ? 60 : 1_500,
+  /** Time sampled per case and round. */
+  roundMs: quick ? 15 : 80
+})
+
+const median = (xs: ReadonlyArray<number>): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 === 1 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+
+const nowMs = () => performance.now()
+
+/**
+ * Warms a case: at least `warmOps` operations, or, when that would take longer than `warmCapMs`, until two
+ * consecutive batches of calls agree within 5% (and at least the cap's time has passed).
+ */
+const warm = async (fn: () => unknown, ops: number, quick: boolean): Promise<void> => {
+  const { warmCapMs, warmOps } = sampling(quick)
+  const started = nowMs()
+  let done = 0
+  let last = Infinity
+  while (done < warmOps) {
+    const t0 = nowMs()
+    const batch = Math.max(1, Math.ceil(Math.min(warmOps - done, warmOps / 10) / ops))
+    for (let i = 0; i < batch; i++) await fn()
+    const per = (nowMs() - t0) / batch
+    done += batch * ops
+    const elapsed = nowMs() - started
+    if (elapsed > warmCapMs && Math.abs(per - last) <= 0.05 * last) return
+    if (elapsed > 4 * warmCapMs) return
+    last = per
+  }
 }
 
 export class Results {
@@ -36,78 +84,102 @@ export class Results {
   }
 
   /**
-   * Times `fn`, which performs `ops` operations per call, and records ns per operation. Cases measured together
-   * alternate over the rounds, so drift in the machine hits them alike.
+   * Times `fn`, which performs `ops` operations per call, and records ns per operation. Every case is warmed, then
+   * the cases measured together alternate over the rounds, so drift in the machine hits them alike.
    */
   async compare(
     group: string,
     cases: ReadonlyArray<readonly [name: string, fn: () => unknown, ops: number]>
   ): Promise<Record<string, number>> {
-    const best = new Map<string, number>()
-    const rounds = this.options.quick ? 1 : 3
+    const { roundMs, rounds } = sampling(this.options.quick)
+    for (const [, fn, ops] of cases) await warm(fn, ops, this.options.quick)
+    const perRound = new Map<string, Array<number>>()
     for (let round = 0; round < rounds; round++) {
       for (const [name, fn, ops] of cases) {
         const stats = await measure(fn, {
-          min_cpu_time: (this.options.quick ? 20 : 300) * 1e6,
+          min_cpu_time: roundMs * 1e6,
           min_samples: this.options.quick ? 4 : 12,
           max_samples: this.options.quick ? 50 : 2_000
         })
-        const ns = stats.p50 / ops
-        best.set(name, Math.min(best.get(name) ?? Infinity, ns))
+        const list = perRound.get(name) ?? []
+        list.push(stats.p50 / ops)
+        perRound.set(name, list)
       }
     }
-    return this.record(group, cases.map(([name]) => name), best)
+    return this.record(group, cases.map(([name]) => name), perRound)
   }
 
   private record(
     group: string,
     names: ReadonlyArray<string>,
-    best: ReadonlyMap<string, number>
+    perRound: ReadonlyMap<string, ReadonlyArray<number>>
   ): Record<string, number> {
     const out: Record<string, number> = {}
     for (const name of names) {
-      const ns = best.get(name)!
-      this.cases.push({ group, name, nsPerOp: ns })
+      const rounds = perRound.get(name)!
+      const ns = median(rounds)
+      const min = Math.min(...rounds)
+      this.cases.push({ group, name, nsPerOp: ns, minNsPerOp: min, rounds: rounds.length })
       out[name] = ns
-      console.log(`  ${group.padEnd(34)} ${name.padEnd(40)} ${formatNs(ns).padStart(12)}`)
+      console.log(
+        `  ${group.padEnd(34)} ${name.padEnd(40)} ${formatNs(ns).padStart(12)} (min ${formatNs(min)})`
+      )
     }
     return out
   }
 
-  /** Times an async `fn` doing `ops` operations, the same way. */
+  /** The fastest-round figure of a case recorded in `group`. */
+  best(group: string, name: string): number {
+    return this.cases.find((c) => c.group === group && c.name === name)!.minNsPerOp
+  }
+
+  /** Times an async `fn` doing `ops` operations, the same way (warmed, interleaved rounds). */
   async compareAsync(
     group: string,
     cases: ReadonlyArray<readonly [name: string, fn: () => Promise<unknown>, ops: number]>
   ): Promise<Record<string, number>> {
-    const rounds = this.options.quick ? 1 : 3
-    const best = new Map<string, number>()
+    const { roundMs, rounds } = sampling(this.options.quick)
+    for (const [, fn, ops] of cases) await warm(fn, ops, this.options.quick)
+    const perRound = new Map<string, Array<number>>()
     for (let round = 0; round < rounds; round++) {
       for (const [name, fn, ops] of cases) {
         const samples: Array<number> = []
-        const budget = (this.options.quick ? 30 : 400) * 1e6
-        // Warm up for a while, not once: worker threads and both sides' JIT need it.
-        const warmup = process.hrtime.bigint()
-        while (Number(process.hrtime.bigint() - warmup) < budget / 2) await fn()
-        const started = process.hrtime.bigint()
-        while (samples.length < 5 || (Number(process.hrtime.bigint() - started) < budget && samples.length < 500)) {
+        const started = nowMs()
+        while (samples.length < 5 || (nowMs() - started < roundMs && samples.length < 500)) {
           const t0 = process.hrtime.bigint()
           await fn()
           samples.push(Number(process.hrtime.bigint() - t0) / ops)
         }
-        samples.sort((a, b) => a - b)
-        best.set(name, Math.min(best.get(name) ?? Infinity, samples[samples.length >> 1]))
+        const list = perRound.get(name) ?? []
+        list.push(median(samples))
+        perRound.set(name, list)
       }
     }
-    return this.record(group, cases.map(([name]) => name), best)
+    return this.record(group, cases.map(([name]) => name), perRound)
+  }
+
+  /** Records a target whose figures come from `group`: the ratio of medians, and of the fastest rounds. */
+  ratio(
+    group: string,
+    numerator: string,
+    denominator: string,
+    target: Omit<Target, "measured" | "best">,
+    medians: Record<string, number>
+  ): void {
+    this.target({
+      ...target,
+      measured: medians[numerator] / medians[denominator],
+      best: this.best(group, numerator) / this.best(group, denominator)
+    })
   }
 
   target(target: Target): void {
     this.targets.push(target)
     const met = target.kind === "max" ? target.measured <= target.bound : target.measured >= target.bound
     console.log(
-      `  target ${target.name}: ${target.measured.toFixed(2)}${target.unit} (${
-        target.kind === "max" ? "<=" : ">="
-      } ${target.bound}${target.unit}) ${met ? "met" : "MISSED"}`
+      `  target ${target.name}: ${target.measured.toFixed(2)}${target.unit}${
+        target.best === undefined ? "" : ` (fastest rounds ${target.best.toFixed(2)}${target.unit})`
+      } (${target.kind === "max" ? "<=" : ">="} ${target.bound}${target.unit}) ${met ? "met" : "MISSED"}`
     )
   }
 
@@ -119,6 +191,8 @@ export class Results {
 
 export const formatNs = (ns: number): string =>
   ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1e3 ? `${(ns / 1e3).toFixed(2)} µs` : `${ns.toFixed(1)} ns`
+
+const fmt = (value: number, unit: string): string => `${value.toFixed(unit.trim() === "B" ? 0 : 2)}${unit}`
 
 const met = (t: Target) => t.kind === "max" ? t.measured <= t.bound : t.measured >= t.bound
 
@@ -134,15 +208,31 @@ export const markdown = (results: Results, meta: Record<string, string>): string
   lines.push("")
   for (const [k, v] of Object.entries(meta)) lines.push(`- ${k}: ${v}`)
   lines.push("")
+  const { rounds, roundMs, warmCapMs, warmOps } = sampling(results.options.quick)
+  lines.push(
+    `How: each case is first warmed (at least ${warmOps.toLocaleString("en")} operations, or, for a case too slow for`
+  )
+  lines.push(
+    `that within ${warmCapMs} ms, until its per-call time is stable); then the cases of a group run in ${rounds} interleaved`
+  )
+  lines.push(
+    `rounds of about ${roundMs} ms each. A case's figure is the median of its rounds (each round's median sample); the fastest`
+  )
+  lines.push(
+    "round is shown beside it. Ratios are of medians; the \"fastest rounds\" column is the ratio of the minima."
+  )
+  lines.push("")
   lines.push("## Targets")
   lines.push("")
-  lines.push("| target | measured | bound | verdict |")
-  lines.push("|---|---|---|---|")
+  lines.push("Bounds from issue 17. Each row is a ratio to a peer (or to hookbus itself in another setting).")
+  lines.push("")
+  lines.push("| target | measured (medians) | fastest rounds | bound | verdict |")
+  lines.push("|---|---|---|---|---|")
   for (const t of results.targets) {
     lines.push(
-      `| ${t.name} | ${t.measured.toFixed(2)}${t.unit} | ${t.kind === "max" ? "≤" : "≥"} ${t.bound}${t.unit} | ${
-        met(t) ? "met" : "**missed**"
-      }${t.note ? ` (${t.note})` : ""} |`
+      `| ${t.name} | ${fmt(t.measured, t.unit)} | ${t.best === undefined ? "" : fmt(t.best, t.unit)} | ${
+        t.kind === "max" ? "≤" : "≥"
+      } ${t.bound}${t.unit} | ${met(t) ? "met" : "**missed**"}${t.note ? ` (${t.note})` : ""} |`
     )
   }
   lines.push("")
@@ -150,7 +240,9 @@ export const markdown = (results: Results, meta: Record<string, string>): string
   lines.push(
     missed.length === 0
       ? "Every target was met in this run."
-      : `Missed in this run: ${missed.map((t) => t.name).join("; ")}.`
+      : `**Missed in this run** (${missed.length} of ${results.targets.length}): ${
+        missed.map((t) => t.name).join("; ")
+      }.`
   )
   lines.push("")
   if (results.figures.length > 0) {
@@ -168,10 +260,14 @@ export const markdown = (results: Results, meta: Record<string, string>): string
     const cases = results.cases.filter((c) => c.group === group)
     lines.push(`### ${group}`)
     lines.push("")
-    lines.push("| case | time per op | ratio |")
-    lines.push("|---|---|---|")
+    lines.push("| case | time per op (median) | fastest round | ratio |")
+    lines.push("|---|---|---|---|")
     for (const c of cases) {
-      lines.push(`| ${c.name} | ${formatNs(c.nsPerOp)} | ${(c.nsPerOp / cases[0].nsPerOp).toFixed(2)}x |`)
+      lines.push(
+        `| ${c.name} | ${formatNs(c.nsPerOp)} | ${formatNs(c.minNsPerOp)} | ${
+          (c.nsPerOp / cases[0].nsPerOp).toFixed(2)
+        }x |`
+      )
     }
     lines.push("")
   }
