@@ -33,7 +33,18 @@ import * as Printable from "./Printable.ts"
 import { commands as authoring } from "./Scaffold.ts"
 import * as TraceTree from "./TraceTree.ts"
 
-/** The plugins bundled with hookbus. */
+/**
+ * The plugins bundled with hookbus.
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { Effect } from "effect"
+ * import { HookBus } from "hookbus"
+ * import { bundledPlugins, loadAll } from "hookbus/cli"
+ *
+ * const program = loadAll(bundledPlugins).pipe(Effect.provide(HookBus.layer))
+ */
 export const bundledPlugins = fileURLToPath(new URL("../../examples/plugins", import.meta.url))
 
 /** What every `--help` ends its description with. */
@@ -414,7 +425,20 @@ const demo = Command.make("demo", { plugins: pluginsFlag }, (input) =>
     Command.withExamples([{ command: "hookbus demo", description: "Run the tour on the bundled plugins" }])
   )
 
-/** The root command. */
+/**
+ * The root command.
+ *
+ * @since 0.1.0
+ * @category commands
+ * @example
+ * import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+ * import * as NodeServices from "@effect/platform-node/NodeServices"
+ * import { Effect } from "effect"
+ * import { Command } from "effect/cli"
+ * import { hookbus } from "hookbus/cli"
+ *
+ * hookbus.pipe(Command.run({ version: "1.0.0" }), Effect.provide(NodeServices.layer), NodeRuntime.runMain)
+ */
 export const hookbus = Command.make("hookbus").pipe(
   Command.withDescription(`Hook bus and WebAssembly plugins for Effect backends. ${exitCodes}`),
   Command.withExamples([{ command: "hookbus run --help", description: "Flags and an example for one command" }]),

@@ -13,31 +13,88 @@ import type * as Scope from "effect/Scope"
 import type { HookBus } from "../services/HookBus.ts"
 import * as Plugin from "../wasm/Plugin.ts"
 
-/** Input the command line cannot act on; its message is the one line the user sees. */
+/**
+ * Input the command line cannot act on; its message is the one line the user sees.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { Effect } from "effect"
+ * import { HookBus } from "hookbus"
+ * import { loadAll } from "hookbus/cli"
+ *
+ * const program = loadAll("no/such/dir").pipe(
+ *   Effect.catchTag("CliInputError", (e) => Effect.logError(e.message)), // "plugin directory not found: no/such/dir"
+ *   Effect.provide(HookBus.layer)
+ * )
+ */
 export class CliInputError extends Data.TaggedError("CliInputError")<{ readonly message: string }> {}
 
 /** A hook, a handler or a plugin failed in a way the command names in one line (exit code 1). */
 export class CliFailure extends Data.TaggedError("CliFailure")<{ readonly message: string }> {}
 
-/** The command already said what went wrong; it only needs a non-zero exit code. */
+/**
+ * The command already said what went wrong; it only needs a non-zero exit code.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { Effect } from "effect"
+ * import { SilentExit } from "hookbus/cli"
+ *
+ * const failQuietly = Effect.fail(new SilentExit()) // exit code 1, nothing more printed
+ */
 export class SilentExit extends Data.TaggedError("SilentExit") {}
 
 /** What to do when a plugin's module has not been built. */
 export const buildAdvice = "run `npm run build:plugins` to build them"
 
-/** A plugin folder that did not load. */
+/**
+ * A plugin folder that did not load.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { LoadFailure } from "hookbus/cli"
+ *
+ * const line = (f: LoadFailure) => `${f.dir}: ${f.message}`
+ */
 export interface LoadFailure {
   readonly dir: string
   readonly message: string
 }
 
-/** The plugins that loaded and the folders that failed. */
+/**
+ * The plugins that loaded and the folders that failed.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { PluginSet } from "hookbus/cli"
+ *
+ * const summary = (set: PluginSet) => `${set.handles.length} loaded, ${set.failures.length} failed`
+ */
 export interface PluginSet {
   readonly handles: ReadonlyArray<Plugin.PluginHandle>
   readonly failures: ReadonlyArray<LoadFailure>
 }
 
-/** Loads `dir` when it is a plugin folder, else every folder with a `plugin.json` under it, in name order. */
+/**
+ * Loads `dir` when it is a plugin folder, else every folder with a `plugin.json` under it, in name order.
+ *
+ * @since 0.1.0
+ * @category loading
+ * @example
+ * import { Effect } from "effect"
+ * import { HookBus } from "hookbus"
+ * import { loadAll } from "hookbus/cli"
+ *
+ * const program = Effect.gen(function*() {
+ *   const { handles, failures } = yield* loadAll("plugins", { execution: "worker" })
+ *   for (const f of failures) yield* Effect.logWarning(`${f.dir}: ${f.message}`)
+ *   return handles.map((h) => h.name)
+ * }).pipe(Effect.scoped, Effect.provide(HookBus.layer))
+ */
 export const loadAll = (
   dir: string,
   options: Plugin.PluginOptions = {}

@@ -20,7 +20,9 @@ const escape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStar
  * own output has several lines).
  *
  * @example
- * Printable.text("ok\u001b[2J") // "ok\\u001b[2J"
+ * import { text } from "./Printable.ts"
+ *
+ * text("ok\u001b[2J") // "ok\\u001b[2J"
  */
 export const text = (value: string): string => value.replace(unsafe, escape)
 
@@ -28,7 +30,9 @@ export const text = (value: string): string => value.replace(unsafe, escape)
  * `text` on one line: newlines are escaped too, for a value printed inside a line of the CLI's own.
  *
  * @example
- * Printable.line("a\nPASS  forged") // "a\\u000aPASS  forged"
+ * import { line } from "./Printable.ts"
+ *
+ * line("a\nPASS  forged") // "a\\u000aPASS  forged"
  */
 export const line = (value: string): string => value.replace(unsafeOrBreak, escape)
 
@@ -38,7 +42,10 @@ const args = (values: ReadonlyArray<unknown>): Array<unknown> => values.map((v) 
  * Runs `effect` with a `Console` whose every string argument goes through `text`.
  *
  * @example
- * program.pipe(Printable.console)
+ * import { Console } from "effect"
+ * import { console } from "./Printable.ts"
+ *
+ * const program = Console.log("from a plugin: \u001b[2J").pipe(console) // printed as \u001b[2J
  */
 export const console = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Console.consoleWith((inner) =>

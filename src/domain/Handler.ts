@@ -6,13 +6,41 @@
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 
-/** Sync handlers run inside the dispatch; async ones run in a fiber owned by the bus (actions only). */
+/**
+ * Sync handlers run inside the dispatch; async ones run in a fiber owned by the bus (actions only).
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { HandlerMode } from "hookbus"
+ *
+ * const mode: HandlerMode = "async"
+ */
 export type HandlerMode = "sync" | "async"
 
-/** What happens when a filter handler fails: stop the chain ("abort") or pass over it ("skip"). */
+/**
+ * What happens when a filter handler fails: stop the chain ("abort") or pass over it ("skip").
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { HookBus, type FilterErrorPolicy } from "hookbus"
+ *
+ * const policy: FilterErrorPolicy = "skip"
+ * const layer = HookBus.layerWith({ filterErrors: { the_content: policy } })
+ */
 export type FilterErrorPolicy = "abort" | "skip"
 
-/** Options shared by `addAction` and `addFilter`. */
+/**
+ * Options shared by `addAction` and `addFilter`.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { HandlerOptions } from "hookbus"
+ *
+ * const options: HandlerOptions = { source: "seo", priority: 5, after: ["markdown"], timeout: "1 second" }
+ */
 export interface HandlerOptions {
   /** Lower runs first; ties keep registration order. Default 10; must be finite. */
   readonly priority?: number | undefined
@@ -28,7 +56,16 @@ export interface HandlerOptions {
   readonly timeout?: Duration.Input | undefined
 }
 
-/** Options of `addAction`. */
+/**
+ * Options of `addAction`.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { ActionOptions } from "hookbus"
+ *
+ * const options: ActionOptions<[postId: string]> = { mode: "async", orderBy: (postId) => postId }
+ */
 export interface ActionOptions<Args extends ReadonlyArray<unknown> = ReadonlyArray<unknown>> extends HandlerOptions {
   /** "sync" (default) runs inside `doAction`; "async" runs in a bus-owned fiber and `doAction` does not wait. */
   readonly mode?: HandlerMode | undefined
@@ -39,13 +76,36 @@ export interface ActionOptions<Args extends ReadonlyArray<unknown> = ReadonlyArr
   readonly orderBy?: ((...args: Args) => string) | undefined
 }
 
-/** Options of `addFilter`. */
+/**
+ * Options of `addFilter`.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { FilterOptions } from "hookbus"
+ *
+ * const options: FilterOptions = { source: "typography", onError: "skip" }
+ */
 export interface FilterOptions extends HandlerOptions {
   /** Overrides the bus's `filterErrors` policy for this handler. */
   readonly onError?: FilterErrorPolicy | undefined
 }
 
-/** One handler as `handlers(hook)` shows it, in resolved order. */
+/**
+ * One handler as `handlers(hook)` shows it, in resolved order.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { Effect } from "effect"
+ * import { Hook, HookBus, type HandlerInfo } from "hookbus"
+ *
+ * const describe = (h: HandlerInfo) => `${h.source} (priority ${h.priority}, ${h.mode})`
+ * const program = Effect.gen(function*() {
+ *   const bus = yield* HookBus
+ *   return (yield* bus.handlers(Hook.filter("the_content"))).map(describe)
+ * })
+ */
 export interface HandlerInfo {
   readonly id: number
   readonly source: string
@@ -56,7 +116,21 @@ export interface HandlerInfo {
   readonly once: boolean
 }
 
-/** A live registration. Closing the scope it was made in removes it; so does `remove`, earlier and idempotently. */
+/**
+ * A live registration. Closing the scope it was made in removes it; so does `remove`, earlier and idempotently.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { Effect } from "effect"
+ * import { Hook, HookBus } from "hookbus"
+ *
+ * const program = Effect.gen(function*() {
+ *   const bus = yield* HookBus
+ *   const registration = yield* bus.addAction(Hook.action("init"), () => Effect.log("init"), { source: "boot" })
+ *   yield* registration.remove // earlier than the scope's end
+ * })
+ */
 export interface Registration {
   readonly id: number
   readonly hook: string

@@ -6,7 +6,18 @@
  * @since 0.1.0
  */
 
-/** What ordering needs to know about a handler. */
+/**
+ * What ordering needs to know about a handler.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { HandlerOrder } from "hookbus"
+ *
+ * const h = (seq: number, source: string, priority = 10, after: Array<string> = []): HandlerOrder.Orderable => ({
+ *   seq, priority, source, before: [], after
+ * })
+ */
 export interface Orderable {
   /** Registration order: strictly increasing over a bus's lifetime. */
   readonly seq: number
@@ -16,23 +27,71 @@ export interface Orderable {
   readonly after: ReadonlyArray<string>
 }
 
-/** The outcome of resolving an order. */
+/**
+ * The outcome of resolving an order.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { HandlerOrder } from "hookbus"
+ *
+ * const h = (seq: number, source: string, priority = 10, after: Array<string> = []): HandlerOrder.Orderable => ({
+ *   seq, priority, source, before: [], after
+ * })
+ * const result: HandlerOrder.Resolved<HandlerOrder.Orderable> = HandlerOrder.resolve([h(1, "a", 10, ["b"]), h(2, "b")])
+ * if (result._tag === "Ordered") console.log(result.order.map((e) => e.source)) // ["b", "a"]
+ */
 export type Resolved<A extends Orderable> =
   | { readonly _tag: "Ordered"; readonly order: ReadonlyArray<A> }
   | { readonly _tag: "Cycle"; readonly sources: ReadonlyArray<string> }
 
 const hasConstraints = (entry: Orderable): boolean => entry.before.length > 0 || entry.after.length > 0
 
-/** Priority, then registration order. */
+/**
+ * Priority, then registration order.
+ *
+ * @since 0.1.0
+ * @category ordering
+ * @example
+ * import { HandlerOrder } from "hookbus"
+ *
+ * const h = (seq: number, source: string, priority = 10, after: Array<string> = []): HandlerOrder.Orderable => ({
+ *   seq, priority, source, before: [], after
+ * })
+ * const order = [h(2, "late", 5), h(1, "early", 5)].sort(HandlerOrder.compare) // early, then late
+ */
 export const compare = (a: Orderable, b: Orderable): number => a.priority - b.priority || a.seq - b.seq
 
-/** Whether any handler of `chain` has ordering constraints. */
+/**
+ * Whether any handler of `chain` has ordering constraints.
+ *
+ * @since 0.1.0
+ * @category ordering
+ * @example
+ * import { HandlerOrder } from "hookbus"
+ *
+ * const h = (seq: number, source: string, priority = 10, after: Array<string> = []): HandlerOrder.Orderable => ({
+ *   seq, priority, source, before: [], after
+ * })
+ * HandlerOrder.anyConstrained([h(1, "a"), h(2, "b", 10, ["a"])]) // true
+ */
 export const anyConstrained = (chain: ReadonlyArray<Orderable>): boolean => chain.some(hasConstraints)
 
 /**
  * Adds `entry` to an ordered chain. Without constraints anywhere this is a binary insertion; otherwise a full
  * resolution, which reports a cycle instead of an order. `constrained` says whether the chain has constraints
  * (callers that track it spare the scan).
+ *
+ * @since 0.1.0
+ * @category ordering
+ * @example
+ * import { HandlerOrder } from "hookbus"
+ *
+ * const h = (seq: number, source: string, priority = 10, after: Array<string> = []): HandlerOrder.Orderable => ({
+ *   seq, priority, source, before: [], after
+ * })
+ * const chain = [h(1, "a", 5), h(2, "b", 20)]
+ * HandlerOrder.insert(chain, h(3, "c", 10)) // { _tag: "Ordered", order: [a, c, b] }
  */
 export const insert = <A extends Orderable>(
   chain: ReadonlyArray<A>,
@@ -57,6 +116,17 @@ export const insert = <A extends Orderable>(
 /**
  * Removes `entry` from an ordered chain, re-resolving when constraints may let others move up. `constrained` says
  * whether the chain has constraints (callers that track it spare the scan).
+ *
+ * @since 0.1.0
+ * @category ordering
+ * @example
+ * import { HandlerOrder } from "hookbus"
+ *
+ * const h = (seq: number, source: string, priority = 10, after: Array<string> = []): HandlerOrder.Orderable => ({
+ *   seq, priority, source, before: [], after
+ * })
+ * const a = h(1, "a")
+ * HandlerOrder.remove([a, h(2, "b")], a) // [b]
  */
 export const remove = <A extends Orderable>(
   chain: ReadonlyArray<A>,
@@ -77,7 +147,19 @@ export const remove = <A extends Orderable>(
   return resolved._tag === "Ordered" ? resolved.order : rest
 }
 
-/** Sources named in constraints that no handler in `chain` has. */
+/**
+ * Sources named in constraints that no handler in `chain` has.
+ *
+ * @since 0.1.0
+ * @category ordering
+ * @example
+ * import { HandlerOrder } from "hookbus"
+ *
+ * const h = (seq: number, source: string, priority = 10, after: Array<string> = []): HandlerOrder.Orderable => ({
+ *   seq, priority, source, before: [], after
+ * })
+ * HandlerOrder.missingSources([h(1, "a")], h(2, "b", 10, ["seo"])) // ["seo"]
+ */
 export const missingSources = (chain: ReadonlyArray<Orderable>, entry: Orderable): ReadonlyArray<string> => {
   const present = new Set(chain.map((e) => e.source))
   return [...new Set([...entry.before, ...entry.after])].filter((s) => !present.has(s))
@@ -86,6 +168,16 @@ export const missingSources = (chain: ReadonlyArray<Orderable>, entry: Orderable
 /**
  * Orders `entries`: among the handlers whose constraints are met, the earliest by priority then registration goes
  * first. Constraints naming absent sources are ignored.
+ *
+ * @since 0.1.0
+ * @category ordering
+ * @example
+ * import { HandlerOrder } from "hookbus"
+ *
+ * const h = (seq: number, source: string, priority = 10, after: Array<string> = []): HandlerOrder.Orderable => ({
+ *   seq, priority, source, before: [], after
+ * })
+ * HandlerOrder.resolve([h(1, "a", 10, ["b"]), h(2, "b", 10, ["a"])]) // { _tag: "Cycle", sources: [...] }
  */
 export const resolve = <A extends Orderable>(entries: ReadonlyArray<A>): Resolved<A> => {
   const n = entries.length

@@ -9,20 +9,54 @@ import type * as Schema from "effect/Schema"
 import { InvalidHookName, ShortCircuit } from "./HookErrors.ts"
 import * as HookName from "./HookName.ts"
 
-/** The two kinds of hook. */
+/**
+ * The two kinds of hook.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { Hook } from "hookbus"
+ *
+ * const kinds: ReadonlyArray<Hook.HookKind> = ["action", "filter"]
+ */
 export type HookKind = "action" | "filter"
 
-/** A schema that encodes and decodes without services, as the plugin bridge needs. */
+/**
+ * A schema that encodes and decodes without services, as the plugin bridge needs.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { Schema } from "effect"
+ * import type { Hook } from "hookbus"
+ *
+ * const schema: Hook.HookSchema = Schema.String
+ */
 export type HookSchema = Schema.Codec<any, any, never, never>
 
-/** Maps a tuple of schemas to the tuple of their types. */
+/**
+ * Maps a tuple of schemas to the tuple of their types.
+ *
+ * @since 0.1.0
+ * @category type-level
+ * @example
+ * import { Schema } from "effect"
+ * import type { Hook } from "hookbus"
+ *
+ * type Args = Hook.TypesOf<[typeof Schema.String, typeof Schema.Number]> // [string, number]
+ */
 export type TypesOf<S extends ReadonlyArray<HookSchema>> = { -readonly [K in keyof S]: S[K]["Type"] }
 
 /**
  * An action hook: handlers receive `Args` and return nothing.
  *
+ * @since 0.1.0
+ * @category models
  * @example
- * const PostSaved = Hook.action("post.saved", { args: [Schema.String] }) // ActionHook<[string]>
+ * import { Schema } from "effect"
+ * import { Hook } from "hookbus"
+ *
+ * const PostSaved: Hook.ActionHook<[string]> = Hook.action("post.saved", { args: [Schema.String] })
  */
 export interface ActionHook<in out Args extends ReadonlyArray<unknown> = Array<unknown>> {
   readonly kind: "action"
@@ -37,8 +71,13 @@ export interface ActionHook<in out Args extends ReadonlyArray<unknown> = Array<u
 /**
  * A filter hook: handlers receive the value `A` and `Args`, and return the next `A`.
  *
+ * @since 0.1.0
+ * @category models
  * @example
- * const TheContent = Hook.filter("the_content", { value: Schema.String }) // FilterHook<string, []>
+ * import { Schema } from "effect"
+ * import { Hook } from "hookbus"
+ *
+ * const TheContent: Hook.FilterHook<string, []> = Hook.filter("the_content", { value: Schema.String })
  */
 export interface FilterHook<in out A = unknown, in out Args extends ReadonlyArray<unknown> = Array<unknown>> {
   readonly kind: "filter"
@@ -53,18 +92,57 @@ export interface FilterHook<in out A = unknown, in out Args extends ReadonlyArra
   readonly Value?: (value: A, args: Args) => A
 }
 
-/** The value type of a filter hook. */
+/**
+ * The value type of a filter hook.
+ *
+ * @since 0.1.0
+ * @category type-level
+ * @example
+ * import { Hook } from "hookbus"
+ *
+ * const Title = Hook.filter<string, [postId: number]>("the_title")
+ * type Value = Hook.ValueOf<typeof Title> // string
+ */
 export type ValueOf<H> = H extends FilterHook<infer A, any> ? A : never
 
-/** The argument types of a hook. */
+/**
+ * The argument types of a hook.
+ *
+ * @since 0.1.0
+ * @category type-level
+ * @example
+ * import { Hook } from "hookbus"
+ *
+ * const Title = Hook.filter<string, [postId: number]>("the_title")
+ * type Args = Hook.ArgsOf<typeof Title> // [postId: number]
+ */
 export type ArgsOf<H> = H extends FilterHook<any, infer Args> ? Args
   : H extends ActionHook<infer Args> ? Args
   : never
 
-/** Any hook definition. */
+/**
+ * Any hook definition.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { Hook } from "hookbus"
+ *
+ * const names = (hooks: ReadonlyArray<Hook.AnyHook>) => hooks.map((h) => `${h.kind} ${h.name}`)
+ * names([Hook.action("init"), Hook.filter("the_content")])
+ */
 export type AnyHook = ActionHook<any> | FilterHook<any, any>
 
-/** The key under which the bus keeps a hook's handlers. */
+/**
+ * The key under which the bus keeps a hook's handlers.
+ *
+ * @since 0.1.0
+ * @category utils
+ * @example
+ * import { Hook } from "hookbus"
+ *
+ * Hook.keyOf("filter", "the_content") // "filter:the_content", the same as Hook.filter("the_content").key
+ */
 export const keyOf = (kind: HookKind, name: string): string => `${kind}:${name}`
 
 const checkName = (name: string): void => {
@@ -76,7 +154,12 @@ const checkName = (name: string): void => {
  * Defines an action hook. With `args` schemas, the handler arguments are typed by them; without, they are the
  * explicit type parameter (or `unknown`). Throws `InvalidHookName` for a name that breaks the rules in `HookName`.
  *
+ * @since 0.1.0
+ * @category constructors
  * @example
+ * import { Schema } from "effect"
+ * import { Hook } from "hookbus"
+ *
  * const Init = Hook.action("init")
  * const PostSaved = Hook.action("post.saved", { args: [Schema.String, Schema.Number] })
  * const Typed = Hook.action<[id: string]>("user.login")
@@ -95,7 +178,12 @@ export function action(name: string, schemas?: { readonly args?: ReadonlyArray<H
  * Defines a filter hook. With a `value` schema (and `args` schemas), the value and arguments are typed by them;
  * without, by the explicit type parameters (or `unknown`). Throws `InvalidHookName` for a bad name.
  *
+ * @since 0.1.0
+ * @category constructors
  * @example
+ * import { Schema } from "effect"
+ * import { Hook } from "hookbus"
+ *
  * const TheContent = Hook.filter("the_content", { value: Schema.String })
  * const Title = Hook.filter<string, [postId: number]>("the_title")
  */
@@ -122,8 +210,17 @@ export function filter(
 /**
  * Stops a filter chain: the dispatch succeeds with `value`, and later handlers do not run.
  *
+ * @since 0.1.0
+ * @category constructors
  * @example
- * bus.addFilter(TheContent, (text) => text.length === 0 ? Hook.shortCircuit("(empty)") : Effect.succeed(text))
+ * import { Effect } from "effect"
+ * import { Hook, HookBus } from "hookbus"
+ *
+ * const TheContent = Hook.filter<string>("the_content")
+ * const program = Effect.gen(function*() {
+ *   const bus = yield* HookBus
+ *   yield* bus.addFilter(TheContent, (text) => text.length === 0 ? Hook.shortCircuit("(empty)") : Effect.succeed(text))
+ * })
  */
 export const shortCircuit = <A>(value: A): Effect.Effect<never, ShortCircuit<A>> =>
   Effect.fail(new ShortCircuit({ value }))

@@ -10,6 +10,16 @@ import type { HookKind } from "./Hook.ts"
 /**
  * A filter handler stops the chain with `value`. Raised by {@link Hook.shortCircuit}; from an action handler it is
  * an ordinary failure.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { Effect } from "effect"
+ * import { Hook, ShortCircuit } from "hookbus"
+ *
+ * const stop = Hook.shortCircuit("cached") // fails with a ShortCircuit the bus turns into the chain's result
+ * const isStop = (u: unknown): u is ShortCircuit => u instanceof ShortCircuit
+ * const value = Effect.flip(stop).pipe(Effect.map((e) => e.value)) // "cached"
  */
 export class ShortCircuit<out A = unknown> extends Data.TaggedError("ShortCircuit")<{ readonly value: A }> {
   override get message(): string {
@@ -17,12 +27,28 @@ export class ShortCircuit<out A = unknown> extends Data.TaggedError("ShortCircui
   }
 }
 
-/** Why a handler did not complete. */
+/**
+ * Why a handler did not complete.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import type { FailureReason, HandlerFailed } from "hookbus"
+ *
+ * const reasonOf = (failure: HandlerFailed): FailureReason => failure.reason // "Failure" | "Defect" | ...
+ */
 export type FailureReason = "Failure" | "Defect" | "Interrupt" | "Timeout"
 
 /**
  * One handler that did not complete: it failed, died (threw or `Effect.die`), was interrupted, or overran its
  * timeout. `cause` keeps the full `Cause`.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import type { HandlerFailed } from "hookbus"
+ *
+ * const line = (f: HandlerFailed) => `${f.source} on ${f.hook}: ${f.reason} (${String(f.error ?? "no typed error")})`
  */
 export class HandlerFailed extends Data.TaggedError("HandlerFailed")<{
   readonly hook: string
@@ -45,7 +71,22 @@ export class HandlerFailed extends Data.TaggedError("HandlerFailed")<{
   }
 }
 
-/** `doAction` ran every sync handler, and these failed (in chain order). */
+/**
+ * `doAction` ran every sync handler, and these failed (in chain order).
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { Effect } from "effect"
+ * import { Hook, HookBus } from "hookbus"
+ *
+ * const program = Effect.gen(function*() {
+ *   const bus = yield* HookBus
+ *   yield* bus.doAction(Hook.action("init")).pipe(
+ *     Effect.catchTag("ActionFailed", (e) => Effect.logWarning(`${e.failures.length} init handler(s) failed`))
+ *   )
+ * })
+ */
 export class ActionFailed extends Data.TaggedError("ActionFailed")<{
   readonly hook: string
   readonly failures: ReadonlyArray<HandlerFailed>
@@ -56,7 +97,22 @@ export class ActionFailed extends Data.TaggedError("ActionFailed")<{
   }
 }
 
-/** A filter chain stopped at a failing handler; `value` is the last value a handler accepted. */
+/**
+ * A filter chain stopped at a failing handler; `value` is the last value a handler accepted.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { Effect } from "effect"
+ * import { Hook, HookBus } from "hookbus"
+ *
+ * const TheContent = Hook.filter<string>("the_content")
+ * const program = Effect.gen(function*() {
+ *   const bus = yield* HookBus
+ *   // On failure, keep the last value a handler accepted.
+ *   return yield* bus.applyFilters(TheContent, "text").pipe(Effect.catchTag("FilterFailed", (e) => Effect.succeed(e.value)))
+ * })
+ */
 export class FilterFailed<out A = unknown> extends Data.TaggedError("FilterFailed")<{
   readonly hook: string
   readonly value: A
@@ -67,17 +123,50 @@ export class FilterFailed<out A = unknown> extends Data.TaggedError("FilterFaile
   }
 }
 
-/** Why a registration was refused. */
+/**
+ * Why a registration was refused.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import type { RegistrationRejected, RejectionReason } from "hookbus"
+ *
+ * const why = (e: RegistrationRejected): RejectionReason => e.reason // "Cycle", "InvalidPriority", ...
+ */
 export type RejectionReason = "InvalidPriority" | "InvalidHookName" | "InvalidOption" | "Cycle" | "SelfConstraint"
 
-/** A registration was refused; the chain is unchanged. */
+/**
+ * A registration was refused; the chain is unchanged.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { Effect } from "effect"
+ * import { Hook, HookBus } from "hookbus"
+ *
+ * const program = Effect.gen(function*() {
+ *   const bus = yield* HookBus
+ *   const error = yield* Effect.flip(bus.addAction(Hook.action("init"), () => Effect.void, { priority: Number.NaN }))
+ *   return error.reason // "InvalidPriority"
+ * })
+ */
 export class RegistrationRejected extends Data.TaggedError("RegistrationRejected")<{
   readonly hook: string
   readonly reason: RejectionReason
   readonly message: string
 }> {}
 
-/** Nested dispatch went deeper than the bus's `maxDepth`. */
+/**
+ * Nested dispatch went deeper than the bus's `maxDepth`.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { HookBus, type RecursionLimit } from "hookbus"
+ *
+ * const layer = HookBus.layerWith({ maxDepth: 8 }) // a dispatch nested deeper fails with RecursionLimit
+ * const line = (e: RecursionLimit) => `${e.hook} at depth ${e.depth}`
+ */
 export class RecursionLimit extends Data.TaggedError("RecursionLimit")<{
   readonly hook: string
   readonly depth: number
@@ -105,7 +194,16 @@ const firstLine = (text: string): string => {
   return end === -1 ? text : text.slice(0, end)
 }
 
-/** The longest message an error of the bus builds, in UTF-16 code units. */
+/**
+ * The longest message an error of the bus builds, in UTF-16 code units.
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { maxMessageLength, type ActionFailed } from "hookbus"
+ *
+ * const fits = (e: ActionFailed) => e.message.length <= maxMessageLength // always true
+ */
 export const maxMessageLength = 2048
 
 /** Caps a message at `maxMessageLength`: nested failures (a recursion 64 deep) stay readable and cheap to log. */
@@ -132,7 +230,20 @@ const describeCause = (cause: Cause.Cause<unknown>): string => {
   return firstLine(typeof error === "string" ? error : String(error))
 }
 
-/** A hook was defined with a name that breaks the rules in `HookName` (thrown by `Hook.action`/`Hook.filter`). */
+/**
+ * A hook was defined with a name that breaks the rules in `HookName` (thrown by `Hook.action`/`Hook.filter`).
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { Hook, InvalidHookName } from "hookbus"
+ *
+ * try {
+ *   Hook.action("")
+ * } catch (error) {
+ *   if (error instanceof InvalidHookName) console.log(error.message)
+ * }
+ */
 export class InvalidHookName extends Data.TaggedError("InvalidHookName")<{
   readonly name: string
   readonly message: string

@@ -4,7 +4,16 @@
  * @since 0.1.0
  */
 
-/** The longest hook name, in UTF-8 bytes (the ABI's name block is capped at the same size). */
+/**
+ * The longest hook name, in UTF-8 bytes (the ABI's name block is capped at the same size).
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { HookName } from "hookbus"
+ *
+ * HookName.isValid("x".repeat(HookName.maxBytes + 1)) // false
+ */
 export const maxBytes = 256
 
 const encoder = new TextEncoder()
@@ -17,7 +26,16 @@ const encoder = new TextEncoder()
 // oxlint-disable-next-line no-control-regex -- matching control characters is the point
 const unprintablePattern = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]/u
 
-/** The first unprintable character of `text`, described, or `undefined`. */
+/**
+ * The first unprintable character of `text`, described, or `undefined`.
+ *
+ * @since 0.1.0
+ * @category validation
+ * @example
+ * import { HookName } from "hookbus"
+ *
+ * HookName.unprintableAt("post\nsaved") // { index: 4, code: 10, what: "a control character" }
+ */
 export const unprintableAt = (
   text: string
 ): { readonly index: number; readonly code: number; readonly what: string } | undefined => {
@@ -37,7 +55,11 @@ export const unprintableAt = (
 /**
  * Explains why `name` is not a valid hook name, or returns `undefined` when it is.
  *
+ * @since 0.1.0
+ * @category validation
  * @example
+ * import { HookName } from "hookbus"
+ *
  * HookName.problem("") // "a hook name must not be empty"
  * HookName.problem("the_content") // undefined
  */
@@ -56,5 +78,14 @@ export const problem = (name: unknown): string | undefined => {
   return bytes > maxBytes ? `a hook name must be at most ${maxBytes} UTF-8 bytes, got ${bytes}` : undefined
 }
 
-/** Whether `name` is a valid hook name. */
+/**
+ * Whether `name` is a valid hook name.
+ *
+ * @since 0.1.0
+ * @category validation
+ * @example
+ * import { HookName } from "hookbus"
+ *
+ * const names = ["the_content", "", "post.saved"].filter(HookName.isValid) // ["the_content", "post.saved"]
+ */
 export const isValid = (name: unknown): name is string => problem(name) === undefined

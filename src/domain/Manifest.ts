@@ -14,7 +14,18 @@ import { ManifestInvalid, type ManifestProblem } from "./PluginErrors.ts"
 
 const withMessage = <T>(predicate: (t: T) => string | undefined) => Schema.makeFilter<T>((t) => predicate(t) ?? true)
 
-/** A plugin name: lowercase letters, digits and dashes, starting with a letter, 2 to 64 characters. */
+/**
+ * A plugin name: lowercase letters, digits and dashes, starting with a letter, 2 to 64 characters.
+ *
+ * @since 0.1.0
+ * @category schemas
+ * @example
+ * import { Schema } from "effect"
+ * import { Manifest } from "hookbus/wasm"
+ *
+ * Schema.is(Manifest.PluginName)("seo-tools") // true
+ * Schema.is(Manifest.PluginName)("SEO") // false
+ */
 export const PluginName = Schema.String.check(
   withMessage((s) =>
     /^[a-z][a-z0-9-]{1,63}$/.test(s) ? undefined : `expected a plugin name matching ^[a-z][a-z0-9-]{1,63}$`
@@ -24,15 +35,46 @@ export const PluginName = Schema.String.check(
 const semver =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/
 
-/** A semantic version such as `1.2.3` or `1.0.0-beta.1`. */
+/**
+ * A semantic version such as `1.2.3` or `1.0.0-beta.1`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ * @example
+ * import { Schema } from "effect"
+ * import { Manifest } from "hookbus/wasm"
+ *
+ * Schema.is(Manifest.SemVer)("1.0.0-beta.1") // true
+ */
 export const SemVer = Schema.String.check(
   withMessage((s) => semver.test(s) ? undefined : `expected a semantic version (MAJOR.MINOR.PATCH), got "${s}"`)
 )
 
-/** A hook name (non-empty, at most 256 UTF-8 bytes). */
+/**
+ * A hook name (non-empty, at most 256 UTF-8 bytes).
+ *
+ * @since 0.1.0
+ * @category schemas
+ * @example
+ * import { Schema } from "effect"
+ * import { Manifest } from "hookbus/wasm"
+ *
+ * Schema.is(Manifest.HookNameSchema)("the_content") // true
+ */
 export const HookNameSchema = Schema.String.check(withMessage((s) => HookName.problem(s)))
 
-/** A path relative to the plugin folder that stays inside it. */
+/**
+ * A path relative to the plugin folder that stays inside it.
+ *
+ * @since 0.1.0
+ * @category schemas
+ * @example
+ * import { Schema } from "effect"
+ * import { Manifest } from "hookbus/wasm"
+ *
+ * Schema.is(Manifest.RelativePath)("build/plugin.wasm") // true
+ * Schema.is(Manifest.RelativePath)("../elsewhere.wasm") // false
+ */
 export const RelativePath = Schema.String.check(
   withMessage((s) => {
     if (s.length === 0) return "expected a non-empty path"
@@ -61,7 +103,16 @@ const HostChosenSource = Schema.Never.annotate({
   message: "a plugin's source is chosen by the host (always \"plugin:<name>\"); remove this field"
 })
 
-/** One hook a plugin handles. */
+/**
+ * One hook a plugin handles.
+ *
+ * @since 0.1.0
+ * @category schemas
+ * @example
+ * import type { Manifest } from "hookbus/wasm"
+ *
+ * const hook: Manifest.ManifestHook = { name: "post.saved", kind: "action", mode: "async", priority: 20 }
+ */
 export const ManifestHook = Schema.Struct({
   name: HookNameSchema,
   kind: Schema.Literals(["action", "filter"]),
@@ -75,7 +126,16 @@ export const ManifestHook = Schema.Struct({
 )
 export type ManifestHook = typeof ManifestHook.Type
 
-/** Resource limits (enforced by the sandbox). */
+/**
+ * Resource limits (enforced by the sandbox).
+ *
+ * @since 0.1.0
+ * @category schemas
+ * @example
+ * import type { Manifest } from "hookbus/wasm"
+ *
+ * const limits: Manifest.ManifestLimits = { fuel: 5_000_000, memoryPages: 32 }
+ */
 export const ManifestLimits = Schema.Struct({
   /** Memory cap in 64 KiB pages. */
   memoryPages: Schema.optionalKey(positiveInt(65_536)),
@@ -88,7 +148,16 @@ export const ManifestLimits = Schema.Struct({
 })
 export type ManifestLimits = typeof ManifestLimits.Type
 
-/** The host imports a manifest may declare in `capabilities`. */
+/**
+ * The host imports a manifest may declare in `capabilities`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ * @example
+ * import type { Manifest } from "hookbus/wasm"
+ *
+ * const capabilities: ReadonlyArray<Manifest.Capability> = ["gn_log", "gn_time_ms"]
+ */
 export const Capability = Schema.Literals(["gn_log", "gn_panic", "gn_time_ms"])
 export type Capability = typeof Capability.Type
 
@@ -108,7 +177,22 @@ const ManifestHooks = Schema.Array(ManifestHook).check(
   })
 )
 
-/** The manifest. */
+/**
+ * The manifest.
+ *
+ * @since 0.1.0
+ * @category schemas
+ * @example
+ * import type { Manifest } from "hookbus/wasm"
+ *
+ * const manifest: Manifest.Manifest = {
+ *   abi: 1,
+ *   name: "seo",
+ *   version: "1.0.0",
+ *   wasm: { path: "build/seo.wasm" },
+ *   hooks: [{ name: "the_content", kind: "filter" }]
+ * }
+ */
 export const Manifest = Schema.Struct({
   abi: Schema.Literal(1),
   name: PluginName,
@@ -127,7 +211,16 @@ export const Manifest = Schema.Struct({
 })
 export type Manifest = typeof Manifest.Type
 
-/** `hooks[0].kind` from `["hooks", 0, "kind"]`. */
+/**
+ * `hooks[0].kind` from `["hooks", 0, "kind"]`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ * @example
+ * import { Manifest } from "hookbus/wasm"
+ *
+ * Manifest.formatPath(["hooks", 0, "kind"]) // "hooks[0].kind"
+ */
 export const formatPath = (path: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>): string => {
   if (path.length === 0) return "(root)"
   return path.map((segment, i) => {
@@ -141,8 +234,15 @@ const toProblems = SchemaIssue.makeFormatterStandardSchemaV1()
 /**
  * Decodes a manifest, reporting every problem (excess keys included).
  *
+ * @since 0.1.0
+ * @category decoding
  * @example
- * const manifest = yield* Manifest.decode(JSON.parse(text), "plugins/seo/plugin.json")
+ * import { Effect } from "effect"
+ * import { Manifest } from "hookbus/wasm"
+ *
+ * const program = Manifest.decode({ abi: 1, name: "seo", version: "1.0", hooks: [] }, "plugins/seo/plugin.json").pipe(
+ *   Effect.catchTag("ManifestInvalid", (e) => Effect.logError(e.message)) // ... version: expected a semantic version
+ * )
  */
 export const decode = (input: unknown, source = "manifest"): Effect.Effect<Manifest, ManifestInvalid> => {
   const exit = Schema.decodeUnknownExit(Manifest)(input, { errors: "all", onExcessProperty: "error" })
@@ -158,7 +258,16 @@ export const decode = (input: unknown, source = "manifest"): Effect.Effect<Manif
   return Effect.fail(new ManifestInvalid({ source, problems }))
 }
 
-/** Parses and decodes a manifest file's text. */
+/**
+ * Parses and decodes a manifest file's text.
+ *
+ * @since 0.1.0
+ * @category decoding
+ * @example
+ * import { Manifest } from "hookbus/wasm"
+ *
+ * const program = Manifest.parse(`{"abi":1,"name":"seo","version":"1.0.0","hooks":[]}`, "plugin.json")
+ */
 export const parse = (text: string, source: string): Effect.Effect<Manifest, ManifestInvalid> =>
   Effect.try({
     try: (): unknown => JSON.parse(text),

@@ -6,7 +6,18 @@
  */
 import * as Schema from "effect/Schema"
 
-/** How a guest call trapped. */
+/**
+ * How a guest call trapped.
+ *
+ * @since 0.1.0
+ * @category schemas
+ * @example
+ * import { Schema } from "effect"
+ * import { TrapKind, type Trapped } from "hookbus/wasm"
+ *
+ * const isPanic = (e: Trapped) => e.kind === ("panic" satisfies TrapKind)
+ * Schema.is(TrapKind)("stack_overflow") // true
+ */
 export const TrapKind = Schema.Literals([
   "unreachable",
   "out_of_bounds",
@@ -20,7 +31,17 @@ export type TrapKind = typeof TrapKind.Type
 // ---------------------------------------------------------------------------------------------------------------
 // Load time
 
-/** The bytes are not a WebAssembly module this host can compile. */
+/**
+ * The bytes are not a WebAssembly module this host can compile.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { InvalidModule } from "hookbus/wasm"
+ *
+ * const error = new InvalidModule({ plugin: "seo", reason: "magic header not detected" })
+ * console.log(error.message)
+ */
 export class InvalidModule extends Schema.TaggedError<InvalidModule>()("InvalidModule", {
   plugin: Schema.String,
   reason: Schema.String
@@ -30,7 +51,17 @@ export class InvalidModule extends Schema.TaggedError<InvalidModule>()("InvalidM
   }
 }
 
-/** Required ABI exports are missing or have the wrong type (each entry says which, and why). */
+/**
+ * Required ABI exports are missing or have the wrong type (each entry says which, and why).
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { MissingExport } from "hookbus/wasm"
+ *
+ * const error = new MissingExport({ plugin: "seo", exports: ["gn_alloc (missing)"] })
+ * console.log(error.message)
+ */
 export class MissingExport extends Schema.TaggedError<MissingExport>()("MissingExport", {
   plugin: Schema.String,
   exports: Schema.Array(Schema.String)
@@ -40,7 +71,17 @@ export class MissingExport extends Schema.TaggedError<MissingExport>()("MissingE
   }
 }
 
-/** The module imports something the ABI does not provide (or provides with another type). */
+/**
+ * The module imports something the ABI does not provide (or provides with another type).
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { UnknownImport } from "hookbus/wasm"
+ *
+ * const error = new UnknownImport({ plugin: "seo", imports: ["env.fetch"] })
+ * console.log(error.message)
+ */
 export class UnknownImport extends Schema.TaggedError<UnknownImport>()("UnknownImport", {
   plugin: Schema.String,
   imports: Schema.Array(Schema.String)
@@ -50,7 +91,17 @@ export class UnknownImport extends Schema.TaggedError<UnknownImport>()("UnknownI
   }
 }
 
-/** `gn_abi_version` returned something other than 1. */
+/**
+ * `gn_abi_version` returned something other than 1.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { AbiVersionMismatch } from "hookbus/wasm"
+ *
+ * const error = new AbiVersionMismatch({ plugin: "seo", version: 2 })
+ * console.log(error.message)
+ */
 export class AbiVersionMismatch extends Schema.TaggedError<AbiVersionMismatch>()("AbiVersionMismatch", {
   plugin: Schema.String,
   version: Schema.Number
@@ -60,7 +111,17 @@ export class AbiVersionMismatch extends Schema.TaggedError<AbiVersionMismatch>()
   }
 }
 
-/** The module's memory minimum is above the cap (`limits.memoryPages`). */
+/**
+ * The module's memory minimum is above the cap (`limits.memoryPages`).
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { MemoryLimit } from "hookbus/wasm"
+ *
+ * const error = new MemoryLimit({ plugin: "seo", minimumPages: 512, limitPages: 256 })
+ * console.log(error.message)
+ */
 export class MemoryLimit extends Schema.TaggedError<MemoryLimit>()("MemoryLimit", {
   plugin: Schema.String,
   minimumPages: Schema.Number,
@@ -71,7 +132,17 @@ export class MemoryLimit extends Schema.TaggedError<MemoryLimit>()("MemoryLimit"
   }
 }
 
-/** The module is over a host limit on its size (`limits.maxModuleBytes`) or its function count (`limits.maxFunctions`). */
+/**
+ * The module is over a host limit on its size (`limits.maxModuleBytes`) or its function count (`limits.maxFunctions`).
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { ModuleTooLarge } from "hookbus/wasm"
+ *
+ * const error = new ModuleTooLarge({ plugin: "seo", limit: "maxModuleBytes", actual: 20_000_000, maximum: 16_777_216 })
+ * console.log(error.message)
+ */
 export class ModuleTooLarge extends Schema.TaggedError<ModuleTooLarge>()("ModuleTooLarge", {
   plugin: Schema.String,
   limit: Schema.Literals(["maxModuleBytes", "maxFunctions"]),
@@ -84,11 +155,30 @@ export class ModuleTooLarge extends Schema.TaggedError<ModuleTooLarge>()("Module
   }
 }
 
-/** One problem in a manifest, at a JSON path such as `hooks[0].kind`. */
+/**
+ * One problem in a manifest, at a JSON path such as `hooks[0].kind`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ * @example
+ * import type { ManifestInvalid, ManifestProblem } from "hookbus/wasm"
+ *
+ * const lines = (e: ManifestInvalid) => e.problems.map((p: ManifestProblem) => `${p.path}: ${p.message}`)
+ */
 export const ManifestProblem = Schema.Struct({ path: Schema.String, message: Schema.String })
 export type ManifestProblem = typeof ManifestProblem.Type
 
-/** `plugin.json` is not valid; every problem is listed with its JSON path. */
+/**
+ * `plugin.json` is not valid; every problem is listed with its JSON path.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { ManifestInvalid } from "hookbus/wasm"
+ *
+ * const error = new ManifestInvalid({ source: "plugins/seo/plugin.json", problems: [{ path: "hooks[0].kind", message: "Expected \"action\" | \"filter\"" }] })
+ * console.log(error.message)
+ */
 export class ManifestInvalid extends Schema.TaggedError<ManifestInvalid>()("ManifestInvalid", {
   source: Schema.String,
   problems: Schema.Array(ManifestProblem)
@@ -98,7 +188,17 @@ export class ManifestInvalid extends Schema.TaggedError<ManifestInvalid>()("Mani
   }
 }
 
-/** The module's SHA-256 is not the one the manifest declares (checked before compiling). */
+/**
+ * The module's SHA-256 is not the one the manifest declares (checked before compiling).
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { IntegrityMismatch } from "hookbus/wasm"
+ *
+ * const error = new IntegrityMismatch({ plugin: "seo", expected: "ab".repeat(32), actual: "cd".repeat(32) })
+ * console.log(error.message)
+ */
 export class IntegrityMismatch extends Schema.TaggedError<IntegrityMismatch>()("IntegrityMismatch", {
   plugin: Schema.String,
   expected: Schema.String,
@@ -109,7 +209,17 @@ export class IntegrityMismatch extends Schema.TaggedError<IntegrityMismatch>()("
   }
 }
 
-/** A plugin's files could not be read. */
+/**
+ * A plugin's files could not be read.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { PluginNotFound } from "hookbus/wasm"
+ *
+ * const error = new PluginNotFound({ path: "plugins/seo/plugin.json", reason: "no such file" })
+ * console.log(error.message)
+ */
 export class PluginNotFound extends Schema.TaggedError<PluginNotFound>()("PluginNotFound", {
   path: Schema.String,
   reason: Schema.String
@@ -119,11 +229,30 @@ export class PluginNotFound extends Schema.TaggedError<PluginNotFound>()("Plugin
   }
 }
 
-/** Why a plugin file was refused: it resolves outside the folder, is not a regular file, or is over its cap. */
+/**
+ * Why a plugin file was refused: it resolves outside the folder, is not a regular file, or is over its cap.
+ *
+ * @since 0.1.0
+ * @category schemas
+ * @example
+ * import type { FileRule, PluginFileRejected } from "hookbus/wasm"
+ *
+ * const escaped = (e: PluginFileRejected) => e.rule === ("outside_folder" satisfies FileRule)
+ */
 export const FileRule = Schema.Literals(["outside_folder", "not_regular_file", "too_large"])
 export type FileRule = typeof FileRule.Type
 
-/** A plugin folder's file breaks a rule of the sandbox; nothing was loaded. */
+/**
+ * A plugin folder's file breaks a rule of the sandbox; nothing was loaded.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { PluginFileRejected } from "hookbus/wasm"
+ *
+ * const error = new PluginFileRejected({ path: "plugins/seo/build/seo.wasm", rule: "not_regular_file", detail: "a FIFO" })
+ * console.log(error.message)
+ */
 export class PluginFileRejected extends Schema.TaggedError<PluginFileRejected>()("PluginFileRejected", {
   path: Schema.String,
   rule: FileRule,
@@ -134,11 +263,30 @@ export class PluginFileRejected extends Schema.TaggedError<PluginFileRejected>()
   }
 }
 
-/** One limit a manifest asks for above the host's ceiling. */
+/**
+ * One limit a manifest asks for above the host's ceiling.
+ *
+ * @since 0.1.0
+ * @category schemas
+ * @example
+ * import type { LimitAboveCeiling, LimitRequest } from "hookbus/wasm"
+ *
+ * const asked = (e: LimitAboveCeiling) => e.limits.map((l: LimitRequest) => `${l.limit}: ${l.requested} > ${l.ceiling}`)
+ */
 export const LimitRequest = Schema.Struct({ limit: Schema.String, requested: Schema.Number, ceiling: Schema.Number })
 export type LimitRequest = typeof LimitRequest.Type
 
-/** The manifest asks for more than the host allows: the host's limits are ceilings, a manifest may only ask less. */
+/**
+ * The manifest asks for more than the host allows: the host's limits are ceilings, a manifest may only ask less.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { LimitAboveCeiling } from "hookbus/wasm"
+ *
+ * const error = new LimitAboveCeiling({ plugin: "seo", limits: [{ limit: "fuel", requested: 1e9, ceiling: 5e8 }] })
+ * console.log(error.message)
+ */
 export class LimitAboveCeiling extends Schema.TaggedError<LimitAboveCeiling>()("LimitAboveCeiling", {
   plugin: Schema.String,
   limits: Schema.Array(LimitRequest)
@@ -150,7 +298,17 @@ export class LimitAboveCeiling extends Schema.TaggedError<LimitAboveCeiling>()("
   }
 }
 
-/** The host policy does not allow what the manifest asks for. */
+/**
+ * The host policy does not allow what the manifest asks for.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { CapabilityDenied } from "hookbus/wasm"
+ *
+ * const error = new CapabilityDenied({ plugin: "seo", hooks: ["init"], imports: [] })
+ * console.log(error.message)
+ */
 export class CapabilityDenied extends Schema.TaggedError<CapabilityDenied>()("CapabilityDenied", {
   plugin: Schema.String,
   hooks: Schema.Array(Schema.String),
@@ -171,7 +329,17 @@ export class CapabilityDenied extends Schema.TaggedError<CapabilityDenied>()("Ca
 // ---------------------------------------------------------------------------------------------------------------
 // Call time
 
-/** The guest reported an error (status -1, an unknown status, or an `{"error": ...}` body). */
+/**
+ * The guest reported an error (status -1, an unknown status, or an `{"error": ...}` body).
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { GuestError } from "hookbus/wasm"
+ *
+ * const error = new GuestError({ plugin: "seo", hook: "the_content", detail: "title missing", code: "E_TITLE" })
+ * console.log(error.message)
+ */
 export class GuestError extends Schema.TaggedError<GuestError>()("GuestError", {
   plugin: Schema.String,
   hook: Schema.String,
@@ -184,7 +352,17 @@ export class GuestError extends Schema.TaggedError<GuestError>()("GuestError", {
   }
 }
 
-/** The guest could not allocate (gn_alloc returned 0, or status -2). */
+/**
+ * The guest could not allocate (gn_alloc returned 0, or status -2).
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { GuestOutOfMemory } from "hookbus/wasm"
+ *
+ * const error = new GuestOutOfMemory({ plugin: "seo", hook: "the_content" })
+ * console.log(error.message)
+ */
 export class GuestOutOfMemory extends Schema.TaggedError<GuestOutOfMemory>()("GuestOutOfMemory", {
   plugin: Schema.String,
   hook: Schema.String
@@ -194,7 +372,17 @@ export class GuestOutOfMemory extends Schema.TaggedError<GuestOutOfMemory>()("Gu
   }
 }
 
-/** A payload the guest rejected (status -3), or a result body the host could not accept. */
+/**
+ * A payload the guest rejected (status -3), or a result body the host could not accept.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { BadPayload } from "hookbus/wasm"
+ *
+ * const error = new BadPayload({ plugin: "seo", hook: "the_content", detail: "the result nests deeper than 128 levels" })
+ * console.log(error.message)
+ */
 export class BadPayload extends Schema.TaggedError<BadPayload>()("BadPayload", {
   plugin: Schema.String,
   hook: Schema.String,
@@ -205,7 +393,17 @@ export class BadPayload extends Schema.TaggedError<BadPayload>()("BadPayload", {
   }
 }
 
-/** The guest does not handle this hook (status -4). */
+/**
+ * The guest does not handle this hook (status -4).
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { UnknownHook } from "hookbus/wasm"
+ *
+ * const error = new UnknownHook({ plugin: "seo", hook: "the_title" })
+ * console.log(error.message)
+ */
 export class UnknownHook extends Schema.TaggedError<UnknownHook>()("UnknownHook", {
   plugin: Schema.String,
   hook: Schema.String
@@ -215,7 +413,17 @@ export class UnknownHook extends Schema.TaggedError<UnknownHook>()("UnknownHook"
   }
 }
 
-/** The call trapped; the instance was thrown away. */
+/**
+ * The call trapped; the instance was thrown away.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { Trapped } from "hookbus/wasm"
+ *
+ * const error = new Trapped({ plugin: "seo", hook: "the_content", kind: "unreachable", detail: "unreachable executed" })
+ * console.log(error.message)
+ */
 export class Trapped extends Schema.TaggedError<Trapped>()("Trapped", {
   plugin: Schema.String,
   hook: Schema.String,
@@ -227,7 +435,17 @@ export class Trapped extends Schema.TaggedError<Trapped>()("Trapped", {
   }
 }
 
-/** The call used up its fuel (instruction budget); the instance was thrown away. */
+/**
+ * The call used up its fuel (instruction budget); the instance was thrown away.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { OutOfFuel } from "hookbus/wasm"
+ *
+ * const error = new OutOfFuel({ plugin: "seo", hook: "the_content", fuel: 50_000_000 })
+ * console.log(error.message)
+ */
 export class OutOfFuel extends Schema.TaggedError<OutOfFuel>()("OutOfFuel", {
   plugin: Schema.String,
   hook: Schema.String,
@@ -238,7 +456,17 @@ export class OutOfFuel extends Schema.TaggedError<OutOfFuel>()("OutOfFuel", {
   }
 }
 
-/** The call overran its wall-clock limit (worker mode); its worker was terminated. */
+/**
+ * The call overran its wall-clock limit (worker mode); its worker was terminated.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { Timeout } from "hookbus/wasm"
+ *
+ * const error = new Timeout({ plugin: "seo", hook: "the_content", timeoutMs: 2000 })
+ * console.log(error.message)
+ */
 export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
   plugin: Schema.String,
   hook: Schema.String,
@@ -249,7 +477,17 @@ export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
   }
 }
 
-/** The encoded payload is over the cap; no guest call was made. */
+/**
+ * The encoded payload is over the cap; no guest call was made.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { PayloadTooLarge } from "hookbus/wasm"
+ *
+ * const error = new PayloadTooLarge({ plugin: "seo", hook: "the_content", size: 2_000_000, limit: 1_048_576 })
+ * console.log(error.message)
+ */
 export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", {
   plugin: Schema.String,
   hook: Schema.String,
@@ -261,7 +499,17 @@ export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("Payl
   }
 }
 
-/** The guest returned a body over the result cap. */
+/**
+ * The guest returned a body over the result cap.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { ResultTooLarge } from "hookbus/wasm"
+ *
+ * const error = new ResultTooLarge({ plugin: "seo", hook: "the_content", size: 2_000_000, limit: 1_048_576 })
+ * console.log(error.message)
+ */
 export class ResultTooLarge extends Schema.TaggedError<ResultTooLarge>()("ResultTooLarge", {
   plugin: Schema.String,
   hook: Schema.String,
@@ -273,7 +521,17 @@ export class ResultTooLarge extends Schema.TaggedError<ResultTooLarge>()("Result
   }
 }
 
-/** The guest returned an impossible result (a negative length with a pointer, a block outside memory, ...). */
+/**
+ * The guest returned an impossible result (a negative length with a pointer, a block outside memory, ...).
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { BadResult } from "hookbus/wasm"
+ *
+ * const error = new BadResult({ plugin: "seo", hook: "the_content", detail: "the result block is outside memory" })
+ * console.log(error.message)
+ */
 export class BadResult extends Schema.TaggedError<BadResult>()("BadResult", {
   plugin: Schema.String,
   hook: Schema.String,
@@ -284,7 +542,17 @@ export class BadResult extends Schema.TaggedError<BadResult>()("BadResult", {
   }
 }
 
-/** A value could not be encoded as JSON for the guest (a function, a cycle, a bigint...); the guest did not run. */
+/**
+ * A value could not be encoded as JSON for the guest (a function, a cycle, a bigint...); the guest did not run.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { UnencodableValue } from "hookbus/wasm"
+ *
+ * const error = new UnencodableValue({ plugin: "seo", hook: "the_content", detail: "a bigint cannot be encoded as JSON" })
+ * console.log(error.message)
+ */
 export class UnencodableValue extends Schema.TaggedError<UnencodableValue>()("UnencodableValue", {
   plugin: Schema.String,
   hook: Schema.String,
@@ -295,7 +563,17 @@ export class UnencodableValue extends Schema.TaggedError<UnencodableValue>()("Un
   }
 }
 
-/** The plugin's circuit breaker is open: its handlers are skipped until the cool-down ends. */
+/**
+ * The plugin's circuit breaker is open: its handlers are skipped until the cool-down ends.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { PluginSuspended } from "hookbus/wasm"
+ *
+ * const error = new PluginSuspended({ plugin: "seo", hook: "the_content", until: Date.now() + 30_000 })
+ * console.log(error.message)
+ */
 export class PluginSuspended extends Schema.TaggedError<PluginSuspended>()("PluginSuspended", {
   plugin: Schema.String,
   hook: Schema.String,
@@ -306,7 +584,21 @@ export class PluginSuspended extends Schema.TaggedError<PluginSuspended>()("Plug
   }
 }
 
-/** Errors of loading a plugin. */
+/**
+ * Errors of loading a plugin.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { Effect } from "effect"
+ * import { type PluginLoadError, PluginInstance } from "hookbus/wasm"
+ *
+ * declare const bytes: Uint8Array
+ * const program = PluginInstance.make(bytes).pipe(
+ *   Effect.catch((error: PluginLoadError | { readonly _tag: "InvalidOptions"; readonly message: string }) =>
+ *     Effect.logError(error.message))
+ * )
+ */
 export type PluginLoadError =
   | InvalidModule
   | MissingExport
@@ -324,7 +616,21 @@ export type PluginLoadError =
   | OutOfFuel
   | Timeout
 
-/** Errors of one guest call. */
+/**
+ * Errors of one guest call.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { Effect, Schema } from "effect"
+ * import { PluginCallError, type PluginInstance } from "hookbus/wasm"
+ *
+ * declare const instance: PluginInstance.PluginInstance
+ * const program = instance.callAction("post.saved", ["42"]).pipe(
+ *   Effect.catch((error: PluginCallError) => Effect.logWarning(`${error._tag}: ${error.message}`))
+ * )
+ * const encoded = Schema.encodeUnknownSync(PluginCallError) // as the worker sends errors to the host
+ */
 export type PluginCallError =
   | GuestError
   | GuestOutOfMemory
@@ -339,7 +645,16 @@ export type PluginCallError =
   | UnencodableValue
   | PluginSuspended
 
-/** Any plugin error. */
+/**
+ * Any plugin error.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import type { PluginError } from "hookbus/wasm"
+ *
+ * const describe = (error: PluginError) => `${error._tag}: ${error.message}`
+ */
 export type PluginError = PluginLoadError | PluginCallError
 
 /** The schema of every call error, for transport across a worker boundary. */

@@ -54,12 +54,14 @@ export class HookBus extends Context.Service<HookBus, HookBusShape>()("hookbus/H
    * For tests: the real bus (tracing and metrics off unless set) plus a `HookRecorder` of every dispatch.
    *
    * @example
-   * it.effect("saves", () =>
-   *   Effect.gen(function*() {
-   *     yield* PostService.use((posts) => posts.save("42"))
-   *     const saved = yield* HookRecorder.use((r) => r.recordsOf("post.saved"))
-   *     assert.deepStrictEqual(saved.map((r) => r.args), [["42"]])
-   *   }).pipe(Effect.provide(PostService.layer.pipe(Layer.provideMerge(HookBus.layerTest)))))
+   * import { Effect } from "effect"
+   * import { Hook, HookBus, HookRecorder } from "hookbus"
+   *
+   * const test = Effect.gen(function*() {
+   *   yield* HookBus.use((bus) => bus.doAction(Hook.action<[string]>("post.saved"), "42"))
+   *   const saved = yield* HookRecorder.use((r) => r.recordsOf("post.saved"))
+   *   return saved.map((r) => r.args) // [["42"]]
+   * }).pipe(Effect.provide(HookBus.layerTest))
    */
   static readonly layerTest: Layer.Layer<HookBus | HookRecorder> = Layer.effectContext(
     Effect.suspend(() => Effect.orDie(makeTestBus({})))

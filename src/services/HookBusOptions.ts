@@ -6,10 +6,37 @@
 import type * as Duration from "effect/Duration"
 import type { FilterErrorPolicy } from "../domain/Handler.ts"
 
-/** How much of a dispatch is traced. */
+/**
+ * How much of a dispatch is traced.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { HookBus, type TracingMode } from "hookbus"
+ *
+ * const tracing: TracingMode = "handlers"
+ * const layer = HookBus.layerWith({ tracing })
+ */
 export type TracingMode = "off" | "dispatch" | "handlers"
 
-/** Settings of a bus; every field has a default. */
+/**
+ * Settings of a bus; every field has a default.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { HookBus, type HookBusOptions } from "hookbus"
+ *
+ * const options: HookBusOptions = {
+ *   maxDepth: 32,
+ *   asyncShutdownGrace: "2 seconds",
+ *   filterErrors: { the_content: "skip" },
+ *   async: { concurrency: 64, overflow: "drop" },
+ *   tracing: "off",
+ *   metrics: { maxHookLabels: 200 }
+ * }
+ * const layer = HookBus.layerWith(options) // Layer<HookBus, InvalidOptions>
+ */
 export interface HookBusOptions {
   /** Deepest nesting of dispatches (a handler dispatching a hook, and so on). Default 64. */
   readonly maxDepth?: number | undefined

@@ -17,7 +17,22 @@ import type {
   ShortCircuit
 } from "../domain/HookErrors.ts"
 
-/** What `applyFiltersResult` tells beyond the value. */
+/**
+ * What `applyFiltersResult` tells beyond the value.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { Effect, Option } from "effect"
+ * import { Hook, HookBus, type FilterResult } from "hookbus"
+ *
+ * const TheContent = Hook.filter<string>("the_content")
+ * const report = (r: FilterResult<string>) => `${r.ran} ran, stopped by ${Option.getOrElse(r.shortCircuitedBy, () => "none")}`
+ * const program = Effect.gen(function*() {
+ *   const bus = yield* HookBus
+ *   return report(yield* bus.applyFiltersResult(TheContent, "hello"))
+ * })
+ */
 export interface FilterResult<A> {
   readonly value: A
   /** The source of the handler that short-circuited the chain, if one did. */
@@ -28,10 +43,30 @@ export interface FilterResult<A> {
   readonly skipped: ReadonlyArray<HandlerFailed>
 }
 
-/** An action handler: receives the hook's arguments. */
+/**
+ * An action handler: receives the hook's arguments.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { Effect } from "effect"
+ * import type { ActionHandler } from "hookbus"
+ *
+ * const logSaved: ActionHandler<[postId: string], never, never> = (postId) => Effect.log(`saved ${postId}`)
+ */
 export type ActionHandler<Args extends ReadonlyArray<unknown>, E, R> = (...args: Args) => Effect.Effect<unknown, E, R>
 
-/** A filter handler: receives the value and the hook's arguments, returns the next value or short-circuits. */
+/**
+ * A filter handler: receives the value and the hook's arguments, returns the next value or short-circuits.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { Effect } from "effect"
+ * import type { FilterHandler } from "hookbus"
+ *
+ * const trim: FilterHandler<string, [], never, never> = (text) => Effect.succeed(text.trim())
+ */
 export type FilterHandler<A, Args extends ReadonlyArray<unknown>, E, R> = (
   value: A,
   ...args: Args
@@ -40,11 +75,32 @@ export type FilterHandler<A, Args extends ReadonlyArray<unknown>, E, R> = (
 /** The values a handler's `ShortCircuit` failures carry. */
 type ShortCircuitValues<E> = E extends ShortCircuit<infer X> ? X : never
 
-/** Rejects, at compile time, a filter handler that short-circuits with a value of another type. */
+/**
+ * Rejects, at compile time, a filter handler that short-circuits with a value of another type.
+ *
+ * @since 0.1.0
+ * @category type-level
+ * @example
+ * import type { CheckShortCircuit, ShortCircuit } from "hookbus"
+ *
+ * type Fine = CheckShortCircuit<ShortCircuit<string>, string> // unknown: accepted
+ * type Refused = CheckShortCircuit<ShortCircuit<number>, string> // an object type naming the mistake
+ */
 export type CheckShortCircuit<E, A> = [ShortCircuitValues<E>] extends [A] ? unknown
   : { readonly "a filter handler must short-circuit with the filter's value type": ShortCircuitValues<E> }
 
-/** The operations of a hook bus. */
+/**
+ * The operations of a hook bus.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { Hook, HookBus, type HookBusShape } from "hookbus"
+ *
+ * const TheContent = Hook.filter<string>("the_content")
+ * const render = (bus: HookBusShape, text: string) => bus.applyFilters(TheContent, text)
+ * const program = HookBus.use((bus) => render(bus, "hello"))
+ */
 export interface HookBusShape {
   /**
    * Registers an action handler for the life of the current scope. Services the handler requires come from here,

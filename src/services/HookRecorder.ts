@@ -8,10 +8,29 @@ import type * as Effect from "effect/Effect"
 import type { HookKind } from "../domain/Hook.ts"
 import type { HandlerFailed } from "../domain/HookErrors.ts"
 
-/** How a dispatch ended. */
+/**
+ * How a dispatch ended.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { DispatchOutcome, DispatchRecord } from "hookbus"
+ *
+ * const failed = (records: ReadonlyArray<DispatchRecord>) =>
+ *   records.filter((r) => r.outcome === ("failed" satisfies DispatchOutcome))
+ */
 export type DispatchOutcome = "ok" | "failed" | "short_circuit" | "interrupted"
 
-/** One dispatch, as `HookRecorder` saw it. */
+/**
+ * One dispatch, as `HookRecorder` saw it.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { DispatchRecord } from "hookbus"
+ *
+ * const line = (r: DispatchRecord) => `${r.kind} ${r.hook}: ${r.outcome}, handlers ${r.handlers.join(", ")}`
+ */
 export interface DispatchRecord {
   readonly hook: string
   readonly kind: HookKind
@@ -27,7 +46,18 @@ export interface DispatchRecord {
   readonly shortCircuitedBy: string | undefined
 }
 
-/** The operations of the recorder. */
+/**
+ * The operations of the recorder.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { Effect } from "effect"
+ * import { HookRecorder, type HookRecorderShape } from "hookbus"
+ *
+ * const count = (recorder: HookRecorderShape) => Effect.map(recorder.records, (all) => all.length)
+ * const program = HookRecorder.use(count)
+ */
 export interface HookRecorderShape {
   /** Every dispatch so far, oldest first. */
   readonly records: Effect.Effect<ReadonlyArray<DispatchRecord>>
@@ -40,8 +70,18 @@ export interface HookRecorderShape {
 /**
  * Records every dispatch of the bus it was built with (see `HookBus.layerTest`).
  *
+ * @since 0.1.0
+ * @category services
  * @example
- * const saved = yield* HookRecorder.use((r) => r.recordsOf("post.saved"))
- * assert.deepStrictEqual(saved.map((r) => r.args), [["42"]])
+ * import { Effect } from "effect"
+ * import { Hook, HookBus, HookRecorder } from "hookbus"
+ *
+ * const PostSaved = Hook.action<[postId: string]>("post.saved")
+ * const test = Effect.gen(function*() {
+ *   const bus = yield* HookBus
+ *   yield* bus.doAction(PostSaved, "42")
+ *   const saved = yield* HookRecorder.use((r) => r.recordsOf("post.saved"))
+ *   return saved.map((r) => r.args) // [["42"]]
+ * }).pipe(Effect.provide(HookBus.layerTest))
  */
 export class HookRecorder extends Context.Service<HookRecorder, HookRecorderShape>()("hookbus/HookRecorder") {}

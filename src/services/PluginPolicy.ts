@@ -8,10 +8,29 @@
 import * as Context from "effect/Context"
 import * as Layer from "effect/Layer"
 
-/** Per plugin name, or `"*"` for every plugin: the names allowed. */
+/**
+ * Per plugin name, or `"*"` for every plugin: the names allowed.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { Allowlist } from "hookbus/wasm"
+ *
+ * const hooks: Allowlist = { seo: ["the_content", "the_title"], "*": ["init"] }
+ */
 export type Allowlist = Readonly<Record<string, ReadonlyArray<string>>>
 
-/** Which sources a plugin's `before`/`after` constraints may name. */
+/**
+ * Which sources a plugin's `before`/`after` constraints may name.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { PluginPolicy, type OrderingRule } from "hookbus/wasm"
+ *
+ * const ordering: OrderingRule = "none"
+ * const Policy = PluginPolicy.layer({ allowHooks: { "*": ["the_content"] }, ordering })
+ */
 export type OrderingRule =
   /** Only other plugins' sources (`plugin:*`): a plugin cannot place itself around the host's handlers. */
   | "plugins"
@@ -20,7 +39,22 @@ export type OrderingRule =
   /** Any source, the host's included. */
   | "any"
 
-/** The policy's settings. */
+/**
+ * The policy's settings.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { PluginPolicy, type PluginPolicyOptions } from "hookbus/wasm"
+ *
+ * const options: PluginPolicyOptions = {
+ *   allowHooks: { seo: ["the_content"] },
+ *   allowImports: { "*": ["gn_log"] },
+ *   priority: { min: 0, max: 100 },
+ *   ordering: "plugins"
+ * }
+ * const Policy = PluginPolicy.layer(options)
+ */
 export interface PluginPolicyOptions {
   /** Hook names each plugin may subscribe to; a plugin is allowed its own entry plus `"*"`. */
   readonly allowHooks: Allowlist
@@ -35,7 +69,18 @@ export interface PluginPolicyOptions {
   readonly ordering?: OrderingRule | undefined
 }
 
-/** What the policy sees of one manifest hook. */
+/**
+ * What the policy sees of one manifest hook.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { PluginPolicy, type HookRequest } from "hookbus/wasm"
+ *
+ * const request: HookRequest = { name: "the_content", priority: 500 }
+ * PluginPolicy.make({ allowHooks: {}, priority: { max: 100 } }).deniedRegistrations?.("seo", [request])
+ * // ['hooks[0] ("the_content") priority 500 outside -Infinity..100']
+ */
 export interface HookRequest {
   readonly name: string
   readonly priority?: number | undefined
@@ -43,7 +88,17 @@ export interface HookRequest {
   readonly after?: ReadonlyArray<string> | undefined
 }
 
-/** What the policy says about one plugin. */
+/**
+ * What the policy says about one plugin.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { PluginPolicy, type PluginPolicyShape } from "hookbus/wasm"
+ *
+ * const policy: PluginPolicyShape = PluginPolicy.make({ allowHooks: { seo: ["the_content"] } })
+ * policy.deniedHooks("seo", ["the_content", "init"]) // ["init"]
+ */
 export interface PluginPolicyShape {
   readonly options: PluginPolicyOptions
   /** The hooks of `hooks` the plugin may not subscribe to. */
@@ -56,7 +111,16 @@ export interface PluginPolicyShape {
     | undefined
 }
 
-/** The host import every plugin may use, whatever the policy says. */
+/**
+ * The host import every plugin may use, whatever the policy says.
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { alwaysAllowedImports, PluginPolicy } from "hookbus/wasm"
+ *
+ * PluginPolicy.make({ allowHooks: {}, allowImports: {} }).deniedImports("seo", alwaysAllowedImports) // []
+ */
 export const alwaysAllowedImports: ReadonlyArray<string> = ["gn_panic"]
 
 // Own keys only: a plugin named "constructor" must not find Object.prototype's.
@@ -94,12 +158,19 @@ const deniedRegistrations = (options: PluginPolicyOptions) => {
 /**
  * The capability policy.
  *
+ * @since 0.1.0
+ * @category services
  * @example
+ * import { Effect } from "effect"
+ * import { HookBus } from "hookbus"
+ * import { Plugin, PluginPolicy } from "hookbus/wasm"
+ *
  * const Policy = PluginPolicy.layer({
  *   allowHooks: { seo: ["the_content"], "*": ["init"] },
  *   allowImports: { "*": ["gn_log"] },
  *   priority: { min: 0, max: 100 }
  * })
+ * const program = Plugin.load("plugins/seo").pipe(Effect.provide(Policy), Effect.provide(HookBus.layer))
  */
 export class PluginPolicy extends Context.Service<PluginPolicy, PluginPolicyShape>()("hookbus/PluginPolicy") {
   static readonly make = (options: PluginPolicyOptions): PluginPolicyShape => ({

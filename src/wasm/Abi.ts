@@ -20,31 +20,112 @@ import {
 } from "../domain/PluginErrors.ts"
 import { formatType, type FuncType, type ModuleInfo } from "./WasmBinary.ts"
 
-/** The ABI version this host speaks. */
+/**
+ * The ABI version this host speaks.
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * const speaks = (guestVersion: number) => guestVersion === Abi.version
+ */
 export const version = 1
 
-/** Default cap on an encoded payload, in bytes (1 MiB). */
+/**
+ * Default cap on an encoded payload, in bytes (1 MiB).
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * const fits = (payload: string) => new TextEncoder().encode(payload).length <= Abi.defaultMaxPayloadBytes
+ */
 export const defaultMaxPayloadBytes = 1_048_576
 
-/** Default cap on a result body, in bytes (1 MiB). */
+/**
+ * Default cap on a result body, in bytes (1 MiB).
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * const mib = Abi.defaultMaxResultBytes / 1_048_576 // 1
+ */
 export const defaultMaxResultBytes = 1_048_576
 
-/** The most of a `gn_log` line the host reads. */
+/**
+ * The most of a `gn_log` line the host reads.
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * const shown = (line: string) => line.slice(0, Abi.maxLogBytes)
+ */
 export const maxLogBytes = 65_536
 
-/** Default cap on `gn_log` lines kept per call; further lines are counted and dropped. */
+/**
+ * Default cap on `gn_log` lines kept per call; further lines are counted and dropped.
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * const limits = { logLinesPerCall: Abi.defaultLogLinesPerCall / 10 } // a chattier plugin gets less
+ */
 export const defaultLogLinesPerCall = 1_000
 
-/** Default cap on `gn_log` bytes kept per call. */
+/**
+ * Default cap on `gn_log` bytes kept per call.
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * const kib = Abi.defaultLogBytesPerCall / 1024 // 256
+ */
 export const defaultLogBytesPerCall = 262_144
 
-/** Default cap on `gn_log` lines a plugin gets logged per second (over all its calls and instances). */
+/**
+ * Default cap on `gn_log` lines a plugin gets logged per second (over all its calls and instances).
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * const limits = { logLinesPerSecond: Abi.defaultLogLinesPerSecond * 2 }
+ */
 export const defaultLogLinesPerSecond = 2_000
 
-/** Default cap on `gn_log` characters a plugin gets logged per second. */
+/**
+ * Default cap on `gn_log` characters a plugin gets logged per second.
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * const limits = { logCharsPerSecond: Abi.defaultLogCharsPerSecond / 2 }
+ */
 export const defaultLogCharsPerSecond = 1_048_576
 
-/** Guest statuses (the negative `len` of a packed result with `ptr` 0). */
+/**
+ * Guest statuses (the negative `len` of a packed result with `ptr` 0).
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * const isUnknownHook = (len: number) => len === Abi.Status.unknownHook // -4
+ */
 export const Status = {
   error: -1,
   outOfMemory: -2,
@@ -56,7 +137,16 @@ export const Status = {
 
 const fn = (params: FuncType["params"], results: FuncType["results"]): FuncType => ({ params, results })
 
-/** The exports every plugin must have, with their exact types. */
+/**
+ * The exports every plugin must have, with their exact types.
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * Object.keys(Abi.requiredExports) // ["memory", "gn_alloc", "gn_free", "gn_handle_hook"]
+ */
 export const requiredExports: Readonly<Record<string, FuncType | "memory">> = {
   memory: "memory",
   gn_alloc: fn(["i32"], ["i32"]),
@@ -64,10 +154,28 @@ export const requiredExports: Readonly<Record<string, FuncType | "memory">> = {
   gn_handle_hook: fn(["i32", "i32", "i32", "i32"], ["i64"])
 }
 
-/** The optional version export. */
+/**
+ * The optional version export.
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * const name = Abi.versionExport.name // "gn_abi_version"
+ */
 export const versionExport = { name: "gn_abi_version", type: fn([], ["i32"]) } as const
 
-/** The host imports a plugin may use (all in module `env`). */
+/**
+ * The host imports a plugin may use (all in module `env`).
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * Object.keys(Abi.hostImports) // ["gn_log", "gn_panic", "gn_time_ms"]
+ */
 export const hostImports: Readonly<Record<string, FuncType>> = {
   gn_log: fn(["i32", "i32", "i32"], []),
   gn_panic: fn(["i32", "i32"], []),
@@ -78,7 +186,17 @@ const sameType = (a: FuncType | undefined, b: FuncType): boolean =>
   a !== undefined && a.params.length === b.params.length && a.results.length === b.results.length &&
   a.params.every((p, i) => p === b.params[i]) && a.results.every((r, i) => r === b.results[i])
 
-/** Every import the ABI does not provide (or provides with another type), described. */
+/**
+ * Every import the ABI does not provide (or provides with another type), described.
+ *
+ * @since 0.1.0
+ * @category validation
+ * @example
+ * import { Abi, WasmBinary } from "hookbus/wasm"
+ *
+ * const empty = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]) // "\0asm", version 1
+ * Abi.importProblems(WasmBinary.read(empty)) // [] (no imports at all)
+ */
 export const importProblems = (info: ModuleInfo): ReadonlyArray<string> =>
   info.imports.flatMap((i) => {
     const expected = i.module === "env" && i.kind === "func" && Object.hasOwn(hostImports, i.name)
@@ -90,7 +208,17 @@ export const importProblems = (info: ModuleInfo): ReadonlyArray<string> =>
       : [`${i.module}.${i.name}: expected ${formatType(expected)}, got ${formatType(i.type)}`]
   })
 
-/** Every required export missing or mistyped (and a mistyped `gn_abi_version`), described. */
+/**
+ * Every required export missing or mistyped (and a mistyped `gn_abi_version`), described.
+ *
+ * @since 0.1.0
+ * @category validation
+ * @example
+ * import { Abi, WasmBinary } from "hookbus/wasm"
+ *
+ * const empty = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]) // "\0asm", version 1
+ * Abi.exportProblems(WasmBinary.read(empty)) // ["memory (missing)", "gn_alloc (missing)", ...]
+ */
 export const exportProblems = (info: ModuleInfo): ReadonlyArray<string> => {
   const exports = new Map(info.exports.map((e) => [e.name, e]))
   const problems = Object.entries(requiredExports).flatMap(([name, expected]) => {
@@ -113,7 +241,17 @@ export const exportProblems = (info: ModuleInfo): ReadonlyArray<string> => {
   return problems
 }
 
-/** Checks a module's exports and imports against the ABI; returns the first kind of problem, with every instance. */
+/**
+ * Checks a module's exports and imports against the ABI; returns the first kind of problem, with every instance.
+ *
+ * @since 0.1.0
+ * @category validation
+ * @example
+ * import { Abi, WasmBinary } from "hookbus/wasm"
+ *
+ * const empty = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]) // "\0asm", version 1
+ * const problem = Abi.checkModule("empty", WasmBinary.read(empty)) // MissingExport naming the four exports
+ */
 export const checkModule = (plugin: string, info: ModuleInfo): MissingExport | UnknownImport | undefined => {
   const imports = importProblems(info)
   if (imports.length > 0) return new UnknownImport({ plugin, imports })
@@ -136,7 +274,17 @@ const strictReplacer = function(this: unknown, key: string, value: unknown): unk
   return value
 }
 
-/** Encodes a value as JSON, strictly: returns the text, or the reason it has no JSON form. */
+/**
+ * Encodes a value as JSON, strictly: returns the text, or the reason it has no JSON form.
+ *
+ * @since 0.1.0
+ * @category encoding
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * Abi.toJson({ title: "Hello" }) // '{"title":"Hello"}'
+ * Abi.toJson({ id: 1n }) // { error: "..." }: a bigint has no JSON form
+ */
 export const toJson = (value: unknown): string | { readonly error: string } => {
   try {
     return JSON.stringify(value === undefined ? null : value, strictReplacer)
@@ -145,7 +293,16 @@ export const toJson = (value: unknown): string | { readonly error: string } => {
   }
 }
 
-/** The JSON payload of an action call: `{"kind":"action","args":[...]}`. */
+/**
+ * The JSON payload of an action call: `{"kind":"action","args":[...]}`.
+ *
+ * @since 0.1.0
+ * @category encoding
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * Abi.actionPayload("seo", "post.saved", ["42"]) // '{"kind":"action","args":["42"]}'
+ */
 export const actionPayload = (
   plugin: string,
   hook: string,
@@ -157,7 +314,16 @@ export const actionPayload = (
     : new UnencodableValue({ plugin, hook, detail: json.error })
 }
 
-/** The JSON payload of a filter call: `{"kind":"filter","value":...,"args":[...]}` (a missing value is `null`). */
+/**
+ * The JSON payload of a filter call: `{"kind":"filter","value":...,"args":[...]}` (a missing value is `null`).
+ *
+ * @since 0.1.0
+ * @category encoding
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * Abi.filterPayload("seo", "the_content", "hello", []) // '{"kind":"filter","value":"hello","args":[]}'
+ */
 export const filterPayload = (
   plugin: string,
   hook: string,
@@ -171,7 +337,16 @@ export const filterPayload = (
   return `{"kind":"filter","value":${v},"args":${a}}`
 }
 
-/** A status (ptr 0, len < 0) as the error it stands for. */
+/**
+ * A status (ptr 0, len < 0) as the error it stands for.
+ *
+ * @since 0.1.0
+ * @category decoding
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * Abi.statusError("seo", "the_title", Abi.Status.unknownHook) // UnknownHook { plugin: "seo", hook: "the_title" }
+ */
 export const statusError = (plugin: string, hook: string, status: number): PluginCallError => {
   switch (status) {
     case Status.error:
@@ -197,6 +372,14 @@ export const statusError = (plugin: string, hook: string, status: number): Plugi
 /**
  * Checks a packed result's pointer and length against the result cap and the memory size. Returns `undefined` when
  * the block `[ptr, ptr+len)` may be read, or the error.
+ *
+ * @since 0.1.0
+ * @category decoding
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * // A 16-byte result at offset 1024 of a 64 KiB memory, under a 1 MiB cap: readable.
+ * Abi.checkResultBlock("seo", "the_content", 1024, 16, 65_536, Abi.defaultMaxResultBytes) // undefined
  */
 export const checkResultBlock = (
   plugin: string,
@@ -224,6 +407,13 @@ const decoder = new TextDecoder("utf-8", { fatal: true })
 /**
  * The deepest nesting of arrays and objects a result body may have (the body's own object is level 1). Deeper
  * values would reach host code that recurses over them (`JSON.stringify`, structured cloning to a worker).
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * const deep = "[".repeat(Abi.maxJsonDepth + 1) // a body nested this deep is BadPayload
  */
 export const maxJsonDepth = 128
 
@@ -266,6 +456,14 @@ const nonFinite = (value: unknown, path: string): string | undefined => {
 /**
  * Decodes a result body: valid UTF-8, valid JSON nested at most `maxJsonDepth` deep, an object, and only finite
  * numbers.
+ *
+ * @since 0.1.0
+ * @category decoding
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * const body = Abi.parseBody("seo", "the_content", new TextEncoder().encode(`{"value":"HELLO"}`))
+ * // { value: "HELLO" }, or BadPayload for invalid UTF-8 or JSON, a non-object, a too deep or non-finite value
  */
 export const parseBody = (plugin: string, hook: string, bytes: Uint8Array): Record<string, unknown> | BadPayload => {
   if (nestingDepth(bytes, maxJsonDepth) > maxJsonDepth) {
@@ -298,7 +496,16 @@ export const parseBody = (plugin: string, hook: string, bytes: Uint8Array): Reco
   return parsed as Record<string, unknown>
 }
 
-/** An `{"error": {...}}` body as a `GuestError`, or `undefined` when the body is not one. */
+/**
+ * An `{"error": {...}}` body as a `GuestError`, or `undefined` when the body is not one.
+ *
+ * @since 0.1.0
+ * @category decoding
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * Abi.bodyError("seo", "the_content", { error: { message: "title missing", code: "E_TITLE" } }) // GuestError
+ */
 export const bodyError = (plugin: string, hook: string, body: Record<string, unknown>): GuestError | undefined => {
   if (!("error" in body)) return undefined
   const error = body.error
@@ -314,14 +521,33 @@ export const bodyError = (plugin: string, hook: string, body: Record<string, unk
   return new GuestError({ plugin, hook, detail: typeof error === "string" ? error : JSON.stringify(error) })
 }
 
-/** What a filter call returned. */
+/**
+ * What a filter call returned.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { Abi } from "hookbus/wasm"
+ *
+ * const describe = (o: Abi.FilterOutcome) => o.shortCircuit ? `stop with ${String(o.value)}` : "go on"
+ */
 export interface FilterOutcome {
   readonly value: unknown
   /** The guest asked to stop the chain (`{"shortCircuit": true}`). */
   readonly shortCircuit: boolean
 }
 
-/** A filter's outcome from its body (`undefined` body: the value is unchanged). */
+/**
+ * A filter's outcome from its body (`undefined` body: the value is unchanged).
+ *
+ * @since 0.1.0
+ * @category decoding
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * Abi.filterOutcome("seo", "the_content", "hello", { value: "HELLO", shortCircuit: true })
+ * // { value: "HELLO", shortCircuit: true }
+ */
 export const filterOutcome = (
   plugin: string,
   hook: string,

@@ -19,14 +19,32 @@ import * as Limits from "./Limits.ts"
 import * as PluginFiles from "./PluginFiles.ts"
 import * as WasmBinary from "./WasmBinary.ts"
 
-/** One check: its name, whether it passed, and why. */
+/**
+ * One check: its name, whether it passed, and why.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { Inspect } from "hookbus/wasm"
+ *
+ * const failed = (checks: ReadonlyArray<Inspect.Check>) => checks.filter((c) => !c.ok).map((c) => c.name)
+ */
 export interface Check {
   readonly name: string
   readonly ok: boolean
   readonly detail: string
 }
 
-/** The outcome of an inspection. */
+/**
+ * The outcome of an inspection.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { Inspect } from "hookbus/wasm"
+ *
+ * const verdict = (report: Inspect.InspectReport) => `${report.target}: ${report.ok ? "conformant" : "not conformant"}`
+ */
 export interface InspectReport {
   readonly target: string
   readonly plugin: string | undefined
@@ -44,7 +62,18 @@ const samplePayload = (hook: Manifest.ManifestHook): string =>
     ? `{"kind":"filter","value":"The quick brown fox jumps over the lazy dog.","args":[]}`
     : `{"kind":"action","args":["sample-1","inspector"]}`
 
-/** Checks a module (and its manifest, when there is one). */
+/**
+ * Checks a module (and its manifest, when there is one).
+ *
+ * @since 0.1.0
+ * @category inspection
+ * @example
+ * import { Effect } from "effect"
+ * import { Inspect } from "hookbus/wasm"
+ *
+ * declare const bytes: Uint8Array
+ * const program = Effect.map(Inspect.inspectBytes(bytes, undefined, "upload.wasm"), (report) => report.ok)
+ */
 export const inspectBytes = (
   bytes: Uint8Array,
   manifest: Manifest.Manifest | undefined,
@@ -194,9 +223,16 @@ const readInside = (root: string, file: string, maxBytes: number) =>
 /**
  * Inspects a plugin folder (its `plugin.json` and module) or a lone `.wasm` file (module checks only).
  *
+ * @since 0.1.0
+ * @category inspection
  * @example
- * const report = yield* Plugin.inspect("examples/plugins/uppercase")
- * console.log(Inspect.format(report))
+ * import { Effect } from "effect"
+ * import { Inspect } from "hookbus/wasm"
+ *
+ * const program = Effect.gen(function*() {
+ *   const report = yield* Inspect.inspect("examples/plugins/uppercase")
+ *   console.log(Inspect.format(report))
+ * })
  */
 export const inspect = (path: string): Effect.Effect<InspectReport, never, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
@@ -259,7 +295,17 @@ const integrity = (manifest: Manifest.Manifest, bytes: Uint8Array): ReadonlyArra
   ]
 }
 
-/** The report as text: one line per check, then a verdict. */
+/**
+ * The report as text: one line per check, then a verdict.
+ *
+ * @since 0.1.0
+ * @category formatting
+ * @example
+ * import { Effect } from "effect"
+ * import { Inspect } from "hookbus/wasm"
+ *
+ * const printed = Effect.map(Inspect.inspect("plugins/seo"), Inspect.format) // "inspect plugins/seo (seo)\n  PASS ..."
+ */
 export const format = (report: InspectReport): string => {
   // As wide as the longest check name (hook names can be long), so the details stay in one column.
   const width = Math.max(16, ...report.checks.map((c) => c.name.length))

@@ -11,7 +11,16 @@ import * as Abi from "./Abi.ts"
 import * as Fuel from "./Fuel.ts"
 import { defaultMemoryPages, defaultTimeoutMs, type PluginLimits } from "./PluginInstance.ts"
 
-/** What a plugin gets when neither the manifest nor the host sets a limit. */
+/**
+ * What a plugin gets when neither the manifest nor the host sets a limit.
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { Limits } from "hookbus/wasm"
+ *
+ * Limits.defaults.fuel // 50_000_000
+ */
 export const defaults = {
   memoryPages: defaultMemoryPages,
   fuel: Fuel.defaultBudget,
@@ -23,12 +32,29 @@ export const defaults = {
  * The most a manifest may ask for when the host sets no limit: the defaults, except fuel, where a manifest may ask
  * for up to 10 times the default budget (500 million units, about 1.75 s of CPU per call) for heavy text work.
  * A host that sets `limits.fuel` makes that its ceiling.
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { Limits } from "hookbus/wasm"
+ *
+ * Limits.defaultCeilings.fuel // 500_000_000: without a host value, a manifest may ask up to this
  */
 export const defaultCeilings = { ...defaults, fuel: 10 * Fuel.defaultBudget } as const
 
 const fields = ["memoryPages", "fuel", "timeoutMs", "maxPayloadBytes"] as const
 
-/** Limits with every manifest-settable field decided. */
+/**
+ * Limits with every manifest-settable field decided.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { Limits } from "hookbus/wasm"
+ *
+ * const resolved = Limits.resolve("seo", { fuel: 1_000_000 }, {})
+ * if (!(resolved instanceof Error)) console.log(resolved.fuel, resolved.memoryPages) // 1000000 256
+ */
 export interface ResolvedLimits extends PluginLimits {
   readonly memoryPages: number
   readonly fuel: number
@@ -41,7 +67,11 @@ export interface ResolvedLimits extends PluginLimits {
  * (`host`, else `defaultCeilings`), the host's value (else the default) when the manifest is silent. A request over a ceiling fails with
  * `LimitAboveCeiling` listing each one; nothing is clamped silently. `maxResultBytes` is the host's alone.
  *
+ * @since 0.1.0
+ * @category constructors
  * @example
+ * import { Limits } from "hookbus/wasm"
+ *
  * Limits.resolve("seo", { fuel: 1_000_000 }, {}) // { fuel: 1_000_000, memoryPages: 256, ... }
  * Limits.resolve("seo", { fuel: 9007199254740991 }, {}) // LimitAboveCeiling: limits.fuel ... over the ceiling
  */

@@ -13,13 +13,41 @@ import * as Manifest from "../domain/Manifest.ts"
 import { ManifestInvalid, PluginFileRejected, PluginNotFound } from "../domain/PluginErrors.ts"
 import { defaultMaxModuleBytes as instanceMaxModuleBytes } from "./PluginInstance.ts"
 
-/** The largest `plugin.json` read by default: 1 MiB. */
+/**
+ * The largest `plugin.json` read by default: 1 MiB.
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { PluginFiles } from "hookbus/wasm"
+ *
+ * const program = PluginFiles.readPluginDir("plugins/seo", { maxManifestBytes: PluginFiles.defaultMaxManifestBytes / 4 })
+ */
 export const defaultMaxManifestBytes = 1_048_576
 
-/** The largest module read by default: 16 MiB, the plugin instance's default `limits.maxModuleBytes`. */
+/**
+ * The largest module read by default: 16 MiB, the plugin instance's default `limits.maxModuleBytes`.
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { PluginFiles } from "hookbus/wasm"
+ *
+ * const mib = PluginFiles.defaultMaxModuleBytes / 1_048_576 // 16
+ */
 export const defaultMaxModuleBytes = instanceMaxModuleBytes
 
-/** Caps on the files of a plugin folder. */
+/**
+ * Caps on the files of a plugin folder.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { PluginFiles } from "hookbus/wasm"
+ *
+ * const limits: PluginFiles.FileLimits = { maxManifestBytes: 65_536, maxModuleBytes: 4 * 1_048_576 }
+ * const program = PluginFiles.readPluginDir("plugins/seo", limits)
+ */
 export interface FileLimits {
   /** The largest `plugin.json`, in bytes (default 1 MiB). */
   readonly maxManifestBytes?: number | undefined
@@ -27,13 +55,34 @@ export interface FileLimits {
   readonly maxModuleBytes?: number | undefined
 }
 
-/** A plugin folder's decoded manifest and module bytes. */
+/**
+ * A plugin folder's decoded manifest and module bytes.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { PluginFiles } from "hookbus/wasm"
+ *
+ * const describe = (files: PluginFiles.PluginFiles) => `${files.manifest.name}: ${files.bytes.length} bytes`
+ */
 export interface PluginFiles {
   readonly manifest: Manifest.Manifest
   readonly bytes: Uint8Array
 }
 
-/** Why a plugin folder could not be read. */
+/**
+ * Why a plugin folder could not be read.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { Effect } from "effect"
+ * import { PluginFiles } from "hookbus/wasm"
+ *
+ * const program = PluginFiles.readPluginDir("plugins/seo").pipe(
+ *   Effect.catch((error: PluginFiles.ReadError) => Effect.logError(error.message))
+ * )
+ */
 export type ReadError = ManifestInvalid | PluginNotFound | PluginFileRejected
 
 const isInside = (path: Path.Path, root: string, target: string): boolean => {
@@ -46,8 +95,16 @@ const isInside = (path: Path.Path, root: string, target: string): boolean => {
  * every link is resolved, a regular file, at most `maxBytes` long (checked before and while reading, so a file that
  * grows is cut off too).
  *
+ * @since 0.1.0
+ * @category reading
  * @example
- * const bytes = yield* PluginFiles.readInside("plugins/seo", "plugins/seo/build/seo.wasm", 1024 * 1024)
+ * import { Effect } from "effect"
+ * import { PluginFiles } from "hookbus/wasm"
+ *
+ * const program = Effect.gen(function*() {
+ *   const bytes = yield* PluginFiles.readInside("plugins/seo", "plugins/seo/build/seo.wasm", 1024 * 1024)
+ *   return bytes.length
+ * })
  */
 export const readInside = (
   root: string,
@@ -102,8 +159,16 @@ export const readInside = (
 /**
  * Reads a plugin folder: its decoded manifest and its module's bytes, each file under the rules of `readInside`.
  *
+ * @since 0.1.0
+ * @category reading
  * @example
- * const { manifest, bytes } = yield* PluginFiles.readPluginDir("plugins/seo")
+ * import { Effect } from "effect"
+ * import { PluginFiles } from "hookbus/wasm"
+ *
+ * const program = Effect.gen(function*() {
+ *   const { manifest, bytes } = yield* PluginFiles.readPluginDir("plugins/seo")
+ *   return `${manifest.name}: ${bytes.length} bytes`
+ * })
  */
 export const readPluginDir = (
   dir: string,

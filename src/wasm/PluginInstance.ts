@@ -37,7 +37,19 @@ import { PluginInstanceOptionsSchema } from "./internal/Options.ts"
 import * as WasmBinary from "./WasmBinary.ts"
 import * as WorkerExecutor from "./WorkerExecutor.ts"
 
-/** Per-plugin limits; the same fields as a manifest's `limits`. */
+/**
+ * Per-plugin limits; the same fields as a manifest's `limits`.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { Effect } from "effect"
+ * import { PluginInstance } from "hookbus/wasm"
+ *
+ * declare const bytes: Uint8Array
+ * const limits: PluginInstance.PluginLimits = { fuel: 10_000_000, memoryPages: 32, maxPayloadBytes: 65_536 }
+ * const program = PluginInstance.make(bytes, { name: "seo", limits })
+ */
 export interface PluginLimits {
   /** Memory cap in 64 KiB pages (default 256 = 16 MiB). */
   readonly memoryPages?: number | undefined
@@ -63,7 +75,19 @@ export interface PluginLimits {
   readonly logCharsPerSecond?: number | undefined
 }
 
-/** Circuit breaker settings. */
+/**
+ * Circuit breaker settings.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { Effect } from "effect"
+ * import { PluginInstance } from "hookbus/wasm"
+ *
+ * declare const bytes: Uint8Array
+ * const breaker: PluginInstance.BreakerOptions = { maxFailures: 3, window: "30 seconds", coolDown: "1 minute" }
+ * const program = PluginInstance.make(bytes, { name: "seo", breaker })
+ */
 export interface BreakerOptions {
   /** Traps, timeouts or fuel exhaustions that open the breaker (default 5). */
   readonly maxFailures?: number | undefined
@@ -73,7 +97,19 @@ export interface BreakerOptions {
   readonly coolDown?: Duration.Input | undefined
 }
 
-/** Options of `PluginInstance.make`: the manifest's limits plus the host-side plugin options. */
+/**
+ * Options of `PluginInstance.make`: the manifest's limits plus the host-side plugin options.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { Effect } from "effect"
+ * import { PluginInstance } from "hookbus/wasm"
+ *
+ * declare const bytes: Uint8Array
+ * const options: PluginInstance.PluginInstanceOptions = { name: "seo", execution: "worker", pool: { size: 2 } }
+ * const program = PluginInstance.make(bytes, options)
+ */
 export interface PluginInstanceOptions {
   /** The plugin's name, used in errors and logs (default "anonymous"). */
   readonly name?: string | undefined
@@ -88,19 +124,70 @@ export interface PluginInstanceOptions {
   readonly breaker?: BreakerOptions | false | undefined
 }
 
-/** Default memory cap: 256 pages, 16 MiB. */
+/**
+ * Default memory cap: 256 pages, 16 MiB.
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { PluginInstance } from "hookbus/wasm"
+ *
+ * const mib = (PluginInstance.defaultMemoryPages * 65_536) / 1_048_576 // 16
+ */
 export const defaultMemoryPages = 256
 
-/** Default cap on a module's size: 16 MiB. */
+/**
+ * Default cap on a module's size: 16 MiB.
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { PluginInstance } from "hookbus/wasm"
+ *
+ * const tooBig = (bytes: Uint8Array) => bytes.length > PluginInstance.defaultMaxModuleBytes
+ */
 export const defaultMaxModuleBytes = 16 * 1024 * 1024
 
-/** Default cap on the functions a module defines. */
+/**
+ * Default cap on the functions a module defines.
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { PluginInstance } from "hookbus/wasm"
+ *
+ * const limits = { maxFunctions: PluginInstance.defaultMaxFunctions / 10 }
+ */
 export const defaultMaxFunctions = 50_000
 
-/** Default wall-clock limit per call in worker mode. */
+/**
+ * Default wall-clock limit per call in worker mode.
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { PluginInstance } from "hookbus/wasm"
+ *
+ * const limits = { timeoutMs: PluginInstance.defaultTimeoutMs / 4 } // 500 ms per call in worker mode
+ */
 export const defaultTimeoutMs = 2000
 
-/** What `status` reports. */
+/**
+ * What `status` reports.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { Effect } from "effect"
+ * import { PluginInstance } from "hookbus/wasm"
+ *
+ * declare const bytes: Uint8Array
+ * const program = Effect.gen(function*() {
+ *   const instance = yield* PluginInstance.make(bytes, { name: "seo" })
+ *   const status: PluginInstance.PluginStatus = yield* instance.status
+ *   return `${status.breaker}: ${status.calls} calls, ${status.rejected} refused`
+ * })
+ */
 export interface PluginStatus {
   readonly plugin: string
   readonly execution: "inline" | "worker"
@@ -120,7 +207,23 @@ export interface PluginStatus {
   readonly lastFuelUsed: number | undefined
 }
 
-/** A loaded plugin module: its pool of instances, behind the sandbox. */
+/**
+ * A loaded plugin module: its pool of instances, behind the sandbox.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { Effect } from "effect"
+ * import { PluginInstance } from "hookbus/wasm"
+ *
+ * declare const bytes: Uint8Array
+ * const program = Effect.gen(function*() {
+ *   const upper: PluginInstance.PluginInstance = yield* PluginInstance.make(bytes, { name: "uppercase" })
+ *   const { value } = yield* upper.callFilter("the_content", "hello") // "HELLO"
+ *   yield* upper.callAction("post.saved", ["42"])
+ *   return value
+ * })
+ */
 export interface PluginInstance {
   readonly plugin: string
   /** Calls the plugin for an action hook: `{"kind":"action","args":[...]}`. */
@@ -156,9 +259,18 @@ const countedByBreaker = (error: PluginCallError): boolean =>
  * Compiles and instantiates a plugin module, checking it against ABI v1, with its sandbox: fuel, a memory cap, and
  * in worker mode a wall-clock timeout. Closing the scope releases every instance or worker.
  *
+ * @since 0.1.0
+ * @category constructors
  * @example
- * const upper = yield* PluginInstance.make(bytes, { name: "uppercase" })
- * const { value } = yield* upper.callFilter("the_content", "hello") // "HELLO"
+ * import { Effect } from "effect"
+ * import { PluginInstance } from "hookbus/wasm"
+ *
+ * declare const bytes: Uint8Array
+ * const program = Effect.gen(function*() {
+ *   const upper = yield* PluginInstance.make(bytes, { name: "uppercase", limits: { memoryPages: 16 } })
+ *   const { value } = yield* upper.callFilter("the_content", "hello") // "HELLO"
+ *   return value
+ * }).pipe(Effect.scoped)
  */
 export const make = (
   bytes: Uint8Array,
@@ -367,6 +479,10 @@ export const make = (
  * @deprecated Use `PluginInstance` (removed in the next release).
  * @since 0.1.0
  * @category models
+ * @example
+ * import type { PluginInstance } from "hookbus/wasm"
+ *
+ * type Old = PluginInstance.WasmDispatcher // the same type as PluginInstance.PluginInstance
  */
 export type WasmDispatcher = PluginInstance
 
@@ -376,5 +492,9 @@ export type WasmDispatcher = PluginInstance
  * @deprecated Use `PluginInstanceOptions` (removed in the next release).
  * @since 0.1.0
  * @category models
+ * @example
+ * import type { PluginInstance } from "hookbus/wasm"
+ *
+ * const options: PluginInstance.WasmDispatcherOptions = { name: "seo" } // PluginInstance.PluginInstanceOptions
  */
 export type WasmDispatcherOptions = PluginInstanceOptions

@@ -6,16 +6,44 @@
  * @since 0.1.0
  */
 
-/** A value type, as WAT spells it. */
+/**
+ * A value type, as WAT spells it.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { WasmBinary } from "hookbus/wasm"
+ *
+ * const params: ReadonlyArray<WasmBinary.ValType> = ["i32", "i32"]
+ */
 export type ValType = "i32" | "i64" | "f32" | "f64" | "v128" | "funcref" | "externref" | `0x${string}`
 
-/** A function signature. */
+/**
+ * A function signature.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { WasmBinary } from "hookbus/wasm"
+ *
+ * const handleHook: WasmBinary.FuncType = { params: ["i32", "i32", "i32", "i32"], results: ["i64"] }
+ * WasmBinary.formatType(handleHook) // "(i32, i32, i32, i32) -> i64"
+ */
 export interface FuncType {
   readonly params: ReadonlyArray<ValType>
   readonly results: ReadonlyArray<ValType>
 }
 
-/** Memory limits in 64 KiB pages. */
+/**
+ * Memory limits in 64 KiB pages.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { WasmBinary } from "hookbus/wasm"
+ *
+ * const pages = (memory: WasmBinary.Limits) => `${memory.min}..${memory.max ?? "unbounded"} pages`
+ */
 export interface Limits {
   readonly min: number
   readonly max: number | undefined
@@ -23,8 +51,29 @@ export interface Limits {
   readonly memory64: boolean
 }
 
+/**
+ * The kind of an import or export.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { WasmBinary } from "hookbus/wasm"
+ *
+ * const functionsOnly = (imports: ReadonlyArray<WasmBinary.Import>) =>
+ *   imports.filter((i) => i.kind === ("func" satisfies WasmBinary.ExternKind))
+ */
 export type ExternKind = "func" | "table" | "memory" | "global" | "tag"
 
+/**
+ * One import of a module, with its signature for a function.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { WasmBinary } from "hookbus/wasm"
+ *
+ * const names = (imports: ReadonlyArray<WasmBinary.Import>) => imports.map((i) => `${i.module}.${i.name}`)
+ */
 export interface Import {
   readonly module: string
   readonly name: string
@@ -33,6 +82,16 @@ export interface Import {
   readonly type: FuncType | undefined
 }
 
+/**
+ * One export of a module, with its signature for a function.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { WasmBinary } from "hookbus/wasm"
+ *
+ * const exported = (exports: ReadonlyArray<WasmBinary.Export>, name: string) => exports.some((e) => e.name === name)
+ */
 export interface Export {
   readonly name: string
   readonly kind: ExternKind
@@ -40,7 +99,17 @@ export interface Export {
   readonly type: FuncType | undefined
 }
 
-/** What a module declares, read from its binary. */
+/**
+ * What a module declares, read from its binary.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { WasmBinary } from "hookbus/wasm"
+ *
+ * const empty = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]) // "\0asm", version 1
+ * const info: WasmBinary.ModuleInfo = WasmBinary.read(empty) // no imports, exports, memories or functions
+ */
 export interface ModuleInfo {
   readonly imports: ReadonlyArray<Import>
   readonly exports: ReadonlyArray<Export>
@@ -52,7 +121,20 @@ export interface ModuleInfo {
   readonly memorySection: { readonly start: number; readonly end: number } | undefined
 }
 
-/** Thrown (and caught by callers) for bytes that are not a well-formed module. */
+/**
+ * Thrown (and caught by callers) for bytes that are not a well-formed module.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { WasmBinary } from "hookbus/wasm"
+ *
+ * try {
+ *   WasmBinary.read(new TextEncoder().encode("not wasm"))
+ * } catch (error) {
+ *   if (error instanceof WasmBinary.MalformedModule) console.log(error.message)
+ * }
+ */
 export class MalformedModule extends Error {}
 
 const valTypes: Record<number, ValType> = {
@@ -67,7 +149,16 @@ const valTypes: Record<number, ValType> = {
 
 const kinds: ReadonlyArray<ExternKind> = ["func", "table", "memory", "global", "tag"]
 
-/** Formats a signature the way WAT would: `(i32, i32) -> i64`. */
+/**
+ * Formats a signature the way WAT would: `(i32, i32) -> i64`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ * @example
+ * import { WasmBinary } from "hookbus/wasm"
+ *
+ * WasmBinary.formatType({ params: ["i32"], results: [] }) // "(i32) -> ()"
+ */
 export const formatType = (type: FuncType | undefined): string =>
   type === undefined
     ? "?"
@@ -132,7 +223,17 @@ class Reader {
   }
 }
 
-/** Reads the parts of a module the host checks. Throws `MalformedModule` for bytes it cannot read. */
+/**
+ * Reads the parts of a module the host checks. Throws `MalformedModule` for bytes it cannot read.
+ *
+ * @since 0.1.0
+ * @category parsing
+ * @example
+ * import { WasmBinary } from "hookbus/wasm"
+ *
+ * const empty = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]) // "\0asm", version 1
+ * WasmBinary.read(empty).functions // 0
+ */
 export const read = (bytes: Uint8Array): ModuleInfo => {
   if (
     bytes.length < 8 || bytes[0] !== 0x00 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d
@@ -237,6 +338,14 @@ const leb = (value: number): Array<number> => {
 /**
  * Returns a copy of the module whose (single, 32-bit) memory has `max` as its maximum, keeping a lower maximum
  * the module already declares. The caller checks the minimum against the cap first.
+ *
+ * @since 0.1.0
+ * @category rewriting
+ * @example
+ * import { WasmBinary } from "hookbus/wasm"
+ *
+ * declare const bytes: Uint8Array
+ * const capped = WasmBinary.withMemoryMaximum(bytes, WasmBinary.read(bytes), 16) // memory at most 1 MiB
  */
 export const withMemoryMaximum = (bytes: Uint8Array, info: ModuleInfo, max: number): Uint8Array => {
   if (info.memorySection === undefined || info.memories.length !== 1) return bytes
