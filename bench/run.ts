@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url"
 import { SyncWaterfallHook } from "tapable"
 import { buildAll } from "../scripts/build-plugins.ts"
 import { Hook, HookBus, type HookBusOptions, type HookBusShape } from "../src/index.ts"
-import { WasmDispatcher } from "../src/wasm/index.ts"
+import { PluginInstance } from "../src/wasm/index.ts"
 import { abiModule, compileWatPromise } from "../test/fixtures/wat.ts"
 import { barChart, markdown, Results } from "./harness.ts"
 
@@ -372,8 +372,8 @@ console.log("WebAssembly")
   await buildAll()
   const upperBytes = readFileSync(join(root, "examples/plugins/uppercase/build/uppercase.wasm"))
   const dispatcherScope = Scope.makeUnsafe()
-  const make = (options: WasmDispatcher.WasmDispatcherOptions, bytes: Uint8Array = upperBytes) =>
-    Effect.runPromise(WasmDispatcher.make(bytes, { name: "bench", ...options }).pipe(Scope.provide(dispatcherScope)))
+  const make = (options: PluginInstance.PluginInstanceOptions, bytes: Uint8Array = upperBytes) =>
+    Effect.runPromise(PluginInstance.make(bytes, { name: "bench", ...options }).pipe(Scope.provide(dispatcherScope)))
   const unmetered = await make({ fuel: false })
   const metered = await make({})
 
@@ -411,9 +411,9 @@ console.log("WebAssembly")
   const CALLS = 100
   for (const [label, size] of [["100 B", 100], ["1 KiB", 1024], ["16 KiB", 16 * 1024]] as const) {
     const value = "lorem ipsum dolor sit amet ".repeat(Math.ceil(size / 27)).slice(0, size)
-    const loop = (d: WasmDispatcher.WasmDispatcher) => {
+    const loop = (d: PluginInstance.PluginInstance) => {
       const effect = Effect.gen(function*() {
-        for (let i = 0; i < CALLS; i++) yield* d.invokeFilter("the_content", value)
+        for (let i = 0; i < CALLS; i++) yield* d.callFilter("the_content", value)
       })
       return () => Effect.runPromise(effect)
     }
@@ -445,7 +445,7 @@ console.log("WebAssembly")
   const tiny = "x"
   const WORKER_CALLS = 50
   const workerLoop = Effect.gen(function*() {
-    for (let i = 0; i < WORKER_CALLS; i++) yield* worker.invokeFilter("the_content", tiny)
+    for (let i = 0; i < WORKER_CALLS; i++) yield* worker.callFilter("the_content", tiny)
   })
   const noopWat = `(module (func (export "noop") (result i32) (i32.const 0)))`
   const extism = await createPlugin({ wasm: [{ data: await compileWatPromise(noopWat) }] }, {
@@ -454,7 +454,7 @@ console.log("WebAssembly")
   })
   // Both sides cross a thread per call; their JIT (here and in the worker) needs thousands of calls to settle.
   for (let i = 0; i < (quick ? 500 : 3_000); i++) {
-    await Effect.runPromise(worker.invokeFilter("the_content", tiny))
+    await Effect.runPromise(worker.callFilter("the_content", tiny))
     await extism.call("noop", tiny)
   }
   const w = await results.compareAsync("per-call overhead, worker mode", [
@@ -464,7 +464,7 @@ console.log("WebAssembly")
     ["hookbus dispatcher, worker mode (1-byte filter)", () => Effect.runPromise(workerLoop), WORKER_CALLS],
     ["hookbus dispatcher, inline (1-byte filter)", () =>
       Effect.runPromise(Effect.gen(function*() {
-        for (let i = 0; i < WORKER_CALLS; i++) yield* unmetered.invokeFilter("the_content", tiny)
+        for (let i = 0; i < WORKER_CALLS; i++) yield* unmetered.callFilter("the_content", tiny)
       })), WORKER_CALLS]
   ])
   await extism.close()
@@ -492,9 +492,9 @@ console.log("WebAssembly")
   const loopOff = await make({ fuel: false }, loopBytes)
   const loopOn = await make({}, loopBytes)
   const FUEL_CALLS = 20
-  const fuelLoop = (d: WasmDispatcher.WasmDispatcher) => () =>
+  const fuelLoop = (d: PluginInstance.PluginInstance) => () =>
     Effect.runPromise(Effect.gen(function*() {
-      for (let i = 0; i < FUEL_CALLS; i++) yield* d.invokeAction("spin")
+      for (let i = 0; i < FUEL_CALLS; i++) yield* d.callAction("spin")
     }))
   const f = await results.compareAsync("loop-heavy guest (200,000 iterations per call)", [
     ["hookbus, fuel off", fuelLoop(loopOff), FUEL_CALLS],
@@ -518,9 +518,9 @@ console.log("WebAssembly")
     heavy
   )
   const BURST = 8
-  const burst = (d: WasmDispatcher.WasmDispatcher) => () =>
+  const burst = (d: PluginInstance.PluginInstance) => () =>
     Effect.runPromise(
-      Effect.forEach(Array.from({ length: BURST }), () => d.invokeAction("spin"), { concurrency: "unbounded" })
+      Effect.forEach(Array.from({ length: BURST }), () => d.callAction("spin"), { concurrency: "unbounded" })
     )
   const p = await results.compareAsync(`CPU-bound plugin, ${BURST} concurrent calls (time per call)`, [
     ["hookbus worker pool of 1", burst(pool1), BURST],

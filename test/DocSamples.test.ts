@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process"
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
+import { typecheckSamples } from "./helpers.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 
@@ -106,22 +107,13 @@ describe("README and docs samples", () => {
           compilerOptions: { noUnusedLocals: false, noUnusedParameters: false }
         })
       )
-      const tsc = join(root, "node_modules/typescript/bin/tsc")
       for (const config of ["strict.json", "fragment.json"]) {
-        const result = spawnSync(process.execPath, [tsc, "--noEmit", "-p", join(dir, config)], {
-          cwd: root,
-          encoding: "utf8",
-          timeout: 120_000
-        })
         // Name each error by the markdown file and line of its sample.
-        const report = `${result.stdout}${result.stderr}`.replace(
-          /[^\s(]*?([\w.]+_\d+_\d+\.ts)\((\d+),/g,
-          (_, file: string, line: string) => {
-            const sample = origin.get(file)
-            return sample === undefined ? `${file}(${line},` : `${sample.doc} sample at line ${sample.line} (${line},`
-          }
-        )
-        assert.strictEqual(result.status, 0, `${config}:\n${report}`)
+        const { report, status } = typecheckSamples(root, join(dir, config), (file) => {
+          const sample = origin.get(file)
+          return sample === undefined ? undefined : `${sample.doc} sample at line ${sample.line}`
+        })
+        assert.strictEqual(status, 0, `${config}:\n${report}`)
       }
       const readme = samples.findIndex((s) => s.doc === "README.md")
       const file = [...origin].find(([, s]) => s === samples[readme])![0]

@@ -7,10 +7,10 @@
  * compiler and tsconfig.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { spawnSync } from "node:child_process"
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import { typecheckSamples } from "./helpers.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const src = join(root, "src")
@@ -206,21 +206,12 @@ describe("JSDoc of the public API", () => {
           compilerOptions: { noUnusedLocals: false, noUnusedParameters: false }
         })
       )
-      const tsc = join(root, "node_modules/typescript/bin/tsc")
-      const result = spawnSync(process.execPath, [tsc, "--noEmit", "-p", join(dir, "tsconfig.json")], {
-        cwd: root,
-        encoding: "utf8",
-        timeout: 150_000
-      })
       // Name each error by the source file and line of its example.
-      const report = `${result.stdout}${result.stderr}`.replace(
-        /[^\s(]*?([\w.]+_\d+_\d+\.ts)\((\d+),/g,
-        (_, file: string, line: string) => {
-          const at = origin.get(file)
-          return at === undefined ? `${file}(${line},` : `src/${at.file} example at line ${at.line} (${line},`
-        }
-      )
-      assert.strictEqual(result.status, 0, report)
+      const { report, status } = typecheckSamples(root, join(dir, "tsconfig.json"), (file) => {
+        const at = origin.get(file)
+        return at === undefined ? undefined : `src/${at.file} example at line ${at.line}`
+      })
+      assert.strictEqual(status, 0, report)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

@@ -2,6 +2,8 @@
  * Shared test helpers: a structured log capture, and plugin manifests.
  */
 import { Effect, Logger, References } from "effect"
+import { spawnSync } from "node:child_process"
+import { join } from "node:path"
 
 export interface LogEntry {
   readonly level: string
@@ -36,3 +38,28 @@ export const manifest = (
   hooks,
   ...extra
 })
+
+/**
+ * Runs the project's compiler (`tsc --noEmit`) on a tsconfig of generated sample files named `<origin>_<n>_<i>.ts`;
+ * the exit status and the report, each error named by `where(file)` (where the sample came from) when it knows.
+ */
+export const typecheckSamples = (
+  root: string,
+  config: string,
+  where: (file: string) => string | undefined
+): { readonly status: number | null; readonly report: string } => {
+  const tsc = join(root, "node_modules/typescript/bin/tsc")
+  const result = spawnSync(process.execPath, [tsc, "--noEmit", "-p", config], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 150_000
+  })
+  const report = `${result.stdout}${result.stderr}`.replace(
+    /[^\s(]*?([\w.]+_\d+_\d+\.ts)\((\d+),/g,
+    (_, file: string, line: string) => {
+      const origin = where(file)
+      return origin === undefined ? `${file}(${line},` : `${origin} (${line},`
+    }
+  )
+  return { status: result.status, report }
+}

@@ -238,13 +238,9 @@ export interface PluginInstance {
     args?: ReadonlyArray<unknown>
   ) => Effect.Effect<Abi.FilterOutcome, PluginCallError>
   /** @deprecated Use `callAction` (the same function; removed in the next release). */
-  readonly invokeAction: (hook: string, args?: ReadonlyArray<unknown>) => Effect.Effect<void, PluginCallError>
+  readonly invokeAction: PluginInstance["callAction"]
   /** @deprecated Use `callFilter` (the same function; removed in the next release). */
-  readonly invokeFilter: (
-    hook: string,
-    value: unknown,
-    args?: ReadonlyArray<unknown>
-  ) => Effect.Effect<Abi.FilterOutcome, PluginCallError>
+  readonly invokeFilter: PluginInstance["callFilter"]
   /** How many instances were created so far (one more after every trap). */
   readonly instances: Effect.Effect<number>
   /** The breaker, pool and fuel figures. */
