@@ -20,6 +20,9 @@
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
+import { In, Out, UnsupportedModule } from "./internal/FuelBytes.ts"
+import * as Instructions from "./internal/FuelInstructions.ts"
+import { Kind, readInstruction } from "./internal/FuelInstructions.ts"
 
 /** Default budget per call: 50 million units (about 150 ms of CPU at most; see docs/security.md). */
 export const defaultBudget = 50_000_000
@@ -29,16 +32,8 @@ export const importModule = "hookbus_fuel"
 export const importName = "fuel"
 
 /** Thrown (and caught by the caller) for a module the instrumentation cannot read or does not support. */
-export class UnsupportedModule extends Error {}
+export { UnsupportedModule } from "./internal/FuelBytes.ts"
 
-/** Bulk memory operations (`memory.fill`, `memory.copy`, `memory.init`): one unit per 4 bytes. */
-const bulkMemory = { mul: 1, shift: 2 } as const
-/** Bulk table operations (`table.fill`, `table.copy`, `table.init`, `table.grow`): 16 units per element. */
-const bulkTable = { mul: 16, shift: 0 } as const
-/** `memory.grow`: 64 units per page. */
-const growMemory = { mul: 64, shift: 0 } as const
-/** The static weight of a bulk operation or a grow (a runtime call in the engine), besides its length. */
-const bulkWeight = 16
 /** Every charged block pays one unit more for the check itself. */
 const checkWeight = 1
 
@@ -89,321 +84,6 @@ export class Meter {
   get exhausted(): boolean {
     return (this.global.value as bigint) < 0n
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Weights
-
-/** Weight of each single-byte opcode: 0 for structure (block, loop, end, else, nop), 1 for most, more for calls. */
-const weights = new Uint8Array(256).fill(1)
-for (const op of [0x01, 0x02, 0x03, 0x05, 0x06, 0x0b, 0x1f]) weights[op] = 0
-for (const op of [0x10, 0x11, 0x12, 0x13, 0x14, 0x15]) weights[op] = 3
-
-// ---------------------------------------------------------------------------------------------------------------
-// Byte reading and writing
-
-class Out {
-  buf = new Uint8Array(1024)
-  len = 0
-  private room(n: number): void {
-    if (this.len + n <= this.buf.length) return
-    let size = this.buf.length * 2
-    while (size < this.len + n) size *= 2
-    const next = new Uint8Array(size)
-    next.set(this.buf.subarray(0, this.len))
-    this.buf = next
-  }
-  byte(b: number): void {
-    this.room(1)
-    this.buf[this.len++] = b
-  }
-  copy(src: Uint8Array, start: number, end: number): void {
-    const n = end - start
-    if (n <= 0) return
-    this.room(n)
-    const buf = this.buf
-    if (n < 32) {
-      // Short runs (most blocks): a loop beats creating a subarray.
-      let len = this.len
-      for (let i = start; i < end; i++) buf[len++] = src[i]
-      this.len = len
-    } else {
-      buf.set(src.subarray(start, end), this.len)
-      this.len += n
-    }
-  }
-  append(other: Out): void {
-    this.copy(other.buf, 0, other.len)
-  }
-  u32(value: number): void {
-    this.room(5)
-    const buf = this.buf
-    let len = this.len
-    do {
-      let b = value & 0x7f
-      value >>>= 7
-      if (value !== 0) b |= 0x80
-      buf[len++] = b
-    } while (value !== 0)
-    this.len = len
-  }
-  /** A signed LEB128 of a non-negative number below 2^53. */
-  s64(value: number): void {
-    for (;;) {
-      const b = value % 128
-      value = Math.floor(value / 128)
-      if (value === 0 && (b & 0x40) === 0) return this.byte(b)
-      this.byte(b | 0x80)
-    }
-  }
-  bytes(): Uint8Array<ArrayBuffer> {
-    return this.buf.slice(0, this.len)
-  }
-  reset(): void {
-    this.len = 0
-  }
-}
-
-class In {
-  pos: number
-  readonly b: Uint8Array
-  readonly end: number
-  constructor(b: Uint8Array, pos: number, end: number) {
-    this.b = b
-    this.pos = pos
-    this.end = end
-  }
-  byte(): number {
-    if (this.pos >= this.end) throw new UnsupportedModule("unexpected end of section")
-    return this.b[this.pos++]
-  }
-  u32(): number {
-    let result = 0
-    let shift = 0
-    for (let i = 0; i < 5; i++) {
-      const b = this.byte()
-      result += (b & 0x7f) * 2 ** shift
-      if ((b & 0x80) === 0) return result
-      shift += 7
-    }
-    throw new UnsupportedModule("LEB128 integer too long")
-  }
-  /** Skips a LEB128 integer of any width. */
-  skipLeb(): void {
-    while ((this.byte() & 0x80) !== 0);
-  }
-  skip(n: number): void {
-    if (this.pos + n > this.end) throw new UnsupportedModule("unexpected end of section")
-    this.pos += n
-  }
-  /** Skips a value type (a single byte, or a typed reference: 0x63/0x64 and a heap type). */
-  valType(): void {
-    const t = this.byte()
-    if (t === 0x63 || t === 0x64) this.skipLeb()
-  }
-  /** Skips a block type: 0x40, a value type, or a type index. */
-  blockType(): void {
-    const t = this.b[this.pos]
-    if (t === 0x40 || (t >= 0x6f && t <= 0x7f)) this.pos++
-    else if (t === 0x63 || t === 0x64) this.valType()
-    else this.skipLeb()
-  }
-  memarg(): void {
-    const align = this.u32()
-    if ((align & 0x40) !== 0) this.u32()
-    this.skipLeb()
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Instructions
-
-/** What the walker does with an instruction. */
-const Kind = {
-  /** Straight-line: part of the current block. */
-  Plain: 0,
-  /** Ends the current block; the next instruction starts a new one. */
-  Boundary: 1,
-  /** `global.get`/`global.set`: the index is rewritten. */
-  Global: 2,
-  /** A bulk operation: charged by its length (the i32 on top of the stack) just before it runs. */
-  Bulk: 3
-} as const
-type Kind = typeof Kind[keyof typeof Kind]
-
-/** A call to a host function (`gn_log`, `gn_time_ms`, ...): the host's side of it costs more than a guest call. */
-const hostCallWeight = 100
-
-// The walker's outputs besides the kind, and the module it walks (one module at a time: it is synchronous).
-let bulk: { readonly mul: number; readonly shift: number } = bulkMemory
-let weight = 1
-let importedFunctions = 0
-
-/** Reads one instruction's immediates (the opcode already read). Returns its kind; sets `bulk` for Bulk. */
-const readInstruction = (r: In, op: number): Kind => {
-  weight = weights[op]
-  switch (op) {
-    case 0x02:
-    case 0x06:
-      r.blockType()
-      return Kind.Plain
-    case 0x03:
-    case 0x04:
-      r.blockType()
-      return Kind.Boundary
-    case 0x1f: {
-      r.blockType()
-      for (let n = r.u32(); n > 0; n--) {
-        const kind = r.byte()
-        if (kind <= 0x01) r.u32()
-        r.u32()
-      }
-      return Kind.Plain
-    }
-    case 0x00:
-    case 0x05:
-    case 0x0b:
-    case 0x0f:
-    case 0x19:
-    case 0x0a:
-      return Kind.Boundary
-    case 0x07:
-    case 0x08:
-    case 0x09:
-    case 0x18:
-    case 0x0c:
-    case 0x0d:
-    case 0xd4:
-    case 0xd6:
-      r.u32()
-      return Kind.Boundary
-    case 0x0e:
-      for (let n = r.u32(); n >= 0; n--) r.u32()
-      return Kind.Boundary
-    case 0x12:
-      if (r.u32() < importedFunctions) weight = hostCallWeight
-      return Kind.Boundary
-    case 0x13:
-      r.u32()
-      r.u32()
-      return Kind.Boundary
-    case 0x15:
-      r.u32()
-      return Kind.Boundary
-    case 0x10:
-      if (r.u32() < importedFunctions) weight = hostCallWeight
-      return Kind.Plain
-    case 0x14:
-      r.u32()
-      return Kind.Plain
-    case 0x11:
-      r.u32()
-      r.u32()
-      return Kind.Plain
-    case 0x1c:
-      for (let n = r.u32(); n > 0; n--) r.valType()
-      return Kind.Plain
-    case 0x20:
-    case 0x21:
-    case 0x22:
-    case 0x25:
-    case 0x26:
-    case 0xd2:
-    case 0x3f:
-      r.u32()
-      return Kind.Plain
-    case 0x23:
-    case 0x24:
-      return Kind.Global
-    case 0x40:
-      r.u32()
-      weight = bulkWeight
-      bulk = growMemory
-      return Kind.Bulk
-    case 0x41:
-    case 0x42:
-      r.skipLeb()
-      return Kind.Plain
-    case 0x43:
-      r.skip(4)
-      return Kind.Plain
-    case 0x44:
-      r.skip(8)
-      return Kind.Plain
-    case 0xd0:
-      r.blockType()
-      return Kind.Plain
-    case 0xfc:
-      return readPrefixFC(r)
-    case 0xfd:
-      return readPrefixFD(r)
-    case 0xfb:
-      throw new UnsupportedModule("garbage-collection instructions (0xfb) are not supported")
-    case 0xfe:
-      throw new UnsupportedModule("atomic instructions (0xfe) are not supported")
-  }
-  if (op >= 0x28 && op <= 0x3e) {
-    r.memarg()
-    return Kind.Plain
-  }
-  if (op === 0x01 || op === 0x1a || op === 0x1b || op === 0xd1 || op === 0xd3 || op === 0xd5) return Kind.Plain
-  if (op >= 0x45 && op <= 0xc4) return Kind.Plain
-  throw new UnsupportedModule(`unknown instruction 0x${op.toString(16)}`)
-}
-
-const readPrefixFC = (r: In): Kind => {
-  const sub = r.u32()
-  switch (sub) {
-    case 8: // memory.init data mem
-      r.u32()
-      r.u32()
-      weight = bulkWeight
-      bulk = bulkMemory
-      return Kind.Bulk
-    case 9: // data.drop
-    case 13: // elem.drop
-    case 16: // table.size
-      r.u32()
-      return Kind.Plain
-    case 10: // memory.copy
-      r.u32()
-      r.u32()
-      weight = bulkWeight
-      bulk = bulkMemory
-      return Kind.Bulk
-    case 11: // memory.fill
-      r.u32()
-      weight = bulkWeight
-      bulk = bulkMemory
-      return Kind.Bulk
-    case 12: // table.init
-    case 14: // table.copy
-      r.u32()
-      r.u32()
-      weight = bulkWeight
-      bulk = bulkTable
-      return Kind.Bulk
-    case 15: // table.grow
-    case 17: // table.fill
-      r.u32()
-      weight = bulkWeight
-      bulk = bulkTable
-      return Kind.Bulk
-  }
-  if (sub <= 7) return Kind.Plain
-  throw new UnsupportedModule(`unknown instruction 0xfc ${sub}`)
-}
-
-const readPrefixFD = (r: In): Kind => {
-  const sub = r.u32()
-  if (sub <= 11 || sub === 92 || sub === 93) r.memarg()
-  else if (sub === 12 || sub === 13) r.skip(16)
-  else if (sub >= 21 && sub <= 34) r.skip(1)
-  else if (sub >= 84 && sub <= 91) {
-    r.memarg()
-    r.skip(1)
-  } else if (sub > 0x113) throw new UnsupportedModule(`unknown instruction 0xfd ${sub}`)
-  return Kind.Plain
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -522,7 +202,7 @@ const instrumentBody = (b: Uint8Array, start: number, end: number, params: numbe
     const at = r.pos
     const op = r.byte()
     const kind = readInstruction(r, op)
-    cost += weight
+    cost += Instructions.weight
     if (kind === Kind.Boundary) flush()
     else if (kind === Kind.Global) {
       block.copy(b, run, at)
@@ -531,7 +211,7 @@ const instrumentBody = (b: Uint8Array, start: number, end: number, params: numbe
       run = r.pos
     } else if (kind === Kind.Bulk) {
       block.copy(b, run, at)
-      chargeLength(block, ctx, scratch, bulk)
+      chargeLength(block, ctx, scratch, Instructions.bulk)
       needsScratch = true
       run = at
     }
@@ -565,7 +245,7 @@ const instrumentUncached = async (bytes: Uint8Array): Promise<Uint8Array<ArrayBu
   const types: Array<number> = []
   const functionTypes: Array<number> = []
   let importedGlobals = 0
-  importedFunctions = 0
+  Instructions.setImportedFunctions(0)
   let hasImports = false
   const sections: Array<{ id: number; start: number; end: number }> = []
   const top = new In(bytes, 8, bytes.length)
@@ -593,7 +273,7 @@ const instrumentUncached = async (bytes: Uint8Array): Promise<Uint8Array<ArrayBu
         const kind = r.byte()
         if (kind === 0) {
           functionTypes.push(r.u32())
-          importedFunctions++
+          Instructions.setImportedFunctions(Instructions.importedFunctions + 1)
         } else if (kind === 1) {
           r.valType()
           const flags = r.byte()
@@ -703,18 +383,20 @@ const instrumentUncached = async (bytes: Uint8Array): Promise<Uint8Array<ArrayBu
       case 10: {
         const n = r.u32()
         content.u32(n)
-        const imported = importedFunctions
+        const imported = Instructions.importedFunctions
         let sliceStart = performance.now()
         for (let i = 0; i < n; i++) {
           if ((i & 7) === 7 && performance.now() - sliceStart > sliceMs) {
             await nextTurn()
             // Another module may have been instrumented meanwhile: the walker's module state is this one's again.
-            importedFunctions = imported
+            Instructions.setImportedFunctions(imported)
             sliceStart = performance.now()
           }
           const size = r.u32()
-          const type = types[functionTypes[importedFunctions + i]]
-          if (type === undefined) throw new UnsupportedModule(`function ${importedFunctions + i} has no type`)
+          const type = types[functionTypes[Instructions.importedFunctions + i]]
+          if (type === undefined) {
+            throw new UnsupportedModule(`function ${Instructions.importedFunctions + i} has no type`)
+          }
           instrumentBody(bytes, r.pos, r.pos + size, type, ctx, content)
           r.pos += size
         }
