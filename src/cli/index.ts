@@ -15,5 +15,6 @@
  *
  * @since 0.1.0
  */
-export { bundledPlugins, hookbus } from "./Cli.ts"
+export { hookbus } from "./Cli.ts"
+export { bundledPlugins } from "./CommandKit.ts"
 export { CliInputError, loadAll, type LoadFailure, type PluginSet, SilentExit } from "./PluginSet.ts"
