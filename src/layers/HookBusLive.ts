@@ -20,6 +20,7 @@ import { makeDispatch } from "./internal/Dispatch.ts"
 import { Observer } from "./internal/DispatchProbe.ts"
 import { type RawOptions, resolveOptions } from "./internal/Options.ts"
 import { type AnyFn, Registry, seriesOf } from "./internal/Registry.ts"
+import { makeRegistryEvents } from "./internal/RegistryEvents.ts"
 
 /** Internal settings the public options do not expose (the test layer's recorder). */
 export interface HookBusInternals {
@@ -67,6 +68,7 @@ export const makeHookBus = (
       observer,
       submitAsync: makeSubmitAsync(runner, observer)
     })
+    registry.events = makeRegistryEvents(registry, dispatch)
 
     const shape: HookBusShape = {
       addAction: (hook, handler, o) => registry.add(hook, handler as AnyFn, o as RawOptions | undefined),
@@ -86,7 +88,8 @@ export const makeHookBus = (
       dispatchCount: (hook) => Effect.sync(() => registry.find(hook)?.dispatches ?? 0),
       current: Effect.map(HookStack.CurrentHookFrame, HookStack.names),
       awaitIdle: runner.awaitIdle,
-      removeSource: (source) => Effect.sync(() => registry.removeSource(source))
+      removeSource: (source) => registry.removeSource(source),
+      removeAll: (hook) => registry.removeAll(hook)
     }
     return shape
   })

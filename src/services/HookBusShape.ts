@@ -146,4 +146,9 @@ export interface HookBusShape {
   readonly awaitIdle: Effect.Effect<void>
   /** Removes every handler registered with `source`, on every hook; returns how many were removed. */
   readonly removeSource: (source: string) => Effect.Effect<number>
+  /**
+   * Removes every handler of `hook`, whatever its source; returns how many were removed (WordPress
+   * `removeAllFilters`, hookable `removeAllHooks`, emittery `clearListeners`).
+   */
+  readonly removeAll: (hook: AnyHook) => Effect.Effect<number>
 }

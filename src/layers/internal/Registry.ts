@@ -63,8 +63,19 @@ const setChain = (slot: Slot, chain: ReadonlyArray<Entry>): void => {
   MutableRef.set(slot.chain.ref, chain)
 }
 
+/**
+ * What the bus does when handlers join or leave a chain by a registration or a removal (meta hooks, `register`
+ * interceptors). A `once` handler leaving after its run is not reported: that happens inside a dispatch.
+ */
+export interface RegistryEvents {
+  readonly added: (entry: Entry) => Effect.Effect<void>
+  readonly removed: (entries: ReadonlyArray<Entry>) => Effect.Effect<void>
+}
+
 /** The handlers of a bus, by hook and by source. */
 export class Registry {
+  /** Set by the bus once its dispatch exists; registration reports to it. */
+  events: RegistryEvents | undefined = undefined
   private readonly slots = new Map<string, Slot>()
   private readonly bySource = new Map<string, Set<Entry>>()
   private nextId = 0
@@ -125,13 +136,25 @@ export class Registry {
     if (sourceSet?.size === 0) this.bySource.delete(entry.source)
   }
 
-  /** Removes every handler registered with `source`; returns how many. */
-  removeSource(source: string): number {
-    const entries = this.bySource.get(source)
-    if (entries === undefined) return 0
-    const all = [...entries]
-    for (const entry of all) this.detach(entry)
-    return all.length
+  /** Removes these handlers (those still in a chain) and reports them; returns how many left. */
+  private removeNow(entries: Iterable<Entry>): Effect.Effect<number> {
+    const left: Array<Entry> = []
+    for (const entry of entries) if (!entry.detached) left.push(entry)
+    for (const entry of left) this.detach(entry)
+    const events = this.events
+    return left.length === 0 || events === undefined
+      ? Effect.succeed(left.length)
+      : Effect.as(events.removed(left), left.length)
+  }
+
+  /** Removes every handler registered with `source`, on every hook; returns how many. */
+  removeSource(source: string): Effect.Effect<number> {
+    return Effect.suspend(() => this.removeNow(this.bySource.get(source) ?? []))
+  }
+
+  /** Removes every handler of a hook; returns how many. */
+  removeAll(hook: AnyHook): Effect.Effect<number> {
+    return Effect.suspend(() => this.removeNow(this.chainOf(hook)))
   }
 
   private lentBy(context: Context.Context<never>): HandlerContext.Lent {
@@ -144,6 +167,19 @@ export class Registry {
 
   /** Adds a handler for the life of the current scope (or until its `remove`). */
   add(hook: AnyHook, fn: AnyFn, raw: RawOptions | undefined): Effect.Effect<Registration, RegistrationRejected> {
+    const added = this.addNow(hook, fn, raw)
+    // Reported outside the uninterruptible step: a meta handler that suspends must not make registration so.
+    return Effect.flatMap(added, ([entry, registration]) => {
+      const events = this.events
+      return events === undefined ? Effect.succeed(registration) : Effect.as(events.added(entry), registration)
+    })
+  }
+
+  private addNow(
+    hook: AnyHook,
+    fn: AnyFn,
+    raw: RawOptions | undefined
+  ): Effect.Effect<readonly [Entry, Registration], RegistrationRejected> {
     return Effect.uninterruptible(Effect.withFiber((fiber) => {
       const o: RawOptions = raw ?? {}
       const problem = optionProblem(hook.kind, hook.name, o)
@@ -215,9 +251,9 @@ export class Registry {
           missing.join(", ")
         }`
       ).pipe(Effect.annotateLogs(logAnnotations(entry)))
-      return Scope.addFinalizer(scope, Effect.sync(() => this.detach(entry))).pipe(
+      return Scope.addFinalizer(scope, Effect.suspend(() => this.removeNow([entry]))).pipe(
         Effect.andThen(warn),
-        Effect.as(registration)
+        Effect.as([entry, registration] as const)
       )
     }))
   }

@@ -1,0 +1,48 @@
+/**
+ * What the bus does when handlers join or leave a chain: it fires the meta hooks (`hookbus.handlerAdded`,
+ * `hookbus.handlerRemoved`) when they have handlers. Registration only pays for a check of those two chains.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
+import type { ActionHook } from "../../domain/Hook.ts"
+import * as MetaHook from "../../domain/MetaHook.ts"
+import type { Dispatch } from "./Dispatch.ts"
+import type { Entry, Registry, RegistryEvents, Slot } from "./Registry.ts"
+
+const eventOf = (entry: Entry): MetaHook.HandlerEvent => ({
+  hook: entry.slot.name,
+  kind: entry.slot.kind,
+  handler: entry.info
+})
+
+/** The events of a bus: meta hooks fired through its own dispatch. */
+export const makeRegistryEvents = (registry: Registry, dispatch: Dispatch): RegistryEvents => {
+  const addedSlot = registry.slotFor("action", MetaHook.HandlerAdded.name, MetaHook.HandlerAdded.key)
+  const removedSlot = registry.slotFor("action", MetaHook.HandlerRemoved.name, MetaHook.HandlerRemoved.key)
+  const isMeta = (slot: Slot) => slot === addedSlot || slot === removedSlot
+
+  // A meta handler's failure belongs to it, not to the registration that fired it: logged, never returned.
+  const fire = (hook: ActionHook<[MetaHook.HandlerEvent]>, entries: ReadonlyArray<Entry>) =>
+    Effect.forEach(entries, (entry) =>
+      dispatch(hook, undefined, [eventOf(entry)], false).pipe(
+        Effect.catch((error) =>
+          Effect.logError(`${hook.name} handler failed`, error.message).pipe(
+            Effect.annotateLogs({ hook: entry.slot.name, kind: entry.slot.kind, source: entry.source })
+          )
+        )
+      ), { discard: true })
+
+  return {
+    added: (entry) =>
+      isMeta(entry.slot) || Ref.getUnsafe(addedSlot.chain).length === 0
+        ? Effect.void
+        : fire(MetaHook.HandlerAdded, [entry]),
+    removed: (entries) => {
+      if (Ref.getUnsafe(removedSlot.chain).length === 0) return Effect.void
+      const reported = entries.filter((entry) => !isMeta(entry.slot))
+      return reported.length === 0 ? Effect.void : fire(MetaHook.HandlerRemoved, reported)
+    }
+  }
+}
