@@ -10,7 +10,7 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Tracer from "effect/Tracer"
@@ -27,7 +27,9 @@ import {
   handlerFailed,
   NotShortCircuit,
   runSlow,
-  shortCircuitValue
+  runThunk,
+  shortCircuitValue,
+  Thrown
 } from "./Invoke.ts"
 import { type Entry, type Registry, seriesOf } from "./Registry.ts"
 
@@ -213,7 +215,14 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
           span = probe?.handlerStarted(entry.source)
           returned = run.call(entry, args)
         }
-        const exit = EffectCompat.completedExit(returned)
+        let exit = EffectCompat.completedExit(returned)
+        if (exit === undefined && entry.timeout === undefined) {
+          const thunk = EffectCompat.syncThunk(returned)
+          if (thunk !== undefined) {
+            const value = runThunk(thunk)
+            exit = value instanceof Thrown ? value.exit : Exit.succeed(value)
+          }
+        }
         if (exit === undefined) {
           return Effect.flatMap(runSlow(entry, returned, context, frame, dispatchSpan, span), (slow) => {
             probe?.handlerEnded(span, slow)
@@ -253,6 +262,17 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
         ran++
         continue
       }
+      // An `Effect.sync` is called in place too (a timeout wraps the handler, so that one runs in the fiber).
+      const thunk = entry.timeout === undefined ? EffectCompat.syncThunk(returned) : undefined
+      if (thunk !== undefined) {
+        const value = runThunk(thunk)
+        if (!(value instanceof Thrown)) {
+          current = value
+          ran++
+          continue
+        }
+        return runChain(new FilterRun(current, ran, probe, detailed), chain, i, value.exit, args, context, parent, hook)
+      }
       return runChain(new FilterRun(current, ran, probe, detailed), chain, i, returned, args, context, parent, hook)
     }
     if (probe !== undefined) probe.finish("ok", ran, current, undefined)
@@ -283,16 +303,35 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
         ran++
         continue
       }
+      const thunk = entry.timeout === undefined ? EffectCompat.syncThunk(returned) : undefined
+      if (thunk !== undefined) {
+        const value = runThunk(thunk)
+        if (!(value instanceof Thrown)) {
+          ran++
+          continue
+        }
+        return runChain(new ActionRun(hook.name, ran, probe), chain, i, value.exit, args, context, parent, hook)
+      }
       return runChain(new ActionRun(hook.name, ran, probe), chain, i, returned, args, context, parent, hook)
     }
     if (probe !== undefined) probe.finish("ok", ran, undefined, undefined)
     return Effect.void
   }
 
+  // Contexts are immutable, so the hook frame found in one stays valid; a fiber dispatching in a loop presents the
+  // same context each time, and the lookup (a walk of the context) is then skipped.
+  let lastContext: Context.Context<never> | undefined
+  let lastParent: HookStack.HookFrame | undefined
   return (hook, value, args, detailed) =>
     Effect.withFiber<unknown, DispatchError>((fiber) => {
       const context = fiber.context
-      const parent = Context.get(context, HookStack.CurrentHookFrame)
+      let parent: HookStack.HookFrame | undefined
+      if (context === lastContext) parent = lastParent
+      else {
+        parent = Context.get(context, HookStack.CurrentHookFrame)
+        lastContext = context
+        lastParent = parent
+      }
       if (parent !== undefined && parent.depth >= maxDepth) {
         return Effect.fail(new RecursionLimit({ hook: hook.name, depth: parent.depth + 1 }))
       }

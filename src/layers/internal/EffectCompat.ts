@@ -7,6 +7,7 @@
  * @internal
  */
 import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 
 // Every Exit Effect makes inherits from one of two prototypes (its Success and its Failure). `Exit.isExit` only tests
@@ -26,6 +27,27 @@ export const completedExit = (returned: unknown): Exit.Exit<unknown, unknown> | 
 /** Whether a handler returned an already-successful Effect (`Effect.succeed`, `Effect.void`, an `Exit.succeed`). */
 export const isSuccessExit = (returned: unknown): returned is Exit.Success<unknown> =>
   SuccessProto.isPrototypeOf(returned as object)
+
+// An `Effect.sync(thunk)` is a primitive whose evaluation calls `thunk` (with no receiver and no argument) and
+// continues with its value; a throw is a defect. Recognising one by its prototype and reading the thunk back lets
+// the dispatch call it in place, as it takes an `Effect.succeed` in place: one call instead of a runtime step and an
+// `Effect.exit` (measured: ~25 ns instead of ~390 ns per handler). Both are found on a sample at load, so a
+// different layout in another Effect version turns the shortcut off instead of misreading a value.
+const sampleThunk = (): undefined => undefined
+const sample = Effect.sync(sampleThunk) as unknown as Record<string, unknown>
+const SyncProto: object = Object.getPrototypeOf(sample)
+const thunkKey: string | undefined = SyncProto === SuccessProto || SyncProto === FailureProto
+  ? undefined
+  : Object.keys(sample).find((key) => sample[key] === sampleThunk)
+
+/** The thunk of an `Effect.sync` a handler returned, or `undefined` for anything else. */
+export const syncThunk = (returned: unknown): (() => unknown) | undefined =>
+  thunkKey !== undefined && SyncProto.isPrototypeOf(returned as object)
+    ? (returned as Record<string, () => unknown>)[thunkKey]
+    : undefined
+
+/** Whether `syncThunk` can recognise `Effect.sync` in the installed Effect (false would only cost speed). */
+export const syncShortcut: boolean = thunkKey !== undefined
 
 /**
  * Whether `caller` already holds every service of `services` (the same instance under the same key). The public

@@ -90,6 +90,23 @@ export const callActionHandler = (fn: AnyFn, args: ReadonlyArray<unknown>): unkn
   }
 }
 
+/** What `runThunk` returns when the thunk threw: the defect, in a wrapper no handler value can be. */
+export class Thrown {
+  readonly exit: Exit.Exit<never>
+  constructor(error: unknown) {
+    this.exit = Exit.die(error)
+  }
+}
+
+/** Runs the thunk of a handler's `Effect.sync` in place: its value, or `Thrown` (a throw is a defect, as in Effect). */
+export const runThunk = (thunk: () => unknown): unknown => {
+  try {
+    return thunk()
+  } catch (error) {
+    return new Thrown(error)
+  }
+}
+
 const notAnEffect = (entry: Entry, returned: unknown): Exit.Exit<never> =>
   Exit.die(
     new TypeError(
