@@ -89,7 +89,7 @@ const answer = (
         return Effect.fail(`fail ${i}`)
       case "short":
         ran.push(i)
-        return Hook.shortCircuit(v + 100) as Effect.Effect<number, string>
+        return Hook.shortCircuit(v + 100) as unknown as Effect.Effect<number, string>
     }
   })()
   return forceSlow ? Effect.suspend(() => effect) : effect
