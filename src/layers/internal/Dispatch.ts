@@ -263,17 +263,18 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
         continue
       }
       // An `Effect.sync` is called in place too (a timeout wraps the handler, so that one runs in the fiber).
+      let pending = returned
       const thunk = entry.timeout === undefined ? EffectCompat.syncThunk(returned) : undefined
       if (thunk !== undefined) {
-        const value = runThunk(thunk)
-        if (!(value instanceof Thrown)) {
-          current = value
+        const computed = runThunk(thunk)
+        if (!(computed instanceof Thrown)) {
+          current = computed
           ran++
           continue
         }
-        return runChain(new FilterRun(current, ran, probe, detailed), chain, i, value.exit, args, context, parent, hook)
+        pending = computed.exit
       }
-      return runChain(new FilterRun(current, ran, probe, detailed), chain, i, returned, args, context, parent, hook)
+      return runChain(new FilterRun(current, ran, probe, detailed), chain, i, pending, args, context, parent, hook)
     }
     if (probe !== undefined) probe.finish("ok", ran, current, undefined)
     return Effect.succeed(
@@ -303,16 +304,17 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
         ran++
         continue
       }
+      let pending = returned
       const thunk = entry.timeout === undefined ? EffectCompat.syncThunk(returned) : undefined
       if (thunk !== undefined) {
-        const value = runThunk(thunk)
-        if (!(value instanceof Thrown)) {
+        const computed = runThunk(thunk)
+        if (!(computed instanceof Thrown)) {
           ran++
           continue
         }
-        return runChain(new ActionRun(hook.name, ran, probe), chain, i, value.exit, args, context, parent, hook)
+        pending = computed.exit
       }
-      return runChain(new ActionRun(hook.name, ran, probe), chain, i, returned, args, context, parent, hook)
+      return runChain(new ActionRun(hook.name, ran, probe), chain, i, pending, args, context, parent, hook)
     }
     if (probe !== undefined) probe.finish("ok", ran, undefined, undefined)
     return Effect.void
