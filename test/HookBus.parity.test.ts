@@ -3,8 +3,17 @@
  * peer's API has its test here.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Scope } from "effect"
-import { Hook, HookBus, type HookBusShape, MetaHook } from "../src/index.ts"
+import { Cause, Data, Effect, Exit, Layer, Option, Result, Scope } from "effect"
+import * as fc from "fast-check"
+import {
+  type ActionFailed,
+  type FilterFailed,
+  Hook,
+  HookBus,
+  type HookBusShape,
+  MetaHook,
+  ShortCircuit
+} from "../src/index.ts"
 import { captureLogs, type LogEntry, messageOf } from "./helpers.ts"
 
 const Numbers = Hook.filter<number>("numbers")
@@ -114,5 +123,161 @@ describe("meta hooks (WP hookAdded/hookRemoved, emittery listenerAdded/listenerR
         assert.isFalse(yield* bus.has(Numbers))
         assert.strictEqual(yield* bus.dispatchCount(MetaHook.HandlerAdded), 0)
       })
+    ))
+})
+
+describe("defects are logged (the seed's sync handlers)", () => {
+  it.effect("a sync action or filter handler that dies is logged at ERROR with hook, source and the pretty cause", () => {
+    const logs: Array<LogEntry> = []
+    return withBus((bus) =>
+      Effect.gen(function*() {
+        yield* bus.addAction(Ping, () => Effect.void, { source: "fine" })
+        yield* bus.addAction(Ping, () => {
+          throw new RangeError("thrown outside an Effect")
+        }, { source: "throws" })
+        yield* bus.addAction(Ping, () => Effect.fail("typed"), { source: "fails" })
+        yield* bus.addAction(Ping, () => Effect.sync(() => JSON.parse("{")), { source: "dies-later" })
+        const failed = (yield* Effect.flip(bus.doAction(Ping))) as ActionFailed
+        assert.deepStrictEqual(failed.failures.map((f) => f.reason), ["Defect", "Failure", "Defect"])
+        yield* bus.addFilter(Numbers, () => Effect.die(new Error("filter defect")), { source: "filter-dies" })
+        yield* Effect.flip(bus.applyFilters(Numbers, 1))
+        const errors = logs.filter((l) => l.level === "ERROR")
+        assert.deepStrictEqual(
+          errors.map((l) => [messageOf(l), l.annotations.hook, l.annotations.kind, l.annotations.source]),
+          [
+            ["action handler died", "ping", "action", "throws"],
+            ["action handler died", "ping", "action", "dies-later"],
+            ["filter handler died", "numbers", "filter", "filter-dies"]
+          ]
+        )
+        // The pretty cause: the defect's name, message and stack.
+        assert.include(errors[0].cause, "RangeError: thrown outside an Effect")
+        assert.include(errors[1].cause, "SyntaxError")
+        assert.include(errors[2].cause, "Error: filter defect")
+        assert.match(errors[2].cause!, /\bat\b/)
+        // A typed failure is returned, not logged.
+        assert.isUndefined(logs.find((l) => l.annotations.source === "fails"))
+      })
+    ).pipe(captureLogs(logs))
+  })
+
+  it.effect("a dispatch without defects logs nothing", () => {
+    const logs: Array<LogEntry> = []
+    return withBus((bus) =>
+      Effect.gen(function*() {
+        yield* bus.addAction(Ping, () => Effect.fail("typed"), { source: "fails" })
+        yield* bus.addFilter(Numbers, () => Effect.fail("typed"), { source: "fails" })
+        yield* Effect.flip(bus.doAction(Ping))
+        yield* Effect.flip(bus.applyFilters(Numbers, 1))
+        assert.deepStrictEqual(logs, [])
+      })
+    ).pipe(captureLogs(logs))
+  })
+})
+
+class Wrapped extends Data.TaggedError("Wrapped")<{ readonly cause: unknown }> {}
+
+describe("wrapped short-circuit (Go's fmt.Errorf(\"...: %w\", ErrShortCircuit))", () => {
+  const stopsWith = (handler: (n: number) => Effect.Effect<number, unknown>) =>
+    withBus((bus) =>
+      Effect.gen(function*() {
+        const after: Array<number> = []
+        yield* bus.addFilter(Numbers, handler as (n: number) => Effect.Effect<number>, { source: "stops" })
+        yield* bus.addFilter(Numbers, (n) => Effect.sync(() => (after.push(n), n + 1000)), { source: "after" })
+        const result = yield* Effect.result(bus.applyFiltersResult(Numbers, 1))
+        return { result, after }
+      })
+    )
+
+  it.effect("a ShortCircuit as the cause of the failing error (any depth up to 16) still short-circuits", () =>
+    Effect.gen(function*() {
+      for (const depth of [1, 2, 16]) {
+        let error: unknown = new ShortCircuit({ value: depth })
+        for (let i = 0; i < depth; i++) error = new Wrapped({ cause: error })
+        const { after, result } = yield* stopsWith(() => Effect.fail(error))
+        assert.isTrue(Result.isSuccess(result), `depth ${depth}`)
+        if (Result.isSuccess(result)) {
+          assert.strictEqual(result.success.value, depth)
+          assert.deepStrictEqual(result.success.shortCircuitedBy, Option.some("stops"))
+        }
+        assert.deepStrictEqual(after, [])
+      }
+      // A plain Error's cause counts too; and past 16 links the search stops (a cycle of causes ends there).
+      const { result } = yield* stopsWith(() =>
+        Effect.fail(new Error("wrapped", { cause: new ShortCircuit({ value: 5 }) }))
+      )
+      assert.strictEqual(Result.getOrThrow(result).value, 5)
+      let deep: unknown = new ShortCircuit({ value: 17 })
+      for (let i = 0; i < 17; i++) deep = new Wrapped({ cause: deep })
+      assert.isTrue(Result.isFailure((yield* stopsWith(() => Effect.fail(deep))).result))
+      const cyclic: { cause?: unknown } = {}
+      cyclic.cause = cyclic
+      assert.isTrue(Result.isFailure((yield* stopsWith(() => Effect.fail(cyclic))).result))
+    }))
+
+  it.effect("a ShortCircuit in the Cause (among other typed failures, or a Cause held as cause) short-circuits", () =>
+    Effect.gen(function*() {
+      const both = Cause.fromReasons<unknown>([
+        Cause.makeFailReason("other"),
+        Cause.makeFailReason(new ShortCircuit({ value: 3 }))
+      ])
+      const { after, result } = yield* stopsWith(() => Effect.failCause(both))
+      assert.strictEqual(Result.getOrThrow(result).value, 3)
+      assert.deepStrictEqual(after, [])
+      const held = new Wrapped({ cause: Cause.fail(new ShortCircuit({ value: 4 })) })
+      assert.strictEqual(Result.getOrThrow((yield* stopsWith(() => Effect.fail(held))).result).value, 4)
+    }))
+
+  it.effect("not a short-circuit: a defect or interruption in the Cause, an unrelated cause, an action handler", () =>
+    Effect.gen(function*() {
+      const reasonOf = (handler: (n: number) => Effect.Effect<number, unknown>) =>
+        Effect.map(stopsWith(handler), ({ after, result }) => {
+          assert.deepStrictEqual(after, [])
+          return Result.isFailure(result) ? (result.failure as FilterFailed).failure.reason : "short-circuit"
+        })
+      const sc = new ShortCircuit({ value: 9 })
+      assert.strictEqual(yield* reasonOf(() => Effect.orDie(Effect.fail(sc))), "Defect")
+      assert.strictEqual(
+        yield* reasonOf(() =>
+          Effect.failCause(Cause.fromReasons([Cause.makeFailReason(sc), Cause.makeDieReason("bug")]))
+        ),
+        "Defect"
+      )
+      assert.strictEqual(
+        yield* reasonOf(() =>
+          Effect.failCause(Cause.fromReasons([Cause.makeFailReason(sc), Cause.makeInterruptReason()]))
+        ),
+        "Failure"
+      )
+      assert.strictEqual(yield* reasonOf(() => Effect.fail(new Wrapped({ cause: new Error("x") }))), "Failure")
+      const throwing = Object.defineProperty({}, "cause", {
+        get() {
+          throw new Error("getter")
+        }
+      })
+      assert.strictEqual(yield* reasonOf(() => Effect.fail(throwing)), "Failure")
+      // Actions have no short-circuit: wrapped or not, it is an ordinary failure.
+      const failed = yield* withBus((bus) =>
+        Effect.gen(function*() {
+          yield* bus.addAction(Ping, () => Effect.fail(new Wrapped({ cause: sc })))
+          return (yield* Effect.flip(bus.doAction(Ping))) as ActionFailed
+        })
+      )
+      assert.strictEqual(failed.failures[0].reason, "Failure")
+    }))
+
+  it.effect("any wrapping depth from 0 to 16 short-circuits with the value (property)", () =>
+    Effect.promise(() =>
+      fc.assert(
+        fc.asyncProperty(fc.integer({ min: 0, max: 16 }), fc.anything(), fc.boolean(), async (depth, value, plain) => {
+          let error: unknown = new ShortCircuit({ value })
+          for (let i = 0; i < depth; i++) {
+            error = plain ? new Error(`level ${i}`, { cause: error }) : new Wrapped({ cause: error })
+          }
+          const { result } = await Effect.runPromise(Effect.scoped(stopsWith(() => Effect.fail(error))))
+          assert.deepStrictEqual(Result.getOrThrow(result).value, value)
+        }),
+        { numRuns: 60 }
+      )
     ))
 })

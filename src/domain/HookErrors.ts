@@ -9,7 +9,8 @@ import type { HookKind } from "./Hook.ts"
 
 /**
  * A filter handler stops the chain with `value`. Raised by {@link Hook.shortCircuit}; from an action handler it is
- * an ordinary failure.
+ * an ordinary failure. It still stops the chain when wrapped: as the `cause` of the error a handler fails with
+ * (up to 16 links), or among the typed failures of its `Cause` (docs/concepts.md).
  *
  * @since 0.1.0
  * @category errors

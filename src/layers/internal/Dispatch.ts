@@ -51,10 +51,31 @@ interface ChainRun {
   finish(): Effect.Effect<unknown, ChainError>
 }
 
+const annotations = (failure: HandlerFailed) => ({
+  hook: failure.hook,
+  kind: failure.kind,
+  source: failure.source,
+  reason: failure.reason
+})
+
+/** A skipped filter handler: a warning, or an error when it died (a defect is a bug whatever the policy). */
 const logSkipped = (failure: HandlerFailed) =>
-  Effect.logWarning("filter handler failed and was skipped", failure.cause).pipe(
-    Effect.annotateLogs({ hook: failure.hook, kind: failure.kind, source: failure.source, reason: failure.reason })
-  )
+  (failure.reason === "Defect"
+    ? Effect.logError("filter handler died and was skipped", failure.cause)
+    : Effect.logWarning("filter handler failed and was skipped", failure.cause)).pipe(
+      Effect.annotateLogs(annotations(failure))
+    )
+
+/** A sync handler that died (threw, `Effect.die`): logged at ERROR with its pretty Cause, then returned as usual. */
+export const logDefect = (failure: HandlerFailed) =>
+  Effect.logError(`${failure.kind} handler died`, failure.cause).pipe(Effect.annotateLogs(annotations(failure)))
+
+/** `outcome`, after logging the defects of the dispatch (only failing dispatches have any). */
+export const afterDefects = <A, E>(
+  defects: ReadonlyArray<HandlerFailed> | undefined,
+  outcome: Effect.Effect<A, E>
+): Effect.Effect<A, E> =>
+  defects === undefined ? outcome : Effect.andThen(Effect.forEach(defects, logDefect, { discard: true }), outcome)
 
 /** A filter: threads the value, stops at a short-circuit or an aborting failure, skips failures under "skip". */
 class FilterRun implements ChainRun {
@@ -114,8 +135,10 @@ class FilterRun implements ChainRun {
           } satisfies FilterResult<unknown>
           : this.value
       )
-    if (this.skipped === undefined) return outcome
-    return Effect.andThen(Effect.forEach(this.skipped, logSkipped, { discard: true }), outcome)
+    const failure = this.failed?.failure
+    const logged = failure?.reason === "Defect" ? Effect.andThen(logDefect(failure), outcome) : outcome
+    if (this.skipped === undefined) return logged
+    return Effect.andThen(Effect.forEach(this.skipped, logSkipped, { discard: true }), logged)
   }
 }
 
@@ -123,6 +146,7 @@ class FilterRun implements ChainRun {
 class ActionRun implements ChainRun {
   ran: number
   failures: Array<HandlerFailed> | undefined = undefined
+  defects: Array<HandlerFailed> | undefined = undefined
   readonly probe: Probe | undefined
   readonly name: string
   constructor(name: string, ran: number, probe: Probe | undefined) {
@@ -139,13 +163,14 @@ class ActionRun implements ChainRun {
     const failure = handlerFailed(entry, exit.cause)
     this.probe?.failed(failure)
     ;(this.failures ??= []).push(failure)
+    if (failure.reason === "Defect") (this.defects ??= []).push(failure)
     return true
   }
   finish(): Effect.Effect<void, ActionFailed> {
     this.probe?.finish(this.failures === undefined ? "ok" : "failed", this.ran, undefined, undefined)
     return this.failures === undefined
       ? Effect.void
-      : Effect.fail(new ActionFailed({ hook: this.name, failures: this.failures }))
+      : afterDefects(this.defects, Effect.fail(new ActionFailed({ hook: this.name, failures: this.failures })))
   }
 }
 

@@ -29,13 +29,53 @@ const reasonOf = (cause: Cause.Cause<unknown>): FailureReason => {
 /** Marks a Cause that is not a short-circuit. */
 export const NotShortCircuit: unique symbol = Symbol.for("hookbus/NotShortCircuit")
 
-/** The value of a `ShortCircuit` failure, or `NotShortCircuit`. */
+/** How many `cause` links a short-circuit may be wrapped in (a cycle of causes ends here too). */
+const maxWrapping = 16
+
+type Tagged = { readonly _tag?: unknown; readonly value?: unknown; readonly cause?: unknown } | null
+
+/** The value of a `ShortCircuit` that is `error` or that `error` wraps (through `cause`, or a `Cause` there). */
+const wrappedValue = (error: unknown, depth: number): unknown => {
+  let current = error
+  for (let d = depth; d <= maxWrapping && typeof current === "object" && current !== null; d++) {
+    if (Cause.isCause(current)) return failValue(current, d + 1)
+    if ((current as Tagged)!._tag === "ShortCircuit") return (current as Tagged)!.value
+    current = (current as Tagged)!.cause
+  }
+  return NotShortCircuit
+}
+
+/** The first short-circuit among a Cause's typed failures; none when it also holds a defect or an interruption. */
+const failValue = (cause: Cause.Cause<unknown>, depth: number): unknown => {
+  if (Cause.hasDies(cause) || Cause.hasInterrupts(cause)) return NotShortCircuit
+  for (const reason of cause.reasons) {
+    if (!Cause.isFailReason(reason)) continue
+    const value = wrappedValue(reason.error, depth)
+    if (value !== NotShortCircuit) return value
+  }
+  return NotShortCircuit
+}
+
+/**
+ * The value of a `ShortCircuit` failure, or `NotShortCircuit`. Like Go's `errors.Is(err, ErrShortCircuit)`, a
+ * short-circuit still counts when wrapped: as the `cause` of the error the handler failed with (any depth up to 16,
+ * a `Cause` held there included), or as one of several typed failures in its `Cause`. A defect or an interruption in
+ * the Cause wins: then it is a failure.
+ */
 export const shortCircuitValue = (cause: Cause.Cause<unknown>): unknown => {
-  if (cause.reasons.length !== 1) return NotShortCircuit
-  const reason = cause.reasons[0]
-  if (!Cause.isFailReason(reason)) return NotShortCircuit
-  const error = reason.error as { readonly _tag?: unknown; readonly value?: unknown } | null
-  return typeof error === "object" && error !== null && error._tag === "ShortCircuit" ? error.value : NotShortCircuit
+  // The common case, a bare `Hook.shortCircuit(v)`, without the search.
+  if (cause.reasons.length === 1) {
+    const reason = cause.reasons[0]
+    if (!Cause.isFailReason(reason)) return NotShortCircuit
+    const error = reason.error as Tagged
+    if (typeof error === "object" && error !== null && error._tag === "ShortCircuit") return error.value
+  }
+  // A user's error may have a throwing getter: reading it is the boundary, and a throw means "not a short-circuit".
+  try {
+    return failValue(cause, 0)
+  } catch {
+    return NotShortCircuit
+  }
 }
 
 const timeoutCause = (entry: Entry): Cause.Cause<unknown> =>
