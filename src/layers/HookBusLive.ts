@@ -47,7 +47,7 @@ export const makeHookBus = (
       metricContext: yield* Effect.context<never>()
     })
     const fibers = yield* FiberSet.make<void, never>()
-    const runner = new AsyncRunner(fibers, {
+    const runner = new AsyncRunner(yield* FiberSet.runtime(fibers)<never>(), {
       concurrency: config.concurrency,
       overflow: config.overflow,
       onDrop: (reason, hook, source) =>

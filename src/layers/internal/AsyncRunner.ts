@@ -2,15 +2,21 @@
  * Runs async handlers in fibers owned by the bus: bounded in number, optionally serialised per key, drained with a
  * grace period when the bus closes.
  *
+ * Accepted jobs wait in one batch, started by one scheduler task at the point where a fiber forked for each would
+ * have started, in the order they were accepted. A job that finishes on the spot (its handler returned a completed
+ * Effect or an `Effect.sync`) costs no fiber; the rest get a fiber each, started at once, so none waits for another.
+ *
  * Everything here is synchronous bookkeeping between fiber steps, so a key queue is emptied and dropped in one step:
  * an event for a key that is going idle either joins the running queue or starts a new one, never neither (the race
  * in which the Go bus loses jobs).
  *
  * @internal
  */
+import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as FiberSet from "effect/FiberSet"
+import type * as Fiber from "effect/Fiber"
+import type * as Scheduler from "effect/Scheduler"
 
 /** Why a job did not run. */
 export type DropReason = "overflow" | "closing"
@@ -24,41 +30,72 @@ export interface AsyncRunnerOptions {
   readonly onInFlight: (inFlight: number) => void
 }
 
+/**
+ * An accepted handler run. Starting it calls the handler and returns what must still run in a fiber (in the
+ * caller's context), or `undefined` when it finished on the spot. It never throws.
+ */
+export type Job = () => Effect.Effect<void> | undefined
+
+/** Forks an effect into the bus's FiberSet (from `FiberSet.runtime`): interrupted when the bus closes. */
+export type RunFork = (effect: Effect.Effect<void>) => Fiber.Fiber<void, never>
+
+/** A batch entry that starts the queue of a key. */
+class QueueStart {
+  readonly key: string
+  constructor(key: string) {
+    this.key = key
+  }
+}
+
 export class AsyncRunner {
   /** Jobs accepted and not yet finished, queued ones included. */
   inFlight = 0
   private closing = false
+  /** Past the shutdown grace: jobs not yet started never start. */
+  private stopped = false
+  private batch: Array<Job | QueueStart> = []
+  private scheduled = false
   private readonly slotWaiters: Array<() => void> = []
   private readonly idleWaiters: Array<() => void> = []
-  private readonly queues = new Map<string, Array<Effect.Effect<void>>>()
-  private readonly fibers: FiberSet.FiberSet<void, never>
+  private readonly queues = new Map<string, Array<Job>>()
+  private readonly runFork: RunFork
   private readonly options: AsyncRunnerOptions
 
-  constructor(fibers: FiberSet.FiberSet<void, never>, options: AsyncRunnerOptions) {
-    this.fibers = fibers
+  constructor(runFork: RunFork, options: AsyncRunnerOptions) {
+    this.runFork = runFork
     this.options = options
+  }
+
+  /**
+   * Accepts a job when a slot is free and the bus is open (true), to start from the next task of `dispatcher`;
+   * false leaves the decision (wait, drop) to `submit`. Synchronous, so a dispatch accepts its async handlers
+   * without a fiber step each.
+   */
+  trySubmit(job: Job, key: string | undefined, dispatcher: Scheduler.SchedulerDispatcher): boolean {
+    if (this.closing || this.inFlight >= this.options.concurrency) return false
+    this.acquire()
+    if (key === undefined) this.enqueue(job, dispatcher)
+    else {
+      const queue = this.queues.get(key)
+      if (queue !== undefined) queue.push(job)
+      else {
+        this.queues.set(key, [job])
+        this.enqueue(new QueueStart(key), dispatcher)
+      }
+    }
+    return true
   }
 
   /**
    * Accepts a job: waits for a slot or drops it when the bound is reached, then starts it (or queues it behind the
    * running job of the same key). Returns without waiting for the job.
    */
-  submit(job: Effect.Effect<void>, hook: string, source: string, key: string | undefined): Effect.Effect<void> {
-    return Effect.suspend(() => {
+  submit(job: Job, hook: string, source: string, key: string | undefined): Effect.Effect<void> {
+    return Effect.withFiber((fiber) => {
+      if (this.trySubmit(job, key, fiber.currentDispatcher)) return Effect.void
       if (this.closing) return this.options.onDrop("closing", hook, source)
-      if (this.inFlight >= this.options.concurrency) {
-        if (this.options.overflow === "drop") return this.options.onDrop("overflow", hook, source)
-        return Effect.andThen(this.waitForSlot, this.submit(job, hook, source, key))
-      }
-      this.acquire()
-      if (key === undefined) return this.fork(Effect.ensuring(job, this.release))
-      const queue = this.queues.get(key)
-      if (queue !== undefined) {
-        queue.push(job)
-        return Effect.void
-      }
-      this.queues.set(key, [job])
-      return this.fork(this.drain(key))
+      if (this.options.overflow === "drop") return this.options.onDrop("overflow", hook, source)
+      return Effect.andThen(this.waitForSlot, this.submit(job, hook, source, key))
     })
   }
 
@@ -75,18 +112,41 @@ export class AsyncRunner {
     return Effect.suspend(() => {
       this.closing = true
       return Effect.asVoid(Effect.timeoutOption(this.awaitIdle, grace))
-    })
+    }).pipe(Effect.ensuring(Effect.sync(() => {
+      this.stopped = true
+    })))
   }
 
-  private fork(effect: Effect.Effect<void>): Effect.Effect<void> {
-    return Effect.asVoid(FiberSet.run(this.fibers, effect, { startImmediately: false }))
+  private enqueue(item: Job | QueueStart, dispatcher: Scheduler.SchedulerDispatcher): void {
+    this.batch.push(item)
+    if (this.scheduled) return
+    this.scheduled = true
+    dispatcher.scheduleTask(this.flush, 0)
+  }
+
+  /** Starts the batch: jobs that finish on the spot are settled, the rest forked. */
+  private readonly flush = (): void => {
+    this.scheduled = false
+    const batch = this.batch
+    this.batch = []
+    for (let i = 0; i < batch.length; i++) {
+      const item = batch[i]
+      if (item instanceof QueueStart) {
+        if (this.stopped) this.dropQueue(item.key)
+        else this.runFork(this.drain(item.key))
+        continue
+      }
+      const rest = this.stopped ? undefined : start(item)
+      if (rest === undefined) this.releaseUnsafe()
+      else this.runFork(Effect.ensuring(rest, this.release))
+    }
   }
 
   /** Runs a key's jobs one after another; the queue keeps its running job at its head. */
   private drain(key: string): Effect.Effect<void> {
     const step: Effect.Effect<void> = Effect.suspend(() => {
       const queue = this.queues.get(key)!
-      return Effect.flatMap(queue[0], () => {
+      return Effect.flatMap(Effect.suspend(() => queue[0]() ?? Effect.void), () => {
         queue.shift()
         this.releaseUnsafe()
         if (queue.length > 0) return step
@@ -95,12 +155,14 @@ export class AsyncRunner {
       })
     })
     // Interrupted (the bus is closing): every job still queued is settled as not run.
-    return Effect.onInterrupt(step, () =>
-      Effect.sync(() => {
-        const queue = this.queues.get(key)
-        this.queues.delete(key)
-        if (queue !== undefined) { for (let i = 0; i < queue.length; i++) this.releaseUnsafe() }
-      }))
+    return Effect.onInterrupt(step, () => Effect.sync(() => this.dropQueue(key)))
+  }
+
+  /** Settles every job still queued for `key` as not run. */
+  private dropQueue(key: string): void {
+    const queue = this.queues.get(key)
+    this.queues.delete(key)
+    if (queue !== undefined) { for (let i = 0; i < queue.length; i++) this.releaseUnsafe() }
   }
 
   private readonly waitForSlot: Effect.Effect<void> = Effect.callback<void>((resume) => {
@@ -126,6 +188,15 @@ export class AsyncRunner {
   }
 
   private readonly release: Effect.Effect<void> = Effect.sync(() => this.releaseUnsafe())
+}
+
+/** Starts a job; one that breaks its promise not to throw (a user tracer that throws) is logged, not lost. */
+const start = (job: Job): Effect.Effect<void> | undefined => {
+  try {
+    return job()
+  } catch (error) {
+    return Effect.logError("async handler could not start", Cause.die(error))
+  }
 }
 
 const remove = <A>(array: Array<A>, item: A): boolean => {

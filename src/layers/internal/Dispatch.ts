@@ -11,6 +11,7 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Tracer from "effect/Tracer"
@@ -214,7 +215,8 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
     args: ReadonlyArray<unknown>,
     context: Context.Context<never>,
     parent: HookStack.HookFrame | undefined,
-    hook: AnyHook
+    hook: AnyHook,
+    fiber: Fiber.Fiber<unknown, unknown>
   ): Effect.Effect<unknown, ChainError> => {
     const probe = run.probe
     const dispatchSpan = probe?.span
@@ -232,9 +234,11 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
           if (entry.mode === "async") {
             probe?.handlerStarted(entry.source, false)
             run.ran++
+            if (submitAsync.trySubmit(entry, args, context, frame, dispatchSpan, fiber.currentDispatcher)) continue
+            const next = i + 1
             return Effect.flatMap(
-              submitAsync(entry, args, context, frame, dispatchSpan),
-              () => loop(i + 1, NotInvoked)
+              submitAsync.submit(entry, args, context, frame, dispatchSpan),
+              () => loop(next, NotInvoked)
             )
           }
           span = probe?.handlerStarted(entry.source)
@@ -274,7 +278,8 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
     probe: Probe | undefined,
     context: Context.Context<never>,
     parent: HookStack.HookFrame | undefined,
-    hook: AnyHook
+    hook: AnyHook,
+    fiber: Fiber.Fiber<unknown, unknown>
   ): Effect.Effect<unknown, ChainError> => {
     let current = value
     let ran = 0
@@ -299,7 +304,17 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
         }
         pending = computed.exit
       }
-      return runChain(new FilterRun(current, ran, probe, detailed), chain, i, pending, args, context, parent, hook)
+      return runChain(
+        new FilterRun(current, ran, probe, detailed),
+        chain,
+        i,
+        pending,
+        args,
+        context,
+        parent,
+        hook,
+        fiber
+      )
     }
     if (probe !== undefined) probe.finish("ok", ran, current, undefined)
     return Effect.succeed(
@@ -315,15 +330,27 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
     probe: Probe | undefined,
     context: Context.Context<never>,
     parent: HookStack.HookFrame | undefined,
-    hook: AnyHook
+    hook: AnyHook,
+    fiber: Fiber.Fiber<unknown, unknown>
   ): Effect.Effect<unknown, ChainError> => {
     let ran = 0
+    let frame: HookStack.HookFrame | undefined
     for (let i = 0; i < chain.length; i++) {
       const entry = chain[i]
-      if (entry.mode === "async") {
-        return runChain(new ActionRun(hook.name, ran, probe), chain, i, NotInvoked, args, context, parent, hook)
-      }
       if (!registry.claim(entry)) continue
+      if (entry.mode === "async") {
+        probe?.handlerStarted(entry.source, false)
+        ran++
+        frame ??= HookStack.push(parent, hook)
+        if (submitAsync.trySubmit(entry, args, context, frame, probe?.span, fiber.currentDispatcher)) continue
+        // At the bound or closing: the general loop waits or drops, as the options say.
+        const run = new ActionRun(hook.name, ran, probe)
+        const next = i + 1
+        return Effect.flatMap(
+          submitAsync.submit(entry, args, context, frame, probe?.span),
+          () => runChain(run, chain, next, NotInvoked, args, context, parent, hook, fiber)
+        )
+      }
       const returned = callActionHandler(entry.fn, args)
       if (EffectCompat.isSuccessExit(returned)) {
         ran++
@@ -339,7 +366,7 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
         }
         pending = computed.exit
       }
-      return runChain(new ActionRun(hook.name, ran, probe), chain, i, pending, args, context, parent, hook)
+      return runChain(new ActionRun(hook.name, ran, probe), chain, i, pending, args, context, parent, hook, fiber)
     }
     if (probe !== undefined) probe.finish("ok", ran, undefined, undefined)
     return Effect.void
@@ -371,10 +398,10 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
         : undefined
       if (observer.perHandler) {
         const run = isFilter ? new FilterRun(value, 0, probe, detailed) : new ActionRun(hook.name, 0, probe)
-        return runChain(run, chain, 0, NotInvoked, args, context, parent, hook)
+        return runChain(run, chain, 0, NotInvoked, args, context, parent, hook, fiber)
       }
       return isFilter
-        ? filterHot(chain, value, args, detailed, probe, context, parent, hook)
-        : actionHot(chain, args, probe, context, parent, hook)
+        ? filterHot(chain, value, args, detailed, probe, context, parent, hook, fiber)
+        : actionHot(chain, args, probe, context, parent, hook, fiber)
     })
 }
