@@ -106,16 +106,16 @@ describe("async handlers started in one batch", () => {
             const counts = await Effect.runPromise(
               withBus((bus) =>
                 Effect.gen(function*() {
-                  const counts = chain.map(() => 0)
+                  const ranCounts = chain.map(() => 0)
                   for (let i = 0; i < chain.length; i++) {
-                    yield* bus.addAction(Ping, () => answer(chain[i], () => void counts[i]++), {
+                    yield* bus.addAction(Ping, () => answer(chain[i], () => void ranCounts[i]++), {
                       mode: "async",
                       source: `h${i}`
                     })
                   }
                   for (let d = 0; d < dispatches; d++) yield* bus.doAction(Ping, d)
                   yield* bus.awaitIdle
-                  return counts
+                  return ranCounts
                 }), { async: { concurrency, overflow: "wait" } }).pipe(captureLogs(logs))
             )
             assert.deepStrictEqual(counts, chain.map(() => dispatches))
