@@ -23,6 +23,7 @@ import {
   type HookBusShape,
   InvalidHookName,
   type InvalidOptions,
+  MetaHook,
   type RecursionLimit,
   type RegistrationRejected,
   ShortCircuit
@@ -344,6 +345,52 @@ describe("7. scoped registration", () => {
         yield* bus.doAction(Ping)
         assert.strictEqual(yield* Ref.get(calls), 1)
         assert.deepStrictEqual(yield* bus.handlers(Ping), [])
+      })
+    ))
+
+  it.effect("a scope's end removes what is still registered in it, last first, and nothing of another scope", () =>
+    withBus((bus) =>
+      Effect.gen(function*() {
+        const removed: Array<string> = []
+        yield* bus.addAction(MetaHook.HandlerRemoved, (e) => Effect.sync(() => void removed.push(e.handler.source)))
+        const first = yield* Scope.make()
+        const second = yield* Scope.make()
+        const inFirst = (source: string) =>
+          bus.addAction(Ping, () => Effect.void, { source }).pipe(Scope.provide(first))
+        yield* inFirst("a")
+        const b = yield* inFirst("b")
+        yield* bus.addAction(Ping, () => Effect.void, { source: "other" }).pipe(Scope.provide(second))
+        yield* inFirst("c")
+        yield* inFirst("d")
+        yield* b.remove
+        assert.deepStrictEqual(removed, ["b"])
+        yield* Scope.close(first, Exit.void)
+        assert.deepStrictEqual(removed, ["b", "d", "c", "a"])
+        assert.deepStrictEqual((yield* bus.handlers(Ping)).map((h) => h.source), ["other"])
+        // A registration made in the closed scope's place later gets a finalizer of its own.
+        const third = yield* Scope.make()
+        yield* bus.addAction(Ping, () => Effect.void, { source: "e" }).pipe(Scope.provide(third))
+        yield* Scope.close(third, Exit.void)
+        yield* Scope.close(second, Exit.void)
+        assert.deepStrictEqual(removed, ["b", "d", "c", "a", "e", "other"])
+        assert.isFalse(yield* bus.has(Ping))
+      })
+    ))
+
+  it.effect("removeSource finds a source with one handler, with many, and a default source", () =>
+    withBus((bus) =>
+      Effect.gen(function*() {
+        const lone = yield* bus.addAction(Ping, () => Effect.void)
+        assert.strictEqual(lone.source, `handler-${lone.id}`)
+        yield* bus.addAction(Ping, () => Effect.void, { source: "one" })
+        for (let i = 0; i < 3; i++) yield* bus.addAction(Ping, () => Effect.void, { source: "many" })
+        assert.strictEqual(yield* bus.removeSource(lone.source), 1)
+        assert.strictEqual(yield* bus.removeSource("many"), 3)
+        assert.strictEqual(yield* bus.removeSource("many"), 0)
+        assert.deepStrictEqual((yield* bus.handlers(Ping)).map((h) => h.source), ["one"])
+        assert.strictEqual(yield* bus.removeSource("one"), 1)
+        yield* lone.remove
+        assert.isFalse(yield* bus.has(Ping))
       })
     ))
 })

@@ -19,7 +19,7 @@ import { AsyncRunner } from "./internal/AsyncRunner.ts"
 import { makeDispatch } from "./internal/Dispatch.ts"
 import { Observer } from "./internal/DispatchProbe.ts"
 import { type RawOptions, resolveOptions } from "./internal/Options.ts"
-import { type AnyFn, Registry, seriesOf } from "./internal/Registry.ts"
+import { type AnyFn, infoOf, Registry, seriesOf } from "./internal/Registry.ts"
 import { makeRegistryEvents } from "./internal/RegistryEvents.ts"
 
 /** Internal settings the public options do not expose (the test layer's recorder). */
@@ -84,7 +84,7 @@ export const makeHookBus = (
         return dispatch(hook, value, arguments.length <= 2 ? noArgs : sliceArgs(arguments, 2), true)
       } as HookBusShape["applyFiltersResult"],
       has: (hook) => Effect.sync(() => registry.chainOf(hook).some((e) => !e.removed)),
-      handlers: (hook) => Effect.sync(() => registry.chainOf(hook).filter((e) => !e.removed).map((e) => e.info)),
+      handlers: (hook) => Effect.sync(() => registry.chainOf(hook).filter((e) => !e.removed).map(infoOf)),
       dispatchCount: (hook) => Effect.sync(() => registry.find(hook)?.dispatches ?? 0),
       current: Effect.map(HookStack.CurrentHookFrame, HookStack.names),
       awaitIdle: runner.awaitIdle,

@@ -8,7 +8,6 @@
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as MutableRef from "effect/MutableRef"
 import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
@@ -34,9 +33,12 @@ export interface Entry extends HandlerOrder.Orderable, HandlerContext.MergeCache
   readonly policy: FilterErrorPolicy
   readonly orderBy: ((...args: ReadonlyArray<unknown>) => string) | undefined
   readonly lent: HandlerContext.Lent
-  readonly info: HandlerInfo
+  /** Made on the first `infoOf` (most registrations are never listed). */
+  info: HandlerInfo | undefined
   removed: boolean
   detached: boolean
+  /** The registrations of the scope it was made in, which it leaves when it is removed. */
+  scope: Set<Entry> | undefined
 }
 
 /** Everything the bus keeps for one hook. */
@@ -54,6 +56,18 @@ export interface Slot {
 /** The metric series of a slot, made on first use. */
 export const seriesOf = (observer: Observer, slot: Slot): HookSeries =>
   slot.series ??= observer.series(slot.kind, slot.name)
+
+/** What `handlers()` and the meta hooks show of a handler. */
+export const infoOf = (entry: Entry): HandlerInfo =>
+  entry.info ??= {
+    id: entry.id,
+    source: entry.source,
+    priority: entry.priority,
+    mode: entry.mode,
+    before: entry.before,
+    after: entry.after,
+    once: entry.once
+  }
 
 /** The fields logs about a handler are annotated with. */
 export const logAnnotations = (entry: Entry) => ({ hook: entry.slot.name, kind: entry.slot.kind, source: entry.source })
@@ -77,7 +91,10 @@ export class Registry {
   /** Set by the bus once its dispatch exists; registration reports to it. */
   events: RegistryEvents | undefined = undefined
   private readonly slots = new Map<string, Slot>()
-  private readonly bySource = new Map<string, Set<Entry>>()
+  /** Handlers by source: the entry itself while a source has one (a default source always has), then a Set. */
+  private readonly bySource = new Map<string, Entry | Set<Entry>>()
+  /** The registrations made in each scope still open, removed by one finalizer when it closes. */
+  private readonly byScope = new WeakMap<Scope.Scope, Set<Entry>>()
   private nextId = 0
   // Registrations made in a row from one context (a Layer registering its handlers) share what they lend.
   private lastContext: Context.Context<never> | undefined
@@ -131,9 +148,13 @@ export class Registry {
     const slot = entry.slot
     setChain(slot, HandlerOrder.remove(Ref.getUnsafe(slot.chain), entry, slot.constrained > 0))
     if (entry.before.length > 0 || entry.after.length > 0) slot.constrained--
-    const sourceSet = this.bySource.get(entry.source)
-    sourceSet?.delete(entry)
-    if (sourceSet?.size === 0) this.bySource.delete(entry.source)
+    const bySource = this.bySource.get(entry.source)
+    if (bySource === entry) this.bySource.delete(entry.source)
+    else if (bySource instanceof Set) {
+      bySource.delete(entry)
+      if (bySource.size === 0) this.bySource.delete(entry.source)
+    }
+    entry.scope?.delete(entry)
   }
 
   /** Removes these handlers (those still in a chain) and reports them; returns how many left. */
@@ -147,9 +168,17 @@ export class Registry {
       : Effect.as(events.removed(left), left.length)
   }
 
+  /** Removes one registration (idempotent). */
+  remove(entry: Entry): Effect.Effect<void> {
+    return Effect.suspend(() => Effect.asVoid(this.removeNow([entry])))
+  }
+
   /** Removes every handler registered with `source`, on every hook; returns how many. */
   removeSource(source: string): Effect.Effect<number> {
-    return Effect.suspend(() => this.removeNow(this.bySource.get(source) ?? []))
+    return Effect.suspend(() => {
+      const entries = this.bySource.get(source)
+      return this.removeNow(entries === undefined ? [] : entries instanceof Set ? entries : [entries])
+    })
   }
 
   /** Removes every handler of a hook; returns how many. */
@@ -218,11 +247,12 @@ export class Registry {
         policy: (o.onError as FilterErrorPolicy | undefined) ?? this.filterErrors[hook.name] ?? "abort",
         orderBy: o.orderBy as Entry["orderBy"],
         lent: this.lentBy(fiber.context),
-        info: { id, source, priority, mode, before, after, once },
+        info: undefined,
         base: undefined,
         merged: undefined,
         removed: false,
-        detached: false
+        detached: false,
+        scope: undefined
       }
       const chain = Ref.getUnsafe(slot.chain)
       const resolved = HandlerOrder.insert(chain, entry, slot.constrained > 0)
@@ -237,24 +267,56 @@ export class Registry {
       }
       setChain(slot, resolved.order)
       if (before.length > 0 || after.length > 0) slot.constrained++
-      let sourceSet = this.bySource.get(source)
-      if (sourceSet === undefined) this.bySource.set(source, sourceSet = new Set())
-      sourceSet.add(entry)
+      const bySource = this.bySource.get(source)
+      if (bySource === undefined) this.bySource.set(source, entry)
+      else if (bySource instanceof Set) bySource.add(entry)
+      else this.bySource.set(source, new Set([bySource, entry]))
 
-      // A child scope per registration: `remove` closes it, which also detaches it from the parent scope, so
-      // long-lived scopes do not collect finalizers of removed handlers.
-      const scope = Scope.forkUnsafe(Context.get(fiber.context as Context.Context<Scope.Scope>, Scope.Scope))
-      const registration: Registration = { id, hook: hook.name, source, remove: Scope.close(scope, Exit.void) }
+      // One finalizer per scope removes what is still registered in it when it closes; `remove` takes a handler
+      // out of its scope's set, so a long-lived scope keeps nothing of removed handlers.
+      const scope = Context.get(fiber.context as Context.Context<Scope.Scope>, Scope.Scope)
+      let inScope = this.byScope.get(scope)
+      const first = inScope === undefined
+      if (inScope === undefined) this.byScope.set(scope, inScope = new Set())
+      inScope.add(entry)
+      entry.scope = inScope
+      const registration = new LiveRegistration(this, entry, hook.name)
       const missing = before.length === 0 && after.length === 0 ? [] : HandlerOrder.missingSources(chain, entry)
       const warn = missing.length === 0 ? Effect.void : Effect.logWarning(
         `ordering constraint names source(s) not registered on this hook, ignored until they register: ${
           missing.join(", ")
         }`
       ).pipe(Effect.annotateLogs(logAnnotations(entry)))
-      return Scope.addFinalizer(scope, Effect.suspend(() => this.removeNow([entry]))).pipe(
-        Effect.andThen(warn),
-        Effect.as([entry, registration] as const)
-      )
+      const result = Effect.as(warn, [entry, registration] as const)
+      if (!first) return result
+      const registered = inScope
+      // Last registered, first removed, as the scope's own finalizers run.
+      const finalizer = Effect.suspend(() => {
+        this.byScope.delete(scope)
+        return this.removeNow([...registered].reverse())
+      })
+      return Effect.andThen(Scope.addFinalizer(scope, finalizer), result)
     }))
+  }
+}
+
+/** A registration; its `remove` is made when asked for, so a registration holds two references and its id. */
+class LiveRegistration implements Registration {
+  readonly hook: string
+  private readonly registry: Registry
+  private readonly entry: Entry
+  constructor(registry: Registry, entry: Entry, hook: string) {
+    this.registry = registry
+    this.entry = entry
+    this.hook = hook
+  }
+  get id(): number {
+    return this.entry.id
+  }
+  get source(): string {
+    return this.entry.source
+  }
+  get remove(): Effect.Effect<void> {
+    return this.registry.remove(this.entry)
   }
 }

@@ -9,12 +9,12 @@ import * as Ref from "effect/Ref"
 import type { ActionHook } from "../../domain/Hook.ts"
 import * as MetaHook from "../../domain/MetaHook.ts"
 import type { Dispatch } from "./Dispatch.ts"
-import type { Entry, Registry, RegistryEvents, Slot } from "./Registry.ts"
+import { type Entry, infoOf, type Registry, type RegistryEvents, type Slot } from "./Registry.ts"
 
 const eventOf = (entry: Entry): MetaHook.HandlerEvent => ({
   hook: entry.slot.name,
   kind: entry.slot.kind,
-  handler: entry.info
+  handler: infoOf(entry)
 })
 
 /** The events of a bus: meta hooks fired through its own dispatch. */
