@@ -32,7 +32,7 @@ import {
   shortCircuitValue,
   Thrown
 } from "./Invoke.ts"
-import { type Entry, type Registry, seriesOf } from "./Registry.ts"
+import { chainOf, type Entry, type Registry, seriesOf } from "./Registry.ts"
 
 /** What a chain fails with, whichever its kind. */
 type ChainError = FilterFailed<unknown> | ActionFailed
@@ -392,7 +392,7 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
       const isFilter = hook.kind === "filter"
       const slot = registry.slotFor(hook.kind, hook.name, hook.key)
       slot.dispatches++
-      const chain = Ref.getUnsafe(slot.chain)
+      const chain = slot.stale ? chainOf(slot) : Ref.getUnsafe(slot.chain)
       const probe = observer.active
         ? new Probe(observer, context, hook.kind, hook.name, seriesOf(observer, slot), value, args)
         : undefined

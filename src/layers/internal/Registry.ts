@@ -1,7 +1,7 @@
 /**
  * The bus's handlers: one slot per hook holding a `Ref` of its chain, an immutable array of entries already in run
- * order. A registration builds a new array (copy-on-write) and swaps it in, in one synchronous step, so dispatch
- * reads the chain once and never sorts.
+ * order. A registration or removal changes the slot's own list in place, in one synchronous step, and the next
+ * dispatch publishes a snapshot of it in the `Ref`, so dispatch reads the chain once and never sorts.
  *
  * @internal
  */
@@ -33,8 +33,6 @@ export interface Entry extends HandlerOrder.Orderable, HandlerContext.MergeCache
   readonly policy: FilterErrorPolicy
   readonly orderBy: ((...args: ReadonlyArray<unknown>) => string) | undefined
   readonly lent: HandlerContext.Lent
-  /** Made on the first `infoOf` (most registrations are never listed). */
-  info: HandlerInfo | undefined
   removed: boolean
   detached: boolean
   /** The registrations of the scope it was made in, which it leaves when it is removed. */
@@ -45,7 +43,12 @@ export interface Entry extends HandlerOrder.Orderable, HandlerContext.MergeCache
 export interface Slot {
   readonly name: string
   readonly kind: HookKind
+  /** The chain dispatches read: an immutable snapshot of `entries`, renewed on the first read after a change. */
   readonly chain: Ref.Ref<ReadonlyArray<Entry>>
+  /** The handlers in run order, changed in place by registration and removal. */
+  entries: Array<Entry>
+  /** `entries` changed since `chain` was taken. */
+  stale: boolean
   dispatches: number
   /** How many of the chain's handlers have ordering constraints (0 keeps registration a binary insertion). */
   constrained: number
@@ -57,24 +60,44 @@ export interface Slot {
 export const seriesOf = (observer: Observer, slot: Slot): HookSeries =>
   slot.series ??= observer.series(slot.kind, slot.name)
 
-/** What `handlers()` and the meta hooks show of a handler. */
-export const infoOf = (entry: Entry): HandlerInfo =>
-  entry.info ??= {
-    id: entry.id,
-    source: entry.source,
-    priority: entry.priority,
-    mode: entry.mode,
-    before: entry.before,
-    after: entry.after,
-    once: entry.once
-  }
+/** What `handlers()` and the meta hooks show of a handler (made when asked: most registrations never are). */
+export const infoOf = (entry: Entry): HandlerInfo => ({
+  id: entry.id,
+  source: entry.source,
+  priority: entry.priority,
+  mode: entry.mode,
+  before: entry.before,
+  after: entry.after,
+  once: entry.once
+})
 
 /** The fields logs about a handler are annotated with. */
 export const logAnnotations = (entry: Entry) => ({ hook: entry.slot.name, kind: entry.slot.kind, source: entry.source })
 
-// Writes go through the Ref's public `MutableRef` synchronously: a registration is one step no fiber can split.
-const setChain = (slot: Slot, chain: ReadonlyArray<Entry>): void => {
-  MutableRef.set(slot.chain.ref, chain)
+/**
+ * The chain to dispatch: the snapshot, renewed if registrations changed `entries` since. Renewing on read rather
+ * than on write makes a registration or removal on a long chain an in-place splice, and many of them in a row
+ * (a plugin loading) one copy. A dispatch keeps the snapshot it read, so changes it makes join the next one. The
+ * write goes through the Ref's public `MutableRef` synchronously: one step no fiber can split.
+ */
+export const chainOf = (slot: Slot): ReadonlyArray<Entry> => {
+  if (slot.stale) {
+    slot.stale = false
+    MutableRef.set(slot.chain.ref, slot.entries.slice())
+  }
+  return Ref.getUnsafe(slot.chain)
+}
+
+/** Where an unconstrained entry goes in a chain sorted by `HandlerOrder.compare`: after its equals. */
+const insertionPoint = (entries: ReadonlyArray<Entry>, entry: Entry): number => {
+  let lo = 0
+  let hi = entries.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (HandlerOrder.compare(entries[mid], entry) <= 0) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }
 
 /**
@@ -113,6 +136,8 @@ export class Registry {
         name,
         kind,
         chain: Ref.makeUnsafe<ReadonlyArray<Entry>>([]),
+        entries: [],
+        stale: false,
         dispatches: 0,
         constrained: 0,
         series: undefined
@@ -130,7 +155,7 @@ export class Registry {
   /** The current chain of a hook (removed entries included until they detach). */
   chainOf(hook: AnyHook): ReadonlyArray<Entry> {
     const slot = this.slots.get(hook.key)
-    return slot === undefined ? [] : Ref.getUnsafe(slot.chain)
+    return slot === undefined ? [] : chainOf(slot)
   }
 
   /** Claims a handler for this run: false when it was removed, or is `once` and already claimed. */
@@ -146,7 +171,14 @@ export class Registry {
     if (entry.detached) return
     entry.detached = true
     const slot = entry.slot
-    setChain(slot, HandlerOrder.remove(Ref.getUnsafe(slot.chain), entry, slot.constrained > 0))
+    if (slot.constrained > 0) slot.entries = HandlerOrder.remove(slot.entries, entry, true) as Array<Entry>
+    else {
+      // Sorted by (priority, seq), both fixed for an entry: found by bisection, not a scan.
+      const at = insertionPoint(slot.entries, entry) - 1
+      const i = slot.entries[at] === entry ? at : slot.entries.indexOf(entry)
+      if (i >= 0) slot.entries.splice(i, 1)
+    }
+    slot.stale = true
     if (entry.before.length > 0 || entry.after.length > 0) slot.constrained--
     const bySource = this.bySource.get(entry.source)
     if (bySource === entry) this.bySource.delete(entry.source)
@@ -247,16 +279,16 @@ export class Registry {
         policy: (o.onError as FilterErrorPolicy | undefined) ?? this.filterErrors[hook.name] ?? "abort",
         orderBy: o.orderBy as Entry["orderBy"],
         lent: this.lentBy(fiber.context),
-        info: undefined,
         base: undefined,
         merged: undefined,
         removed: false,
         detached: false,
         scope: undefined
       }
-      const chain = Ref.getUnsafe(slot.chain)
-      const resolved = HandlerOrder.insert(chain, entry, slot.constrained > 0)
-      if (resolved._tag === "Cycle") {
+      const chain = slot.entries
+      const constrained = before.length > 0 || after.length > 0 || slot.constrained > 0
+      const resolved = constrained ? HandlerOrder.insert(chain, entry, true) : undefined
+      if (resolved !== undefined && resolved._tag === "Cycle") {
         return Effect.fail(
           new RegistrationRejected({
             hook: hook.name,
@@ -265,7 +297,9 @@ export class Registry {
           })
         )
       }
-      setChain(slot, resolved.order)
+      if (resolved === undefined) chain.splice(insertionPoint(chain, entry), 0, entry)
+      else slot.entries = resolved.order.slice()
+      slot.stale = true
       if (before.length > 0 || after.length > 0) slot.constrained++
       const bySource = this.bySource.get(source)
       if (bySource === undefined) this.bySource.set(source, entry)

@@ -5,7 +5,6 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import * as Ref from "effect/Ref"
 import type { ActionHook } from "../../domain/Hook.ts"
 import * as MetaHook from "../../domain/MetaHook.ts"
 import type { Dispatch } from "./Dispatch.ts"
@@ -36,11 +35,11 @@ export const makeRegistryEvents = (registry: Registry, dispatch: Dispatch): Regi
 
   return {
     added: (entry) =>
-      isMeta(entry.slot) || Ref.getUnsafe(addedSlot.chain).length === 0
+      isMeta(entry.slot) || addedSlot.entries.length === 0
         ? Effect.void
         : fire(MetaHook.HandlerAdded, [entry]),
     removed: (entries) => {
-      if (Ref.getUnsafe(removedSlot.chain).length === 0) return Effect.void
+      if (removedSlot.entries.length === 0) return Effect.void
       const reported = entries.filter((entry) => !isMeta(entry.slot))
       return reported.length === 0 ? Effect.void : fire(MetaHook.HandlerRemoved, reported)
     }
