@@ -4,7 +4,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import { TestClock } from "effect/testing"
-import { InvalidOptions, type PluginCallError, type PluginLoadError } from "../src/wasm/index.ts"
+import * as fc from "fast-check"
+import { Abi, InvalidOptions, type PluginCallError, type PluginLoadError } from "../src/wasm/index.ts"
 import { PluginInstance, WasmDispatcher } from "../src/wasm/index.ts"
 import { abiModule, compileWat, fixture, packed, returningBody } from "./fixtures/wat.ts"
 import { captureLogs, type LogEntry } from "./helpers.ts"
@@ -204,6 +205,51 @@ describe("3. payloads", () => {
       const big = yield* filterError(defaultCap, "h", "x".repeat(1_048_576))
       assert.strictEqual(big._tag, "PayloadTooLarge")
     }))
+
+  it.effect("the cap counts UTF-8 bytes, whether the payload is encoded in guest memory or before", () =>
+    Effect.gen(function*() {
+      const bytesOf = (value: string) =>
+        new TextEncoder().encode(JSON.stringify({ kind: "filter", value, args: [] })).length
+      // Small: encoded straight into guest memory, then measured.
+      const small = yield* load(abiModule({ handle: "unreachable" }), { limits: { maxPayloadBytes: 64 } })
+      const over = yield* filterError(small, "h", "é".repeat(20))
+      assert.strictEqual(over._tag, "PayloadTooLarge")
+      if (over._tag === "PayloadTooLarge") assert.strictEqual(over.size, bytesOf("é".repeat(20)))
+      assert.strictEqual((yield* filterError(small, "h", "é".repeat(10)))._tag, "Trapped", "under the cap: it ran")
+      // Large: encoded first (fewer units than the cap, more bytes).
+      const large = yield* load(abiModule({ handle: "unreachable" }))
+      const tooMany = yield* filterError(large, "h", "é".repeat(600_000))
+      assert.strictEqual(tooMany._tag, "PayloadTooLarge")
+      if (tooMany._tag === "PayloadTooLarge") assert.strictEqual(tooMany.size, bytesOf("é".repeat(600_000)))
+      assert.strictEqual((yield* filterError(large, "h", "é".repeat(500_000)))._tag, "Trapped")
+    }))
+})
+
+describe("result bodies and numbers", () => {
+  const body = (text: string) => Abi.parseBody("p", "h", new TextEncoder().encode(text))
+
+  it("a number is refused exactly when it parses as not finite, wherever it is", () => {
+    const numberText = fc.oneof(
+      fc.tuple(fc.integer({ min: -9, max: 9 }), fc.constantFrom("e", "E", "e+", "E-", "e-"), fc.nat(420)).map((
+        [m, e, x]
+      ) => `${m}${e}${x}`),
+      fc.tuple(fc.nat(9), fc.nat(400)).map(([d, n]) => `${d + 1}${"0".repeat(n)}`),
+      fc.tuple(fc.nat(99), fc.nat(400)).map(([d, n]) => `0.${"0".repeat(n)}${d}e${n}`),
+      fc.double({ noNaN: true, noDefaultInfinity: true }).map(String)
+    )
+    fc.assert(
+      fc.property(numberText, fc.constantFrom("value", "true", "e1"), (n, key) => {
+        const text = `{"${key}":true,"list":[false,${n},"1e999"],"nested":{"x":${n}}}`
+        const result = body(text)
+        if (Number.isFinite(Number(n))) assert.notInstanceOf(result, Error, text)
+        else {
+          assert.instanceOf(result, Error, text)
+          assert.include((result as Error).message, "not finite")
+        }
+      }),
+      { numRuns: 500 }
+    )
+  })
 })
 
 describe("4. packed results", () => {

@@ -286,6 +286,8 @@ const strictReplacer = function(this: unknown, key: string, value: unknown): unk
  * Abi.toJson({ id: 1n }) // { error: "..." }: a bigint has no JSON form
  */
 export const toJson = (value: unknown): string | { readonly error: string } => {
+  // A string (the common filter value) always has a JSON form, and the replacer would only return it.
+  if (typeof value === "string") return JSON.stringify(value)
   try {
     return JSON.stringify(value === undefined ? null : value, strictReplacer)
   } catch (error) {
@@ -417,17 +419,35 @@ const decoder = new TextDecoder("utf-8", { fatal: true })
  */
 export const maxJsonDepth = 128
 
-/** The nesting depth of JSON text, read from its bytes (strings skipped); stops counting past `limit`. */
+/** Set by `nestingDepth`: whether the text has a number that could parse as not finite. */
+let mayOverflow = false
+
+/**
+ * The nesting depth of JSON text, read from its bytes (strings skipped); stops counting past `limit`. It also
+ * notes, in `mayOverflow`, whether a number has an exponent or more than 300 digits: only such a number can parse
+ * as `Infinity`, so a body without one needs no walk for non-finite numbers.
+ */
 const nestingDepth = (bytes: Uint8Array, limit: number): number => {
   let depth = 0
   let deepest = 0
   let inString = false
+  let digits = 0
+  mayOverflow = false
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]
     if (inString) {
       if (b === 0x5c) i++
       else if (b === 0x22) inString = false
-    } else if (b === 0x22) inString = true
+      continue
+    }
+    if (b >= 0x30 && b <= 0x39) {
+      if (++digits > 300) mayOverflow = true
+      continue
+    }
+    // An exponent follows a digit or a point; the `e` of `true` and `false` follows a letter.
+    if ((b === 0x65 || b === 0x45) && (digits > 0 || bytes[i - 1] === 0x2e)) mayOverflow = true
+    if (b !== 0x2e) digits = 0
+    if (b === 0x22) inString = true
     else if (b === 0x5b || b === 0x7b) {
       if (++depth > deepest && (deepest = depth) > limit) return deepest
     } else if (b === 0x5d || b === 0x7d) depth--
@@ -489,7 +509,7 @@ export const parseBody = (plugin: string, hook: string, bytes: Uint8Array): Reco
     return new BadPayload({ plugin, hook, detail: "the result body is not a JSON object" })
   }
   // Depth is bounded above, so this recursion is too.
-  const infinite = nonFinite(parsed, "body")
+  const infinite = mayOverflow ? nonFinite(parsed, "body") : undefined
   if (infinite !== undefined) {
     return new BadPayload({ plugin, hook, detail: `the number at ${infinite} is out of range (not finite)` })
   }

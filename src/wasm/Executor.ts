@@ -21,6 +21,8 @@ const noLogs: ReadonlyArray<readonly [number, string]> = []
 /** Runs guest calls. */
 export interface Executor {
   readonly call: (hook: string, payload: string) => Effect.Effect<Answer>
+  /** The same call answered on the spot, with the caller's clock: inline executors have it, workers do not. */
+  readonly callSync?: ((hook: string, payload: string, clock: Clock.Clock) => Answer) | undefined
   /** Instances (inline) or workers made so far: one more after every trap or timeout. */
   readonly instances: () => number
   /** Releases every instance or worker. */
@@ -58,18 +60,20 @@ export const inline = (spec: ExecutorSpec, size: number): Effect.Effect<Executor
     const version = guests[0].abiVersion()
     if (typeof version === "object") return yield* version
     let next = 0
+    const callSync = (hook: string, payload: string, callerClock: Clock.Clock): Answer => {
+      clock = callerClock
+      const guest = guests[next]
+      next = (next + 1) % guests.length
+      const result = guest.call(hook, payload)
+      const written = logs ?? noLogs
+      logs = undefined
+      return { result, logs: written }
+    }
     return {
       version,
       call: (hook, payload) =>
-        Effect.withFiber((fiber) => {
-          clock = Context.get(fiber.context, Clock.Clock)
-          const guest = guests[next]
-          next = (next + 1) % guests.length
-          const result = guest.call(hook, payload)
-          const written = logs ?? noLogs
-          logs = undefined
-          return Effect.succeed({ result, logs: written })
-        }),
+        Effect.withFiber((fiber) => Effect.succeed(callSync(hook, payload, Context.get(fiber.context, Clock.Clock)))),
+      callSync,
       instances: () => guests.reduce((n, g) => n + g.instances, 0),
       close: Effect.sync(() => {
         for (const guest of guests) guest.drop()

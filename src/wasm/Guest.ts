@@ -63,6 +63,10 @@ interface Exports {
 }
 
 const encoder = new TextEncoder()
+/** The largest in-place payload block (3 bytes per UTF-16 unit): 21,845 units or fewer. */
+const inPlaceCapacity = 65_536
+/** Hook names cached per guest; past this (a host dispatching made-up names) names are encoded per call. */
+const maxCachedNames = 256
 const lossyDecoder = new TextDecoder("utf-8")
 
 /** Classifies a thrown value from guest code. */
@@ -98,6 +102,8 @@ export class Guest {
   private logBytes = 0
   private droppedLines = 0
   private droppedBytes = 0
+  /** Each hook name's UTF-8 bytes, encoded once (a plugin handles a handful of hooks). */
+  private readonly names = new Map<string, Uint8Array>()
 
   constructor(
     plugin: string,
@@ -246,11 +252,20 @@ export class Guest {
 
   private callUnlogged(hook: string, payload: string): CallResult {
     const plugin = this.plugin
-    const payloadBytes = encoder.encode(payload)
-    if (payloadBytes.length > this.limits.maxPayloadBytes) {
-      return err(new PayloadTooLarge({ plugin, hook, size: payloadBytes.length, limit: this.limits.maxPayloadBytes }))
+    // UTF-8 takes at least a byte per UTF-16 unit, so a longer string is over the cap before it is encoded.
+    if (payload.length > this.limits.maxPayloadBytes) return this.payloadTooLarge(hook, encoder.encode(payload).length)
+    // A small payload is encoded straight into guest memory, into a block of the bound (3 bytes a unit); a large one
+    // is encoded first, so the guest is never asked for three times its size.
+    const capacity = payload.length * 3
+    const payloadBytes = capacity <= inPlaceCapacity ? undefined : encoder.encode(payload)
+    if (payloadBytes !== undefined && payloadBytes.length > this.limits.maxPayloadBytes) {
+      return this.payloadTooLarge(hook, payloadBytes.length)
     }
-    const nameBytes = encoder.encode(hook)
+    let nameBytes = this.names.get(hook)
+    if (nameBytes === undefined) {
+      nameBytes = encoder.encode(hook)
+      if (this.names.size < maxCachedNames) this.names.set(hook, nameBytes)
+    }
     let exports: Exports
     try {
       exports = this.ensure()
@@ -264,12 +279,22 @@ export class Guest {
     try {
       namePtr = this.write(exports, nameBytes)
       if (namePtr <= 0) return this.allocFailed(hook, namePtr, nameBytes.length)
-      payloadPtr = this.write(exports, payloadBytes)
+      const payloadBlock = payloadBytes === undefined ? capacity : payloadBytes.length
+      payloadPtr = payloadBytes === undefined ? this.reserve(exports, capacity) : this.write(exports, payloadBytes)
       if (payloadPtr <= 0) {
         exports.gn_free(namePtr, nameBytes.length)
-        return this.allocFailed(hook, payloadPtr, payloadBytes.length)
+        return this.allocFailed(hook, payloadPtr, payloadBlock)
       }
-      packed[0] = exports.gn_handle_hook(namePtr, nameBytes.length, payloadPtr, payloadBytes.length)
+      let payloadLength = payloadBlock
+      if (payloadBytes === undefined) {
+        payloadLength = encoder.encodeInto(payload, new Uint8Array(exports.memory.buffer, payloadPtr, capacity)).written
+        if (payloadLength > this.limits.maxPayloadBytes) {
+          exports.gn_free(namePtr, nameBytes.length)
+          exports.gn_free(payloadPtr, capacity)
+          return this.payloadTooLarge(hook, payloadLength)
+        }
+      }
+      packed[0] = exports.gn_handle_hook(namePtr, nameBytes.length, payloadPtr, payloadLength)
       const ptr = halves[1] >>> 0
       const len = halves[0]
       const fuelUsed = budget === undefined ? undefined : this.fuel!.used(budget)
@@ -289,7 +314,7 @@ export class Guest {
       }
       // The host frees the blocks it allocated (the GoNext host leaks these two), unless the guest returned one.
       if (namePtr !== ptr) exports.gn_free(namePtr, nameBytes.length)
-      if (payloadPtr !== ptr) exports.gn_free(payloadPtr, payloadBytes.length)
+      if (payloadPtr !== ptr) exports.gn_free(payloadPtr, payloadBlock)
       return result
     } catch (error) {
       return this.trapped(hook, error, budget)
@@ -298,12 +323,21 @@ export class Guest {
 
   /** Allocates a block with `gn_alloc` and copies `bytes` in; 0 or a negative value for failures. */
   private write(exports: Exports, bytes: Uint8Array): number {
-    const ptr = exports.gn_alloc(bytes.length) >>> 0
-    if (ptr === 0) return 0
-    const buffer = exports.memory.buffer
-    if (ptr + bytes.length > buffer.byteLength) return -ptr
-    new Uint8Array(buffer, ptr, bytes.length).set(bytes)
+    const ptr = this.reserve(exports, bytes.length)
+    if (ptr > 0) new Uint8Array(exports.memory.buffer, ptr, bytes.length).set(bytes)
     return ptr
+  }
+
+  /** Allocates a block of `size` bytes with `gn_alloc`; 0 when it failed, minus the pointer when outside memory. */
+  private reserve(exports: Exports, size: number): number {
+    const ptr = exports.gn_alloc(size) >>> 0
+    if (ptr === 0) return 0
+    if (ptr + size > exports.memory.buffer.byteLength) return -ptr
+    return ptr
+  }
+
+  private payloadTooLarge(hook: string, size: number): CallResult {
+    return err(new PayloadTooLarge({ plugin: this.plugin, hook, size, limit: this.limits.maxPayloadBytes }))
   }
 
   private allocFailed(hook: string, ptr: number, size: number): CallResult {

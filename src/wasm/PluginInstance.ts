@@ -11,6 +11,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import type * as Scope from "effect/Scope"
 import { availableParallelism } from "node:os"
@@ -377,50 +378,73 @@ export const make = (
       limits.logCharsPerSecond ?? Abi.defaultLogCharsPerSecond
     )
 
-    const call = (hook: string, payload: string | UnencodableValue): Effect.Effect<CallResult> =>
-      Effect.withFiber((fiber) => {
-        if (released) return Effect.die(new Error(`plugin "${plugin}" was called after its scope closed`))
-        if (payload instanceof UnencodableValue) {
-          return Effect.succeed({ _tag: "Err", error: payload, fuelUsed: undefined })
+    /**
+     * One call from `fiber`: the result itself when it is known on the spot (an inline call with nothing to log
+     * or meter, a rejection), otherwise the Effect that completes it. Sparing the Effect steps matters: they cost
+     * as much as the guest's own work on a small value.
+     */
+    const callNow = (
+      fiber: Fiber.Fiber<unknown, unknown>,
+      hook: string,
+      payload: string | UnencodableValue
+    ): CallResult | Effect.Effect<CallResult> => {
+      if (released) return Effect.die(new Error(`plugin "${plugin}" was called after its scope closed`))
+      if (payload instanceof UnencodableValue) return { _tag: "Err", error: payload, fuelUsed: undefined }
+      calls++
+      const callSync = executor.callSync
+      const clock = breaker === undefined && callSync === undefined
+        ? undefined
+        : Context.get(fiber.context, Clock.Clock)
+      const admission = breaker === undefined ? undefined : breaker.admit(clock!.currentTimeMillisUnsafe())
+      if (admission !== undefined && admission._tag === "Reject") {
+        rejected++
+        return {
+          _tag: "Err",
+          error: new PluginSuspended({ plugin, hook, until: admission.until }),
+          fuelUsed: undefined
         }
-        calls++
-        if (breaker === undefined) {
-          return Effect.flatMap(executor.call(hook, payload), (answer) => recordAnswer(hook, answer))
-        }
-        const clock = Context.get(fiber.context, Clock.Clock)
-        const admission = breaker.admit(clock.currentTimeMillisUnsafe())
-        if (admission._tag === "Reject") {
-          rejected++
-          return Effect.succeed({
-            _tag: "Err",
-            error: new PluginSuspended({ plugin, hook, until: admission.until }),
-            fuelUsed: undefined
-          })
-        }
-        return executor.call(hook, payload).pipe(
-          Effect.onInterrupt(() => Effect.sync(() => breaker.abandon(admission))),
-          Effect.flatMap((answer) => {
-            const result = answer.result
-            const counted = result._tag === "Err" && countedByBreaker(result.error)
-            const opened = breaker.record(clock.currentTimeMillisUnsafe(), admission, counted)
-            const recorded = recordAnswer(hook, answer)
-            if (!opened) return recorded
-            return Effect.andThen(
-              Effect.logWarning(
-                `plugin suspended for ${
-                  Duration.format(Duration.millis(breaker.openUntil - clock.currentTimeMillisUnsafe()))
-                }: circuit breaker opened`
-              ).pipe(Effect.annotateLogs({ plugin, hook, source: `plugin:${plugin}` })),
-              recorded
-            )
-          })
+      }
+      const settle = (answer: Executor.Answer): CallResult | Effect.Effect<CallResult> => {
+        if (breaker === undefined || admission === undefined) return recordAnswer(hook, answer)
+        const result = answer.result
+        const counted = result._tag === "Err" && countedByBreaker(result.error)
+        const opened = breaker.record(clock!.currentTimeMillisUnsafe(), admission, counted)
+        const recorded = recordAnswer(hook, answer)
+        if (!opened) return recorded
+        return Effect.andThen(
+          Effect.logWarning(
+            `plugin suspended for ${
+              Duration.format(Duration.millis(breaker.openUntil - clock!.currentTimeMillisUnsafe()))
+            }: circuit breaker opened`
+          ).pipe(Effect.annotateLogs({ plugin, hook, source: `plugin:${plugin}` })),
+          Effect.isEffect(recorded) ? recorded : Effect.succeed(recorded)
         )
+      }
+      // Inline: synchronous, so nothing can interrupt it half way.
+      if (callSync !== undefined) return settle(callSync(hook, payload, clock!))
+      const answered = Effect.flatMap(executor.call(hook, payload), (answer) => {
+        const settled = settle(answer)
+        return Effect.isEffect(settled) ? settled : Effect.succeed(settled)
+      })
+      return admission === undefined
+        ? answered
+        : Effect.onInterrupt(answered, () => Effect.sync(() => breaker!.abandon(admission)))
+    }
+
+    /** `callNow`, then `then` on its result, with no Effect step between them when the result came on the spot. */
+    const callThen = <A, E>(
+      hook: string,
+      payload: string | UnencodableValue,
+      then: (result: CallResult) => Effect.Effect<A, E>
+    ): Effect.Effect<A, E> =>
+      Effect.withFiber((fiber) => {
+        const now = callNow(fiber, hook, payload)
+        return Effect.isEffect(now) ? Effect.flatMap(now, then) : then(now)
       })
 
-    const fuelSeries = HookMetrics.pluginFuelUsedOf(plugin)
-    // Logs the call's gn_log lines and records its fuel; the answer itself goes back unchanged.
-    const recordAnswer = (hook: string, answer: Executor.Answer): Effect.Effect<CallResult> => {
+    const recordAnswer = (hook: string, answer: Executor.Answer): CallResult | Effect.Effect<CallResult> => {
       const fuelUsed = answer.result.fuelUsed
+      if (fuelUsed === undefined && answer.logs.length === 0) return answer.result
       const logged = answer.logs.length === 0 ? Effect.void : flushLogs(hook, answer.logs)
       if (fuelUsed === undefined) return Effect.as(logged, answer.result)
       lastFuelUsed = fuelUsed
@@ -430,14 +454,16 @@ export const make = (
       )
     }
 
+    const fuelSeries = HookMetrics.pluginFuelUsedOf(plugin)
+    // Logs the call's gn_log lines and records its fuel; the answer itself goes back unchanged.
     const callAction: PluginInstance["callAction"] = (hook, args = []) =>
-      Effect.flatMap(call(hook, Abi.actionPayload(plugin, hook, args)), (result) => {
+      callThen(hook, Abi.actionPayload(plugin, hook, args), (result) => {
         if (result._tag === "Err") return Effect.fail(result.error)
         const error = result.body === undefined ? undefined : Abi.bodyError(plugin, hook, result.body)
         return error === undefined ? Effect.void : Effect.fail(error)
       })
     const callFilter: PluginInstance["callFilter"] = (hook, value, args = []) =>
-      Effect.flatMap(call(hook, Abi.filterPayload(plugin, hook, value, args)), (result) => {
+      callThen(hook, Abi.filterPayload(plugin, hook, value, args), (result) => {
         if (result._tag === "Err") return Effect.fail(result.error)
         const outcome = Abi.filterOutcome(plugin, hook, value, result.body)
         return outcome instanceof Error ? Effect.fail(outcome) : Effect.succeed(outcome)
