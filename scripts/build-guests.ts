@@ -89,7 +89,18 @@ const buildC = (folder: string, out: string): void => {
 }
 
 /** rustc for wasm32-unknown-unknown, optimized, panics abort (the SDK's panic handler reports them first). */
-const rustTarget = ["--edition", "2021", "--target", "wasm32-unknown-unknown", "-C", "opt-level=2", "-C", "panic=abort"]
+const rustTarget = [
+  "--edition",
+  "2021",
+  "--target",
+  "wasm32-unknown-unknown",
+  "-C",
+  "opt-level=2",
+  "-C",
+  "panic=abort",
+  "-C",
+  "strip=debuginfo"
+]
 
 /** The SDK crate, compiled once per change into sdk/rust/build. */
 const rustLibrary = (): string => {
@@ -119,6 +130,8 @@ const buildRust = (folder: string, out: string): void => {
     basename(folder).replace(/-/g, "_"),
     "-C",
     "link-arg=--stack-first",
+    "-C",
+    "link-arg=-zstack-size=131072",
     "--extern",
     `hookbus=${library}`,
     "-o",

@@ -21,6 +21,18 @@ const guests = [
     wasm: modulePath("c/audit/build/audit-c.wasm"),
     hook: "post.saved",
     payload: JSON.stringify({ kind: "action", args: [{ id: 42, tags: ["a", "b"] }, "Zoë"] })
+  },
+  {
+    name: "Rust slugify",
+    wasm: modulePath("rust/slugify/build/slugify-rust.wasm"),
+    hook: "post.slug",
+    payload: JSON.stringify({ kind: "filter", value: "Crème Brûlée, a Déjà-vu Story 🎉 ".repeat(8), args: [] })
+  },
+  {
+    name: "Rust audit",
+    wasm: modulePath("rust/audit/build/audit-rust.wasm"),
+    hook: "post.saved",
+    payload: JSON.stringify({ kind: "action", args: [{ id: 42, tags: ["a", "b"] }, "Zoë"] })
   }
 ] as const
 

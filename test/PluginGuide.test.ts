@@ -110,4 +110,9 @@ const runSection = (language: string, name: string) => {
 
 describe("docs/plugins.md, a section per guest language", () => {
   it.effect("C: the greeter builds with clang, passes inspect and greets", () => runSection("c", "greeter-c"), 180_000)
+  it.effect(
+    "Rust: the greeter builds with Debian's rustc, passes inspect and greets",
+    () => runSection("rust", "greeter-rust"),
+    180_000
+  )
 })

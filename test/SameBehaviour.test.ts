@@ -18,11 +18,13 @@ const dir = (path: string) => fileURLToPath(new URL(`../examples/${path}`, impor
 
 const slugifiers = [
   { language: "AssemblyScript", folder: dir("plugins/slugify") },
-  { language: "C", folder: dir("c/slugify") }
+  { language: "C", folder: dir("c/slugify") },
+  { language: "Rust", folder: dir("rust/slugify") }
 ] as const
 const auditors = [
   { language: "AssemblyScript", folder: dir("plugins/audit") },
-  { language: "C", folder: dir("c/audit") }
+  { language: "C", folder: dir("c/audit") },
+  { language: "Rust", folder: dir("rust/audit") }
 ] as const
 
 const Env = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer)
