@@ -138,14 +138,15 @@ describe("hookbus run: async handlers, values, JSON", () => {
   it("--value-file takes a value past the OS argument limit, --value - reads stdin", () => {
     const dir = mkdtempSync(join(tmpdir(), "hookbus-value-"))
     try {
-      // 200 KB: past Linux's 128 KiB limit on one argument. The plugin gets the fuel such a value takes.
+      // 200 KB: past Linux's 128 KiB limit on one argument. The plugin gets the fuel and the payload cap such a
+      // value takes (its manifest declares 64 KiB, what it handles within its usual budget).
       const big = "word ".repeat(40_000)
       writeFileSync(join(dir, "value.json"), JSON.stringify(big))
       spawnSync("cp", ["-r", join(root, "examples/plugins/uppercase"), join(dir, "uppercase")])
       const manifest = JSON.parse(readFileSync(join(dir, "uppercase/plugin.json"), "utf8"))
       writeFileSync(
         join(dir, "uppercase/plugin.json"),
-        JSON.stringify({ ...manifest, limits: { ...manifest.limits, fuel: 500_000_000 } })
+        JSON.stringify({ ...manifest, limits: { ...manifest.limits, fuel: 500_000_000, maxPayloadBytes: 1_048_576 } })
       )
       const file = hookbus(
         "run",

@@ -15,6 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import { exitCodes } from "./CommandKit.ts"
+import { conformance } from "./ConformanceCommand.ts"
 import { demo } from "./DemoCommand.ts"
 import { inspect, list } from "./ListCommand.ts"
 import { CliInputError } from "./PluginSet.ts"
@@ -40,7 +41,7 @@ export { bundledPlugins } from "./CommandKit.ts"
 export const hookbus = Command.make("hookbus").pipe(
   Command.withDescription(`Hook bus and WebAssembly plugins for Effect backends. ${exitCodes}`),
   Command.withExamples([{ command: "hookbus run --help", description: "Flags and an example for one command" }]),
-  Command.withSubcommands([run, list, inspect, demo, ...authoring])
+  Command.withSubcommands([run, list, inspect, conformance, demo, ...authoring])
 )
 
 /** Help that marks required flags, since the default help shows them like the optional ones. */

@@ -232,6 +232,27 @@ export class Guest {
     }
   }
 
+  /**
+   * The live instance's allocator, for conformance probes: `alloc`/`free` call `gn_alloc`/`gn_free` on a fresh
+   * fuel budget each. They throw what the guest throws (the caller drops the guest then).
+   */
+  allocator(): { readonly alloc: (size: number) => number; readonly free: (ptr: number, size: number) => void } {
+    const exports = this.ensure()
+    const refuel = () => {
+      if (this.fuel !== undefined) this.fuel.reset(this.limits.fuel!)
+    }
+    return {
+      alloc: (size) => {
+        refuel()
+        return exports.gn_alloc(size) >>> 0
+      },
+      free: (ptr, size) => {
+        refuel()
+        exports.gn_free(ptr, size)
+      }
+    }
+  }
+
   /** One call. Never throws. Lines over the `gn_log` caps are dropped and reported in one warning line. */
   call(hook: string, payload: string): CallResult {
     this.logLines = 0

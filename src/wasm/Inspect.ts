@@ -13,8 +13,8 @@ import { createHash } from "node:crypto"
 import { errorMessage } from "../domain/errorMessage.ts"
 import * as Manifest from "../domain/Manifest.ts"
 import * as Abi from "./Abi.ts"
-import * as Fuel from "./Fuel.ts"
-import { Guest } from "./Guest.ts"
+import type { Guest } from "./Guest.ts"
+import { probeGuest } from "./internal/ProbeGuest.ts"
 import * as Limits from "./Limits.ts"
 import * as PluginFiles from "./PluginFiles.ts"
 import * as WasmBinary from "./WasmBinary.ts"
@@ -141,15 +141,7 @@ export const inspectBytes = (
     const budget = limits.fuel
     let guest: Guest
     try {
-      const metered = await Fuel.instrument(bytes)
-      const capped = WasmBinary.withMemoryMaximum(metered, WasmBinary.read(metered), cap)
-      const module = await WebAssembly.compile(capped as Uint8Array<ArrayBuffer>)
-      guest = new Guest(
-        manifest?.name ?? "inspect",
-        module,
-        { maxPayloadBytes: limits.maxPayloadBytes, maxResultBytes: Abi.defaultMaxResultBytes, fuel: budget },
-        { log: () => {}, nowMillis: () => Date.now() }
-      )
+      guest = await probeGuest(bytes, manifest?.name ?? "inspect", limits)
     } catch (error) {
       checks.push(fail("instrument", `cannot meter the module: ${errorMessage(error)}`))
       return finish()
@@ -221,6 +213,81 @@ const readInside = (root: string, file: string, maxBytes: number) =>
   )
 
 /**
+ * A plugin as read for checking: the checks made while reading (the manifest, the integrity hash), and the module
+ * and manifest when they could be read (`bytes` is undefined when reading failed: the checks say why).
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { Inspect } from "hookbus/wasm"
+ *
+ * const readable = (source: Inspect.PluginSource) => source.bytes !== undefined
+ */
+export interface PluginSource {
+  readonly target: string
+  readonly manifest: Manifest.Manifest | undefined
+  readonly bytes: Uint8Array | undefined
+  readonly checks: ReadonlyArray<Check>
+}
+
+/**
+ * Reads a plugin folder (its `plugin.json` and module) or a lone `.wasm` file under the rules `Plugin.load`
+ * applies, for `inspect` and the conformance suite. Never fails: a problem is a failed check.
+ *
+ * @since 0.1.0
+ * @category inspection
+ * @example
+ * import { Effect } from "effect"
+ * import { Inspect } from "hookbus/wasm"
+ *
+ * const size = Effect.map(Inspect.read("examples/plugins/uppercase"), (source) => source.bytes?.length ?? 0)
+ */
+export const read = (path: string): Effect.Effect<PluginSource, never, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const p = yield* Path.Path
+    const failed = (manifest: Manifest.Manifest | undefined, checks: ReadonlyArray<Check>): PluginSource => ({
+      target: path,
+      manifest,
+      bytes: undefined,
+      checks
+    })
+    const stat = yield* Effect.result(fs.stat(path))
+    if (stat._tag === "Failure") return failed(undefined, [fail("path", `cannot read ${path}`)])
+    if (stat.success.type !== "Directory") {
+      // Read under the same rules as a plugin folder's module: a regular file, under the size cap.
+      const bytes = yield* Effect.result(
+        fs.realPath(path).pipe(
+          Effect.mapError((error) => new Error(error.message)),
+          Effect.flatMap((real) => PluginFiles.readInside(p.dirname(real), real, PluginFiles.defaultMaxModuleBytes))
+        )
+      )
+      if (bytes._tag === "Failure") return failed(undefined, [fail("path", bytes.failure.message)])
+      return {
+        target: path,
+        manifest: undefined,
+        bytes: bytes.success,
+        checks: [pass("manifest", "none (a lone module): skipped")]
+      }
+    }
+    const manifestPath = p.join(path, "plugin.json")
+    const text = yield* Effect.result(readInside(path, manifestPath, PluginFiles.defaultMaxManifestBytes))
+    if (text._tag === "Failure") return failed(undefined, [fail("manifest", text.failure)])
+    const manifest = yield* Effect.result(Manifest.parse(new TextDecoder().decode(text.success), manifestPath))
+    if (manifest._tag === "Failure") {
+      const problems = manifest.failure.problems.map((pr) => `${pr.path}: ${pr.message}`).join("; ")
+      return failed(undefined, [fail("manifest", problems)])
+    }
+    const m = manifest.success
+    const manifestCheck = pass("manifest", `${m.name} ${m.version}, ${m.hooks.length} hook(s)`)
+    if (m.wasm === undefined) return failed(m, [manifestCheck, fail("module", "the manifest names no wasm.path")])
+    const wasmPath = p.resolve(path, m.wasm.path)
+    const bytes = yield* Effect.result(readInside(path, wasmPath, PluginFiles.defaultMaxModuleBytes))
+    if (bytes._tag === "Failure") return failed(m, [manifestCheck, fail("module", bytes.failure)])
+    return { target: path, manifest: m, bytes: bytes.success, checks: [manifestCheck, ...integrity(m, bytes.success)] }
+  })
+
+/**
  * Inspects a plugin folder (its `plugin.json` and module) or a lone `.wasm` file (module checks only).
  *
  * @since 0.1.0
@@ -235,53 +302,15 @@ const readInside = (root: string, file: string, maxBytes: number) =>
  * })
  */
 export const inspect = (path: string): Effect.Effect<InspectReport, never, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const p = yield* Path.Path
-    const stat = yield* Effect.result(fs.stat(path))
-    if (stat._tag === "Failure") {
-      return { target: path, plugin: undefined, checks: [fail("path", `cannot read ${path}`)], ok: false }
-    }
-    if (stat.success.type !== "Directory") {
-      // Read under the same rules as a plugin folder's module: a regular file, under the size cap.
-      const bytes = yield* Effect.result(
-        fs.realPath(path).pipe(
-          Effect.mapError((error) => new Error(error.message)),
-          Effect.flatMap((real) => PluginFiles.readInside(p.dirname(real), real, PluginFiles.defaultMaxModuleBytes))
-        )
-      )
-      if (bytes._tag === "Failure") {
-        return { target: path, plugin: undefined, checks: [fail("path", bytes.failure.message)], ok: false }
-      }
-      return yield* inspectBytes(bytes.success, undefined, path, [pass("manifest", "none (a lone module): skipped")])
-    }
-    const manifestPath = p.join(path, "plugin.json")
-    const text = yield* Effect.result(readInside(path, manifestPath, PluginFiles.defaultMaxManifestBytes))
-    if (text._tag === "Failure") {
-      return { target: path, plugin: undefined, checks: [fail("manifest", text.failure)], ok: false }
-    }
-    const manifest = yield* Effect.result(Manifest.parse(new TextDecoder().decode(text.success), manifestPath))
-    if (manifest._tag === "Failure") {
-      const problems = manifest.failure.problems.map((pr) => `${pr.path}: ${pr.message}`).join("; ")
-      return { target: path, plugin: undefined, checks: [fail("manifest", problems)], ok: false }
-    }
-    const m = manifest.success
-    const manifestCheck = pass("manifest", `${m.name} ${m.version}, ${m.hooks.length} hook(s)`)
-    if (m.wasm === undefined) {
-      return {
+  Effect.flatMap(read(path), (source) =>
+    source.bytes === undefined
+      ? Effect.succeed({
         target: path,
-        plugin: m.name,
-        checks: [manifestCheck, fail("module", "the manifest names no wasm.path")],
-        ok: false
-      }
-    }
-    const wasmPath = p.resolve(path, m.wasm.path)
-    const bytes = yield* Effect.result(readInside(path, wasmPath, PluginFiles.defaultMaxModuleBytes))
-    if (bytes._tag === "Failure") {
-      return { target: path, plugin: m.name, checks: [manifestCheck, fail("module", bytes.failure)], ok: false }
-    }
-    return yield* inspectBytes(bytes.success, m, path, [manifestCheck, ...integrity(m, bytes.success)])
-  })
+        plugin: source.manifest?.name,
+        checks: source.checks,
+        ok: source.checks.every((c) => c.ok)
+      })
+      : inspectBytes(source.bytes, source.manifest, path, source.checks))
 
 /** The module against the manifest's `wasm.sha256`, as `Plugin.load` checks it; no check when there is none. */
 const integrity = (manifest: Manifest.Manifest, bytes: Uint8Array): ReadonlyArray<Check> => {

@@ -24,8 +24,9 @@
 //!   -C link-arg=--stack-first --extern hookbus=build/libhookbus.rlib -o plugin.wasm src/lib.rs
 //! ```
 //!
-//! Memory: the host's blocks and result bodies come from Rust's global allocator (dlmalloc on wasm32), which
-//! frees and reuses; every value a handler makes is dropped when the call returns, so memory stays flat.
+//! Memory: the host's blocks and result bodies come from Rust's system allocator (dlmalloc on wasm32), which
+//! frees and reuses; every value a handler makes is dropped when the call returns, so memory stays flat. Out of
+//! memory inside a handler traps with "hookbus: out of memory"; `gn_alloc` answers 0.
 
 pub mod json;
 
@@ -108,11 +109,38 @@ pub fn now_ms() -> i64 {
     unsafe { host::gn_time_ms() }
 }
 
+/// Rust's allocator (dlmalloc on wasm32), except that running out of memory traps with "hookbus: out of memory"
+/// through `gn_panic` (as the C SDK does) instead of a bare `unreachable`. `gn_alloc` bypasses it and answers 0.
+struct Allocator;
+
+unsafe impl std::alloc::GlobalAlloc for Allocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let ptr = std::alloc::System.alloc(layout);
+        if ptr.is_null() {
+            panic("hookbus: out of memory");
+        }
+        ptr
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        std::alloc::System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, size: usize) -> *mut u8 {
+        let grown = std::alloc::System.realloc(ptr, layout, size);
+        if grown.is_null() {
+            panic("hookbus: out of memory");
+        }
+        grown
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Allocator = Allocator;
+
 /// The ABI glue `plugin!` expands to; not for direct use.
 #[doc(hidden)]
 pub mod abi {
     use super::{json, Call, Json, Reply};
-    use std::alloc::{alloc, dealloc, Layout};
+    use std::alloc::{GlobalAlloc, Layout, System};
 
     // Blocks have alignment 1 and at least one byte, so gn_free can rebuild the layout from the size alone.
     fn layout(size: i32) -> Option<Layout> {
@@ -124,7 +152,8 @@ pub mod abi {
             return 0;
         }
         match layout(size) {
-            Some(l) => unsafe { alloc(l) as i32 },
+            // System, not the global allocator: out of memory here is a 0 for the host, not a trap.
+            Some(l) => unsafe { System.alloc(l) as i32 },
             None => 0,
         }
     }
@@ -136,7 +165,7 @@ pub mod abi {
             return;
         }
         if let Some(l) = layout(size) {
-            dealloc(ptr as *mut u8, l)
+            System.dealloc(ptr as *mut u8, l)
         }
     }
 
