@@ -7,12 +7,15 @@
  */
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
+import * as Queue from "effect/Queue"
+import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
-import { type ActionHook, type FilterHook, keyOf } from "../domain/Hook.ts"
+import * as Stream from "effect/Stream"
+import type { DispatchRecord } from "../domain/DispatchRecord.ts"
+import { type ActionHook, type ArgsOf, type FilterHook, keyOf } from "../domain/Hook.ts"
 import type { InvalidOptions } from "../domain/InvalidOptions.ts"
 import type { HookBusOptions } from "../services/HookBusOptions.ts"
 import type { HookBusShape } from "../services/HookBusShape.ts"
-import type { DispatchRecord } from "../services/HookRecorder.ts"
 import * as HookStack from "../services/internal/HookStack.ts"
 import { makeSubmitAsync } from "./internal/Async.ts"
 import { AsyncRunner } from "./internal/AsyncRunner.ts"
@@ -29,6 +32,9 @@ export interface HookBusInternals {
 
 const noArgs: ReadonlyArray<unknown> = []
 
+/** How many unread records each subscriber to `bus.dispatches` keeps (the oldest go first). */
+export const dispatchBuffer = 1024
+
 const sliceArgs = (args: IArguments, from: number): ReadonlyArray<unknown> => Array.prototype.slice.call(args, from)
 
 /** Builds a hook bus whose async fibers live in the current scope. */
@@ -39,13 +45,33 @@ export const makeHookBus = (
   Effect.gen(function*() {
     const config = yield* resolveOptions(options)
     const registry = new Registry(config.filterErrors)
+    // Each subscriber has its own sliding queue of the newest `dispatchBuffer` records it has not read: a slow one
+    // never holds up a dispatch. (A sliding PubSub slides only on its effectful publish.)
+    const subscribers = new Set<Queue.Queue<DispatchRecord>>()
     const observer = new Observer({
       tracing: config.tracing,
       metrics: config.metrics,
       maxHookLabels: config.maxHookLabels,
       record: internals.record,
       metricContext: yield* Effect.context<never>()
+    }, (record) => {
+      for (const queue of subscribers) Queue.offerUnsafe(queue, record)
     })
+    const dispatches: Stream.Stream<DispatchRecord> = Stream.unwrap(Effect.gen(function*() {
+      const queue = yield* Queue.sliding<DispatchRecord>(dispatchBuffer)
+      yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          subscribers.add(queue)
+          observer.subscribed(1)
+        }),
+        () =>
+          Effect.sync(() => {
+            subscribers.delete(queue)
+            observer.subscribed(-1)
+          })
+      )
+      return Stream.fromQueue(queue)
+    }))
     const fibers = yield* FiberSet.make<void, never>()
     const runner = new AsyncRunner(yield* FiberSet.runtime(fibers)<never>(), {
       concurrency: config.concurrency,
@@ -89,7 +115,13 @@ export const makeHookBus = (
       current: Effect.map(HookStack.CurrentHookFrame, HookStack.names),
       awaitIdle: runner.awaitIdle,
       removeSource: (source) => registry.removeSource(source),
-      removeAll: (hook) => registry.removeAll(hook)
+      removeAll: (hook) => registry.removeAll(hook),
+      dispatches,
+      stream: (hook) =>
+        Stream.filterMap(dispatches, (record) =>
+          record.kind === "action" && record.hook === hook.name
+            ? Result.succeed(record.args as ArgsOf<typeof hook>)
+            : Result.failVoid)
     }
     return shape
   })

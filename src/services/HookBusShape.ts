@@ -6,6 +6,8 @@
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
+import type { DispatchRecord } from "../domain/DispatchRecord.ts"
 import type { ActionOptions, FilterOptions, HandlerInfo, Registration } from "../domain/Handler.ts"
 import type { ActionHook, AnyHook, ArgsOf, FilterHook, ValueOf } from "../domain/Hook.ts"
 import type {
@@ -151,4 +153,12 @@ export interface HookBusShape {
    * `removeAllFilters`, hookable `removeAllHooks`, emittery `clearListeners`).
    */
   readonly removeAll: (hook: AnyHook) => Effect.Effect<number>
+  /**
+   * Every dispatch as it ends, for as long as the stream is consumed (emittery `events()`). Records are made only
+   * while someone subscribes: a subscribed bus observes each handler, as `tracing: "handlers"` does. Each
+   * subscriber keeps up to 1,024 unread records: one that falls behind loses the oldest, never holds up a dispatch.
+   */
+  readonly dispatches: Stream.Stream<DispatchRecord>
+  /** The arguments of each dispatch of an action hook, as it ends (emittery `events(name)`); see `dispatches`. */
+  readonly stream: <H extends ActionHook<any>>(hook: H) => Stream.Stream<ArgsOf<H>>
 }

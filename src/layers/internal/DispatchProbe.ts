@@ -1,6 +1,7 @@
 /**
- * Observes dispatches: the dispatch span (and per-handler spans), metrics, and the test recorder. A bus with all of
- * them off never creates a probe, so observability costs nothing there.
+ * Observes dispatches: the dispatch span (and per-handler spans), metrics, the test recorder and the subscribers
+ * to `bus.dispatches`. A bus with all of them off (and nobody subscribed) never creates a probe, so observability
+ * costs nothing there.
  *
  * @internal
  */
@@ -12,11 +13,11 @@ import type * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as References from "effect/References"
 import * as Tracer from "effect/Tracer"
+import type { DispatchOutcome, DispatchRecord } from "../../domain/DispatchRecord.ts"
 import type { HookKind } from "../../domain/Hook.ts"
 import type { HandlerFailed } from "../../domain/HookErrors.ts"
 import * as HookMetrics from "../../domain/HookMetrics.ts"
 import type { TracingMode } from "../../services/HookBusOptions.ts"
-import type { DispatchOutcome, DispatchRecord } from "../../services/HookRecorder.ts"
 
 export interface ObserverOptions {
   readonly tracing: TracingMode
@@ -118,15 +119,38 @@ const reasonLabel = (failure: HandlerFailed): string => failure.reason.toLowerCa
 export class Observer {
   readonly options: ObserverOptions
   /** Whether each handler is observed on its own (handler spans, recorded handler lists). */
-  readonly perHandler: boolean
+  perHandler = false
   /** Whether any dispatch needs a probe at all. */
-  readonly active: boolean
+  active = false
+  /** Whether dispatch records are wanted (the test recorder, or a subscriber to `bus.dispatches`). */
+  recording = false
   private readonly labels = new Set<string>()
+  private subscribers = 0
+  private readonly publish: ((record: DispatchRecord) => void) | undefined
 
-  constructor(options: ObserverOptions) {
+  constructor(options: ObserverOptions, publish?: (record: DispatchRecord) => void) {
     this.options = options
-    this.perHandler = options.tracing === "handlers" || options.record !== undefined
-    this.active = options.tracing !== "off" || options.metrics || options.record !== undefined
+    this.publish = publish
+    this.refresh()
+  }
+
+  /** A subscriber to the dispatch records came (+1) or went (-1): records are made only while one listens. */
+  subscribed(delta: 1 | -1): void {
+    this.subscribers += delta
+    this.refresh()
+  }
+
+  private refresh(): void {
+    const options = this.options
+    this.recording = options.record !== undefined || this.subscribers > 0
+    this.perHandler = options.tracing === "handlers" || this.recording
+    this.active = options.tracing !== "off" || options.metrics || this.recording
+  }
+
+  /** Hands a finished dispatch's record to the recorder and the subscribers. */
+  emit(record: DispatchRecord): void {
+    this.options.record?.(record)
+    if (this.subscribers > 0) this.publish?.(record)
   }
 
   /** The metric label for a hook name: itself, or `other` once the bound of distinct names is reached. */
@@ -200,7 +224,7 @@ export class Probe {
     this.series = series
     this.value = value
     this.args = args
-    this.handlers = observer.options.record === undefined ? undefined : []
+    this.handlers = observer.recording ? [] : undefined
     // One clock read at each end serves both the span and the duration metric.
     this.started = this.clock()
     this.span = this.env === undefined
@@ -278,7 +302,8 @@ export class Probe {
         outcome === "failed" || outcome === "interrupted" ? Exit.fail(outcome) : Exit.void
       )
     }
-    observer.options.record?.({
+    if (!observer.recording) return
+    observer.emit({
       hook: this.name,
       kind: this.kind,
       value: this.kind === "filter" ? this.value : undefined,
