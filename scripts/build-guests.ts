@@ -7,7 +7,7 @@
  *   node scripts/build-guests.ts [--force] [plugin folders...]
  */
 import { spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { basename, dirname, join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import { outputOf } from "./build-plugins.ts"
@@ -88,12 +88,12 @@ const buildC = (folder: string, out: string): void => {
   run(clang, cArgs(sources, out, [folder]), `C plugin ${relative(root, folder)}`)
 }
 
-/** rustc for wasm32-unknown-unknown, optimized, panics abort (the SDK's panic handler reports them first). */
-const rustTarget = [
+/** rustc for `target`, optimized, panics abort (the SDK's panic hook reports them first), no debug info. */
+const rustFlags = (target: string) => [
   "--edition",
   "2021",
   "--target",
-  "wasm32-unknown-unknown",
+  target,
   "-C",
   "opt-level=2",
   "-C",
@@ -102,13 +102,19 @@ const rustTarget = [
   "strip=debuginfo"
 ]
 
-/** The SDK crate, compiled once per change into sdk/rust/build. */
-const rustLibrary = (): string => {
-  const out = join(rustSdk, "build", "libhookbus.rlib")
+/** wasm32-wasi for a plugin whose manifest asks for WASI (its std then uses it), else wasm32-unknown-unknown. */
+const rustTargetOf = (folder: string): string => {
+  const manifest = JSON.parse(readFileSync(join(folder, "plugin.json"), "utf8")) as { wasi?: unknown }
+  return manifest.wasi === undefined ? "wasm32-unknown-unknown" : "wasm32-wasi"
+}
+
+/** The SDK crate, compiled once per change and target into sdk/rust/build/<target>. */
+const rustLibrary = (target: string): string => {
+  const out = join(rustSdk, "build", target, "libhookbus.rlib")
   if (existsSync(out) && statSync(out).mtimeMs > newest(join(rustSdk, "src"))) return out
   mkdirSync(dirname(out), { recursive: true })
   run(rustc, [
-    ...rustTarget,
+    ...rustFlags(target),
     "--crate-type",
     "rlib",
     "--crate-name",
@@ -116,14 +122,15 @@ const rustLibrary = (): string => {
     "-o",
     out,
     join(rustSdk, "src", "lib.rs")
-  ], "the Rust SDK (sdk/rust)")
+  ], `the Rust SDK (sdk/rust) for ${target}`)
   return out
 }
 
 const buildRust = (folder: string, out: string): void => {
-  const library = rustLibrary()
+  const target = rustTargetOf(folder)
+  const library = rustLibrary(target)
   run(rustc, [
-    ...rustTarget,
+    ...rustFlags(target),
     "--crate-type",
     "cdylib",
     "--crate-name",

@@ -24,7 +24,8 @@ const examples = [
   ["c/audit", Conformance.defaultCalls],
   ["c/slugify", 100_000],
   ["rust/audit", Conformance.defaultCalls],
-  ["rust/slugify", 100_000]
+  ["rust/slugify", 100_000],
+  ["rust/wasi-clock", Conformance.defaultCalls]
 ] as const
 
 /** The rows after inspect's checks, in order (the hook rows of inspect vary with the manifest). */

@@ -72,11 +72,18 @@ describe("Plugin.inspect", () => {
     [
       "a foreign import",
       manifest([]),
+      abiModule({ imports: `(import "env" "fetch" (func (param i32)))` }),
+      "imports",
+      /env.fetch/
+    ],
+    [
+      "a WASI import the manifest does not grant",
+      manifest([]),
       abiModule({
         imports: `(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))`
       }),
-      "imports",
-      /wasi_snapshot_preview1.fd_write/
+      "wasi",
+      /wasi_snapshot_preview1.fd_write \(the manifest has no "wasi" field\)/
     ],
     [
       "a memory over the cap",

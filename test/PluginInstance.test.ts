@@ -55,15 +55,22 @@ describe("1. module shape", () => {
       assert.include(memoryAsGlobal.message, "memory: expected a memory, got a global")
     }))
 
-  it.effect("imports other than the ABI's are named; so is a mistyped ABI import", () =>
+  it.effect("imports other than the ABI's are named; so are ungranted WASI imports and a mistyped ABI import", () =>
     Effect.gen(function*() {
       const unknown = yield* loadError(abiModule({
-        imports:
-          `(import "env" "fetch" (func (param i32))) (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))`
+        imports: `(import "env" "fetch" (func (param i32))) (import "other" "thing" (func))`
       }))
       assert.strictEqual(unknown._tag, "UnknownImport")
       if (unknown._tag === "UnknownImport") {
-        assert.deepStrictEqual(unknown.imports, ["env.fetch (func)", "wasi_snapshot_preview1.fd_write (func)"])
+        assert.deepStrictEqual(unknown.imports, ["env.fetch (func)", "other.thing (func)"])
+      }
+      const wasi = yield* loadError(abiModule({
+        imports:
+          `(import "env" "fetch" (func (param i32))) (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))`
+      }))
+      assert.strictEqual(wasi._tag, "WasiNotGranted")
+      if (wasi._tag === "WasiNotGranted") {
+        assert.deepStrictEqual(wasi.imports, ["wasi_snapshot_preview1.fd_write (the manifest has no \"wasi\" field)"])
       }
       const mistyped = yield* loadError(abiModule({ imports: `(import "env" "gn_log" (func (param i32 i32)))` }))
       assert.include(mistyped.message, "env.gn_log: expected (i32, i32, i32) -> (), got (i32, i32) -> ()")

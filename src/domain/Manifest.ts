@@ -206,6 +206,15 @@ export const Manifest = Schema.Struct({
    * these (checked at load); the host's `PluginPolicy` then decides which it may have.
    */
   capabilities: Schema.optionalKey(Schema.Array(Capability)),
+  /**
+   * WASI preview 1, for modules built for `wasm32-wasi`: absent, a module may import none of it; present, stdout and
+   * stderr (to the logger) and empty arguments and environment; `clock` and `random` on request. The host's
+   * `PluginPolicy` may refuse them (`allowWasi`).
+   */
+  wasi: Schema.optionalKey(Schema.Struct({
+    clock: Schema.optionalKey(Schema.Boolean),
+    random: Schema.optionalKey(Schema.Boolean)
+  })),
   /** Free-form settings for the plugin. */
   config: Schema.optionalKey(Schema.Unknown)
 })

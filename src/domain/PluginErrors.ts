@@ -92,6 +92,27 @@ export class UnknownImport extends Schema.TaggedError<UnknownImport>()("UnknownI
 }
 
 /**
+ * The module imports WASI preview 1 functions its manifest's `wasi` field does not grant (or that hookbus does
+ * not provide), each named with what it would need.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import { WasiNotGranted } from "hookbus/wasm"
+ *
+ * const error = new WasiNotGranted({ plugin: "seo", imports: ['wasi_snapshot_preview1.random_get (needs "wasi": { "random": true })'] })
+ * console.log(error.message)
+ */
+export class WasiNotGranted extends Schema.TaggedError<WasiNotGranted>()("WasiNotGranted", {
+  plugin: Schema.String,
+  imports: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    return `plugin "${this.plugin}": WASI imports not granted: ${this.imports.join("; ")}`
+  }
+}
+
+/**
  * `gn_abi_version` returned something other than 1.
  *
  * @since 0.1.0
@@ -314,12 +335,15 @@ export class CapabilityDenied extends Schema.TaggedError<CapabilityDenied>()("Ca
   hooks: Schema.Array(Schema.String),
   imports: Schema.Array(Schema.String),
   /** Registrations outside the policy: a priority out of range, an ordering constraint on a host source. */
-  registrations: Schema.optionalKey(Schema.Array(Schema.String))
+  registrations: Schema.optionalKey(Schema.Array(Schema.String)),
+  /** WASI grants the manifest asks for and the policy refuses (`clock`, `random`). */
+  wasi: Schema.optionalKey(Schema.Array(Schema.String))
 }) {
   override get message(): string {
     const parts = [
       this.hooks.length > 0 ? `hooks ${this.hooks.join(", ")}` : undefined,
       this.imports.length > 0 ? `imports ${this.imports.join(", ")}` : undefined,
+      this.wasi !== undefined && this.wasi.length > 0 ? `WASI ${this.wasi.join(", ")}` : undefined,
       this.registrations !== undefined && this.registrations.length > 0 ? this.registrations.join(", ") : undefined
     ].filter((p) => p !== undefined)
     return `plugin "${this.plugin}": not allowed by the host policy: ${parts.join("; ")}`
@@ -603,6 +627,7 @@ export type PluginLoadError =
   | InvalidModule
   | MissingExport
   | UnknownImport
+  | WasiNotGranted
   | AbiVersionMismatch
   | MemoryLimit
   | ModuleTooLarge

@@ -67,6 +67,11 @@ export interface PluginPolicyOptions {
   readonly priority?: { readonly min?: number | undefined; readonly max?: number | undefined } | undefined
   /** Which sources `before`/`after` may name (default `"plugins"`). */
   readonly ordering?: OrderingRule | undefined
+  /**
+   * WASI grants (`clock`, `random`) each plugin may have; absent: whatever its manifest asks. stdout/stderr come
+   * with any `wasi` field and need no entry.
+   */
+  readonly allowWasi?: Allowlist | undefined
 }
 
 /**
@@ -109,6 +114,8 @@ export interface PluginPolicyShape {
   readonly deniedRegistrations?:
     | ((plugin: string, hooks: ReadonlyArray<HookRequest>) => ReadonlyArray<string>)
     | undefined
+  /** The WASI grants of `requested` (`clock`, `random`) the plugin may not have. */
+  readonly deniedWasi?: ((plugin: string, requested: ReadonlyArray<string>) => ReadonlyArray<string>) | undefined
 }
 
 /**
@@ -184,7 +191,12 @@ export class PluginPolicy extends Context.Service<PluginPolicy, PluginPolicyShap
       const ok = allowed(options.allowImports, plugin)
       return [...new Set(imports)].filter((name) => !ok.has(name) && !alwaysAllowedImports.includes(name))
     },
-    deniedRegistrations: deniedRegistrations(options)
+    deniedRegistrations: deniedRegistrations(options),
+    deniedWasi: (plugin, requested) => {
+      if (options.allowWasi === undefined) return []
+      const ok = allowed(options.allowWasi, plugin)
+      return [...new Set(requested)].filter((grant) => !ok.has(grant))
+    }
   })
 
   /** A layer with the given policy. */

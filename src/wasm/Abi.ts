@@ -199,6 +199,8 @@ const sameType = (a: FuncType | undefined, b: FuncType): boolean =>
  */
 export const importProblems = (info: ModuleInfo): ReadonlyArray<string> =>
   info.imports.flatMap((i) => {
+    // WASI imports are checked against the plugin's grant (WasiNotGranted), not against the ABI.
+    if (i.module === "wasi_snapshot_preview1") return []
     const expected = i.module === "env" && i.kind === "func" && Object.hasOwn(hostImports, i.name)
       ? hostImports[i.name]
       : undefined

@@ -15,6 +15,7 @@ import type { CallResult, Guest } from "./Guest.ts"
 import * as Inspect from "./Inspect.ts"
 import { allocRow, row } from "./internal/AllocProbe.ts"
 import { probeGuest } from "./internal/ProbeGuest.ts"
+import * as Wasi from "./internal/Wasi.ts"
 import * as Limits from "./Limits.ts"
 
 /**
@@ -288,7 +289,9 @@ export const run = (
     const limits = Limits.resolve(source.manifest?.name ?? "conformance", source.manifest?.limits, undefined)
     if (!inspected.ok || source.bytes === undefined || limits instanceof Error) return report(inspected.checks)
     const bytes = source.bytes
-    const guest = yield* Effect.promise(() => probeGuest(bytes, source.manifest?.name ?? "conformance", limits))
+    const guest = yield* Effect.promise(() =>
+      probeGuest(bytes, source.manifest?.name ?? "conformance", limits, undefined, Wasi.grantOf(source.manifest?.wasi))
+    )
     const rows = callRows(guest, source.manifest?.hooks ?? [], limits.maxPayloadBytes, calls)
     guest.drop()
     return report([...inspected.checks, ...rows])

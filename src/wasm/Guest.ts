@@ -18,6 +18,7 @@ import {
 } from "../domain/PluginErrors.ts"
 import * as Abi from "./Abi.ts"
 import * as Fuel from "./Fuel.ts"
+import * as Wasi from "./internal/Wasi.ts"
 
 /** What the host provides to the guest's imports. */
 export interface GuestHost {
@@ -39,6 +40,8 @@ export interface GuestLimits {
    * `Fuel.instrument`; `undefined` when it is not.
    */
   readonly fuel: number | undefined
+  /** WASI preview 1 as granted (absent: none). Plain data: it travels to worker threads with the limits. */
+  readonly wasi?: Wasi.WasiGrant | undefined
 }
 
 /** A call's outcome: the parsed body (or none), or the error. */
@@ -171,29 +174,26 @@ export class Guest {
       return lossyDecoder.decode(new Uint8Array(buffer, start, length))
     }
     const env: Record<string, WebAssembly.ImportValue> = {
-      gn_log: (level: number, ptr: number, len: number) => {
-        const size = Math.min(len >>> 0, Abi.maxLogBytes)
-        if (
-          this.logLines >= (this.limits.logLinesPerCall ?? Abi.defaultLogLinesPerCall) ||
-          this.logBytes + size > (this.limits.logBytesPerCall ?? Abi.defaultLogBytesPerCall)
-        ) {
-          // Counted, never read: a flood costs the host a comparison per line.
-          this.droppedLines++
-          this.droppedBytes += size
-          return
-        }
-        this.logLines++
-        this.logBytes += size
-        // Reading and decoding the line is host work: charged as fuel, one unit per 4 bytes.
-        this.fuel?.charge(size >>> 2)
-        this.host.log(level, readText(ptr, len, Abi.maxLogBytes))
-      },
+      gn_log: (level: number, ptr: number, len: number) =>
+        this.logLine(level, Math.min(len >>> 0, Abi.maxLogBytes), () => readText(ptr, len, Abi.maxLogBytes)),
       gn_panic: (ptr: number, len: number) => {
         throw new PanicSignal(readText(ptr, len, Abi.maxLogBytes))
       },
       gn_time_ms: () => BigInt(Math.trunc(this.host.nowMillis()))
     }
     const imports: WebAssembly.Imports = this.fuel === undefined ? { env } : { env, ...this.fuel.imports }
+    const wasi = this.limits.wasi
+    if (wasi !== undefined) {
+      // stdout and stderr lines go where gn_log lines go, under the same per-call caps.
+      imports[Wasi.namespace] = Wasi.imports(wasi, {
+        memory: () => memoryRef.memory!,
+        line: (level, text) => this.logLine(level, Math.min(text.length, Abi.maxLogBytes), () => text),
+        nowMillis: () => this.host.nowMillis(),
+        exit: (code) => {
+          throw new PanicSignal(`proc_exit(${code})`)
+        }
+      })
+    }
     // The start function runs during instantiation, under the same budget as a call.
     if (this.fuel !== undefined) this.fuel.reset(this.limits.fuel!)
     this.instances++
@@ -202,6 +202,24 @@ export class Guest {
     memoryRef.memory = exports.memory
     this.exports = exports
     return exports
+  }
+
+  /** One log line (gn_log, or WASI stdout/stderr) under the per-call caps; `read` runs only for a kept line. */
+  private logLine(level: number, size: number, read: () => string): void {
+    if (
+      this.logLines >= (this.limits.logLinesPerCall ?? Abi.defaultLogLinesPerCall) ||
+      this.logBytes + size > (this.limits.logBytesPerCall ?? Abi.defaultLogBytesPerCall)
+    ) {
+      // Counted, never read: a flood costs the host a comparison per line.
+      this.droppedLines++
+      this.droppedBytes += size
+      return
+    }
+    this.logLines++
+    this.logBytes += size
+    // Reading and decoding the line is host work: charged as fuel, one unit per 4 bytes.
+    this.fuel?.charge(size >>> 2)
+    this.host.log(level, read())
   }
 
   /**

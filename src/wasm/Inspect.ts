@@ -15,6 +15,7 @@ import * as Manifest from "../domain/Manifest.ts"
 import * as Abi from "./Abi.ts"
 import type { Guest } from "./Guest.ts"
 import { probeGuest } from "./internal/ProbeGuest.ts"
+import * as Wasi from "./internal/Wasi.ts"
 import * as Limits from "./Limits.ts"
 import * as PluginFiles from "./PluginFiles.ts"
 import * as WasmBinary from "./WasmBinary.ts"
@@ -104,12 +105,23 @@ export const inspectBytes = (
         : fail("exports", exports.join("; "))
     )
     const imports = Abi.importProblems(info)
-    const used = info.imports.map((i) => i.name)
+    const used = info.imports.filter((i) => i.module === "env").map((i) => i.name)
     checks.push(
       imports.length === 0
         ? pass("imports", used.length === 0 ? "none" : `only ABI host functions: ${used.join(", ")}`)
         : fail("imports", `not provided by the ABI: ${imports.join("; ")}`)
     )
+    if (Wasi.usesWasi(info.imports)) {
+      const ungranted = Wasi.ungranted(info.imports, Wasi.grantOf(manifest?.wasi))
+      checks.push(
+        ungranted.length === 0
+          ? pass(
+            "wasi",
+            `WASI preview 1 as granted: ${info.imports.filter((i) => i.module === Wasi.namespace).length} import(s)`
+          )
+          : fail("wasi", `not granted: ${ungranted.join("; ")}`)
+      )
+    }
     // The same ceilings as loading: the manifest may ask for less than the defaults, never more.
     const limits = Limits.resolve(manifest?.name ?? "inspect", manifest?.limits, undefined)
     if (limits instanceof Error) {
@@ -141,7 +153,7 @@ export const inspectBytes = (
     const budget = limits.fuel
     let guest: Guest
     try {
-      guest = await probeGuest(bytes, manifest?.name ?? "inspect", limits)
+      guest = await probeGuest(bytes, manifest?.name ?? "inspect", limits, undefined, Wasi.grantOf(manifest?.wasi))
     } catch (error) {
       checks.push(fail("instrument", `cannot meter the module: ${errorMessage(error)}`))
       return finish()

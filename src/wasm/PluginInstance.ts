@@ -26,7 +26,8 @@ import {
   type PluginCallError,
   type PluginLoadError,
   PluginSuspended,
-  UnencodableValue
+  UnencodableValue,
+  WasiNotGranted
 } from "../domain/PluginErrors.ts"
 import * as Abi from "./Abi.ts"
 import { type BreakerState, CircuitBreaker, defaults as breakerDefaults } from "./CircuitBreaker.ts"
@@ -35,6 +36,7 @@ import * as Fuel from "./Fuel.ts"
 import type { CallResult } from "./Guest.ts"
 import * as LogWindow from "./internal/LogWindow.ts"
 import { PluginInstanceOptionsSchema } from "./internal/Options.ts"
+import * as Wasi from "./internal/Wasi.ts"
 import * as WasmBinary from "./WasmBinary.ts"
 import * as WorkerExecutor from "./WorkerExecutor.ts"
 
@@ -123,6 +125,12 @@ export interface PluginInstanceOptions {
   readonly pool?: { readonly size?: number | undefined } | undefined
   /** The circuit breaker, or `false` for none. */
   readonly breaker?: BreakerOptions | false | undefined
+  /**
+   * WASI preview 1 granted to the module (absent: none, and a module importing any of it fails with
+   * `WasiNotGranted`): stdout/stderr to the logger, empty arguments and environment, plus `clock` and `random`
+   * when true.
+   */
+  readonly wasi?: { readonly clock?: boolean | undefined; readonly random?: boolean | undefined } | undefined
 }
 
 /**
@@ -300,6 +308,9 @@ export const make = (
     if (info.functions > maxFunctions) {
       return yield* new ModuleTooLarge({ plugin, limit: "maxFunctions", actual: info.functions, maximum: maxFunctions })
     }
+    const wasi = Wasi.grantOf(options.wasi)
+    const ungranted = Wasi.ungranted(info.imports, wasi)
+    if (ungranted.length > 0) return yield* new WasiNotGranted({ plugin, imports: ungranted })
     const problem = Abi.checkModule(plugin, info)
     if (problem !== undefined) return yield* problem
     // One memory, capped below. A second one would escape the cap (and ABI v1 speaks of one).
@@ -344,7 +355,9 @@ export const make = (
         maxResultBytes: limits.maxResultBytes ?? Abi.defaultMaxResultBytes,
         logLinesPerCall: limits.logLinesPerCall ?? Abi.defaultLogLinesPerCall,
         logBytesPerCall: limits.logBytesPerCall ?? Abi.defaultLogBytesPerCall,
-        fuel: budget
+        fuel: budget,
+        // Only modules that import WASI get it: the others keep the import object they always had.
+        wasi: Wasi.usesWasi(info.imports) ? wasi : undefined
       }
     }
     const executor = execution === "worker"

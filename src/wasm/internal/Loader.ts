@@ -67,12 +67,15 @@ const checkPolicy = (manifest: Manifest.Manifest, bytes: Uint8Array) =>
     const hooks = policy.value.deniedHooks(manifest.name, manifest.hooks.map((h) => h.name))
     const imports = policy.value.deniedImports(manifest.name, used)
     const registrations = policy.value.deniedRegistrations?.(manifest.name, manifest.hooks) ?? []
-    if (hooks.length > 0 || imports.length > 0 || registrations.length > 0) {
+    const requested = (["clock", "random"] as const).filter((grant) => manifest.wasi?.[grant] === true)
+    const wasi = policy.value.deniedWasi?.(manifest.name, requested) ?? []
+    if (hooks.length > 0 || imports.length > 0 || registrations.length > 0 || wasi.length > 0) {
       return yield* new CapabilityDenied({
         plugin: manifest.name,
         hooks,
         imports,
-        ...(registrations.length > 0 ? { registrations } : {})
+        ...(registrations.length > 0 ? { registrations } : {}),
+        ...(wasi.length > 0 ? { wasi } : {})
       })
     }
   })
@@ -101,7 +104,8 @@ export const loadVersion = (
       execution: options.execution,
       pool: options.pool,
       breaker: options.breaker,
-      fuel: options.fuel
+      fuel: options.fuel,
+      wasi: manifest.wasi
     }).pipe(
       Scope.provide(scope),
       Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))

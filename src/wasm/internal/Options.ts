@@ -40,7 +40,10 @@ const common = {
 
 const instanceFields = {
   ...common,
-  name: Schema.optional(Schema.String)
+  name: Schema.optional(Schema.String),
+  wasi: Schema.optional(
+    Schema.Struct({ clock: Schema.optional(Schema.Boolean), random: Schema.optional(Schema.Boolean) })
+  )
 } satisfies Record<keyof PluginInstanceOptions, unknown>
 
 const pluginFields = {

@@ -9,13 +9,15 @@ import * as Fuel from "../Fuel.ts"
 import { Guest } from "../Guest.ts"
 import type * as Limits from "../Limits.ts"
 import * as WasmBinary from "../WasmBinary.ts"
+import type * as Wasi from "./Wasi.ts"
 
 /** Instruments, caps and compiles `bytes`; rejects with the instrumenter's or the compiler's error. */
 export const probeGuest = async (
   bytes: Uint8Array,
   name: string,
   limits: Limits.ResolvedLimits,
-  log: (level: number, message: string) => void = () => {}
+  log: (level: number, message: string) => void = () => {},
+  wasi?: Wasi.WasiGrant | undefined
 ): Promise<Guest> => {
   const metered = await Fuel.instrument(bytes)
   const capped = WasmBinary.withMemoryMaximum(metered, WasmBinary.read(metered), limits.memoryPages)
@@ -23,7 +25,7 @@ export const probeGuest = async (
   return new Guest(
     name,
     module,
-    { maxPayloadBytes: limits.maxPayloadBytes, maxResultBytes: Abi.defaultMaxResultBytes, fuel: limits.fuel },
+    { maxPayloadBytes: limits.maxPayloadBytes, maxResultBytes: Abi.defaultMaxResultBytes, fuel: limits.fuel, wasi },
     { log, nowMillis: () => Date.now() }
   )
 }
