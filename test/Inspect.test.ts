@@ -93,6 +93,13 @@ describe("Plugin.inspect", () => {
       /minimum 3 pages exceeds the cap of 2/
     ],
     [
+      "a table over the cap",
+      manifest([]),
+      abiModule({ fields: `(table 100000 funcref)` }),
+      "table",
+      /minimum 100000 elements exceeds limits\.maxTableElements \(65536\)/
+    ],
+    [
       "a wrong ABI version",
       manifest([]),
       abiModule({ fields: `(func (export "gn_abi_version") (result i32) (i32.const 7))` }),

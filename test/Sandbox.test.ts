@@ -523,6 +523,39 @@ describe("8. a hostile plugin (issue 13)", () => {
       assert.strictEqual(many.message, `plugin "anonymous": module of 7 functions exceeds limits.maxFunctions (5)`)
     }))
 
+  it.effect("the table is capped like the memory: its minimum is checked, its maximum rewritten to the cap", () =>
+    Effect.gen(function*() {
+      const huge = yield* Effect.flip(hostile({ fields: `(table 1000000 funcref)` }, { fuel: false }))
+      assert.strictEqual(huge._tag, "ModuleTooLarge")
+      assert.strictEqual(
+        huge.message,
+        `plugin "hostile": module of 1000000 table elements exceeds limits.maxTableElements (65536)`
+      )
+      // An unbounded table of 1 element: growing it to cap + 1 must be refused (-1), to the cap must work.
+      const grower = (cap: number) => ({
+        fields: `(table $t 1 funcref)`,
+        handle: `
+          (if (i32.ne (table.grow $t (ref.null func) (i32.const ${cap})) (i32.const -1)) (then unreachable))
+          (if (i32.eq (table.grow $t (ref.null func) (i32.const ${cap - 1})) (i32.const -1)) (then unreachable))
+          (i64.const 0)`
+      })
+      for (const options of [{ fuel: false }, {}, { execution: "worker" as const, pool: { size: 1 } }]) {
+        const d = yield* hostile(grower(65_536), options)
+        yield* d.invokeAction("x")
+      }
+      const lowered = yield* hostile(grower(10), { fuel: false, limits: { maxTableElements: 10 } })
+      yield* lowered.invokeAction("x")
+    }))
+
+  it.effect("a second table is refused with InvalidModule (it would escape the table cap)", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        hostile({ fields: `(table $a 1 funcref) (table $b 1 externref)` }, { fuel: false })
+      )
+      assert.strictEqual(error._tag, "InvalidModule")
+      assert.include(error.message, "defines 2 tables; ABI v1 allows one")
+    }))
+
   it.effect("gn_log floods are capped per call: the rest is counted and reported in one line", () =>
     Effect.gen(function*() {
       const entries: Array<LogEntry> = []

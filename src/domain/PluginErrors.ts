@@ -154,7 +154,8 @@ export class MemoryLimit extends Schema.TaggedError<MemoryLimit>()("MemoryLimit"
 }
 
 /**
- * The module is over a host limit on its size (`limits.maxModuleBytes`) or its function count (`limits.maxFunctions`).
+ * The module is over a host limit on its size (`limits.maxModuleBytes`), its function count (`limits.maxFunctions`)
+ * or its table's minimum size (`limits.maxTableElements`).
  *
  * @since 0.1.0
  * @category errors
@@ -166,12 +167,17 @@ export class MemoryLimit extends Schema.TaggedError<MemoryLimit>()("MemoryLimit"
  */
 export class ModuleTooLarge extends Schema.TaggedError<ModuleTooLarge>()("ModuleTooLarge", {
   plugin: Schema.String,
-  limit: Schema.Literals(["maxModuleBytes", "maxFunctions"]),
+  limit: Schema.Literals(["maxModuleBytes", "maxFunctions", "maxTableElements"]),
   actual: Schema.Number,
   maximum: Schema.Number
 }) {
   override get message(): string {
-    const what = this.limit === "maxModuleBytes" ? `${this.actual} bytes` : `${this.actual} functions`
+    const unit = this.limit === "maxModuleBytes"
+      ? "bytes"
+      : this.limit === "maxFunctions"
+      ? "functions"
+      : "table elements"
+    const what = `${this.actual} ${unit}`
     return `plugin "${this.plugin}": module of ${what} exceeds limits.${this.limit} (${this.maximum})`
   }
 }

@@ -18,6 +18,7 @@ import { probeGuest } from "./internal/ProbeGuest.ts"
 import * as Wasi from "./internal/Wasi.ts"
 import * as Limits from "./Limits.ts"
 import * as PluginFiles from "./PluginFiles.ts"
+import * as PluginInstance from "./PluginInstance.ts"
 import * as WasmBinary from "./WasmBinary.ts"
 
 /**
@@ -146,6 +147,18 @@ export const inspectBytes = (
     } else {
       checks.push(
         pass("memory", `minimum ${memory.min} pages, capped at ${Math.min(memory.max ?? cap, cap)} of ${cap}`)
+      )
+    }
+    // The same table rules as loading, with the default cap; only a problem is listed (most modules have a table).
+    const tableProblem = WasmBinary.tableFormProblem(info)
+    const table = info.tables[0]
+    if (tableProblem !== undefined) checks.push(fail("table", tableProblem))
+    else if (table !== undefined && table.min > PluginInstance.defaultMaxTableElements) {
+      checks.push(
+        fail(
+          "table",
+          `minimum ${table.min} elements exceeds limits.maxTableElements (${PluginInstance.defaultMaxTableElements})`
+        )
       )
     }
     if (!checks.every((c) => c.ok)) return finish()

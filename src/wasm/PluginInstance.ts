@@ -68,6 +68,8 @@ export interface PluginLimits {
   readonly maxModuleBytes?: number | undefined
   /** Cap on the number of functions the module defines (default 50,000). */
   readonly maxFunctions?: number | undefined
+  /** Cap on the elements of the module's table, its maximum rewritten to it (default 65,536). */
+  readonly maxTableElements?: number | undefined
   /** `gn_log` lines kept per call (default 1,000); the rest are counted, dropped and reported in one line. */
   readonly logLinesPerCall?: number | undefined
   /** `gn_log` bytes kept per call (default 256 KiB). */
@@ -168,6 +170,18 @@ export const defaultMaxModuleBytes = 16 * 1024 * 1024
  * const limits = { maxFunctions: PluginInstance.defaultMaxFunctions / 10 }
  */
 export const defaultMaxFunctions = 50_000
+
+/**
+ * Default cap on the elements of a module's table: 65,536 (512 KiB of references per instance).
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { PluginInstance } from "hookbus/wasm"
+ *
+ * const limits = { maxTableElements: PluginInstance.defaultMaxTableElements * 4 } // for a module with many closures
+ */
+export const defaultMaxTableElements = 65_536
 
 /**
  * Default wall-clock limit per call in worker mode.
@@ -327,6 +341,19 @@ export const make = (
     if (memory !== undefined && memory.min > memoryPages) {
       return yield* new MemoryLimit({ plugin, minimumPages: memory.min, limitPages: memoryPages })
     }
+    // One table, capped below like the memory: a table of 10 million references is 80 MiB per instance.
+    const tableProblem = WasmBinary.tableFormProblem(info)
+    if (tableProblem !== undefined) return yield* new InvalidModule({ plugin, reason: tableProblem })
+    const maxTableElements = limits.maxTableElements ?? defaultMaxTableElements
+    const table = info.tables[0]
+    if (table !== undefined && table.min > maxTableElements) {
+      return yield* new ModuleTooLarge({
+        plugin,
+        limit: "maxTableElements",
+        actual: table.min,
+        maximum: maxTableElements
+      })
+    }
     // The engine is the judge of validity, before the fuel instrumentation reads the module.
     if (!WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) {
       return yield* Effect.tryPromise({
@@ -342,7 +369,12 @@ export const make = (
       })
     }
     const preparedInfo = prepared === bytes ? info : WasmBinary.read(prepared)
-    const capped = WasmBinary.withMemoryMaximum(prepared, preparedInfo, memoryPages) as Uint8Array<ArrayBuffer>
+    // The memory section comes after the table section, so rewriting it first leaves the table's offsets valid.
+    const capped = WasmBinary.withTableMaximum(
+      WasmBinary.withMemoryMaximum(prepared, preparedInfo, memoryPages),
+      preparedInfo,
+      maxTableElements
+    ) as Uint8Array<ArrayBuffer>
     const module = yield* Effect.tryPromise({
       try: () => WebAssembly.compile(capped),
       catch: (error) => new InvalidModule({ plugin, reason: errorMessage(error) })

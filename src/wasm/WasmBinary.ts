@@ -1,6 +1,6 @@
 /**
  * Just enough of the WebAssembly binary format to check a plugin before it runs: the exact signatures of its
- * imports and exports, and its memory limits, plus rewriting the memory maximum. The JS API only tells the kind of
+ * imports and exports, and its memory and table limits, plus rewriting the memory and table maximums. The JS API only tells the kind of
  * an import or export, not its signature.
  *
  * @since 0.1.0
@@ -49,6 +49,22 @@ export interface Limits {
   readonly max: number | undefined
   readonly shared: boolean
   readonly memory64: boolean
+}
+
+/**
+ * A table's element type and limits, in elements. `refType` is the element type's byte (`0x70` funcref, `0x6f`
+ * externref), or `undefined` for a table this reader does not model (a typed reference or an initializer
+ * expression, from the function-references proposal), which the host refuses.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { WasmBinary } from "hookbus/wasm"
+ *
+ * const elements = (table: WasmBinary.TableLimits) => `${table.min}..${table.max ?? "unbounded"} elements`
+ */
+export interface TableLimits extends Limits {
+  readonly refType: number | undefined
 }
 
 /**
@@ -119,6 +135,10 @@ export interface ModuleInfo {
   readonly functions: number
   /** Offset and length of the memory section, when there is one. */
   readonly memorySection: { readonly start: number; readonly end: number } | undefined
+  /** The module's own tables (imported ones are in `imports`). */
+  readonly tables: ReadonlyArray<TableLimits>
+  /** Offset and length of the table section, when there is one. */
+  readonly tableSection: { readonly start: number; readonly end: number } | undefined
 }
 
 /**
@@ -221,6 +241,12 @@ class Reader {
     const max = (flags & 0x01) !== 0 ? read() : undefined
     return { min, max, shared: (flags & 0x02) !== 0, memory64 }
   }
+  /** A table type: a one-byte reference type and limits; `undefined` for the forms the host does not model. */
+  table(): TableLimits | undefined {
+    const refType = this.byte()
+    if (refType !== 0x70 && refType !== 0x6f) return undefined
+    return { ...this.limits(), refType }
+  }
 }
 
 /**
@@ -245,6 +271,8 @@ export const read = (bytes: Uint8Array): ModuleInfo => {
   const imports: Array<Import> = []
   const functionTypes: Array<number> = []
   const memories: Array<Limits> = []
+  const tables: Array<TableLimits> = []
+  let tableSection: ModuleInfo["tableSection"]
   const rawExports: Array<{ name: string; kind: ExternKind; index: number }> = []
   let memorySection: ModuleInfo["memorySection"]
   const r = new Reader(bytes, 8)
@@ -297,6 +325,19 @@ export const read = (bytes: Uint8Array): ModuleInfo => {
         for (let n = s.u32(); n > 0; n--) functionTypes.push(s.u32())
         break
       }
+      case 4: {
+        tableSection = { start, end }
+        for (let n = s.u32(); n > 0; n--) {
+          const table = s.table()
+          if (table === undefined) {
+            // Past an unmodelled table the section cannot be read further; the host refuses the module anyway.
+            tables.push({ min: 0, max: undefined, shared: false, memory64: false, refType: undefined })
+            break
+          }
+          tables.push(table)
+        }
+        break
+      }
       case 5: {
         memorySection = { start, end }
         for (let n = s.u32(); n > 0; n--) memories.push(s.limits())
@@ -321,7 +362,7 @@ export const read = (bytes: Uint8Array): ModuleInfo => {
     type: kind === "func" && functionTypes[index] !== undefined ? types[functionTypes[index]] : undefined
   }))
   const functions = functionTypes.length - imports.filter((i) => i.kind === "func").length
-  return { imports, exports, memories, functions, memorySection }
+  return { imports, exports, memories, functions, memorySection, tables, tableSection }
 }
 
 const leb = (value: number): Array<number> => {
@@ -332,6 +373,45 @@ const leb = (value: number): Array<number> => {
     if (value > 0) b |= 0x80
     out.push(b)
   } while (value > 0)
+  return out
+}
+
+/**
+ * Why the host refuses the module's tables, or `undefined`: a module may define at most one table, of funcref or
+ * externref, with 32-bit limits (a second table would escape the table cap, as a second memory would the memory
+ * cap). The table's minimum is checked against `limits.maxTableElements` separately.
+ *
+ * @since 0.1.0
+ * @category checks
+ * @example
+ * import { WasmBinary } from "hookbus/wasm"
+ *
+ * declare const bytes: Uint8Array
+ * const problem = WasmBinary.tableFormProblem(WasmBinary.read(bytes)) // e.g. "the module defines 2 tables; ..."
+ */
+export const tableFormProblem = (info: ModuleInfo): string | undefined => {
+  if (info.tables.length > 1) return `the module defines ${info.tables.length} tables; ABI v1 allows one`
+  const table = info.tables[0]
+  if (table === undefined) return undefined
+  if (table.refType === undefined) {
+    return "a table of typed references or with an initializer expression is not supported by ABI v1"
+  }
+  if (table.memory64) return "64-bit tables are not supported by ABI v1"
+  return undefined
+}
+
+/** Replaces a section (`start`..`end` of `bytes`) with `id` and `body`. */
+const replaceSection = (
+  bytes: Uint8Array,
+  at: { readonly start: number; readonly end: number },
+  id: number,
+  body: ReadonlyArray<number>
+): Uint8Array => {
+  const section = [id, ...leb(body.length), ...body]
+  const out = new Uint8Array(bytes.length - (at.end - at.start) + section.length)
+  out.set(bytes.subarray(0, at.start), 0)
+  out.set(section, at.start)
+  out.set(bytes.subarray(at.end), at.start + section.length)
   return out
 }
 
@@ -352,12 +432,26 @@ export const withMemoryMaximum = (bytes: Uint8Array, info: ModuleInfo, max: numb
   const memory = info.memories[0]
   if (memory.max !== undefined && memory.max <= max) return bytes
   const flags = 0x01 | (memory.shared ? 0x02 : 0)
-  const body = [1, flags, ...leb(memory.min), ...leb(max)]
-  const section = [5, ...leb(body.length), ...body]
-  const { end, start } = info.memorySection
-  const out = new Uint8Array(bytes.length - (end - start) + section.length)
-  out.set(bytes.subarray(0, start), 0)
-  out.set(section, start)
-  out.set(bytes.subarray(end), start + section.length)
-  return out
+  return replaceSection(bytes, info.memorySection, 5, [1, flags, ...leb(memory.min), ...leb(max)])
+}
+
+/**
+ * Returns a copy of the module whose (single, 32-bit, funcref or externref) table has `max` elements as its
+ * maximum, keeping a lower maximum the module already declares, so `table.grow` past it returns -1. The caller
+ * checks the table's form and its minimum against the cap first.
+ *
+ * @since 0.1.0
+ * @category rewriting
+ * @example
+ * import { WasmBinary } from "hookbus/wasm"
+ *
+ * declare const bytes: Uint8Array
+ * const capped = WasmBinary.withTableMaximum(bytes, WasmBinary.read(bytes), 1024) // at most 1,024 elements
+ */
+export const withTableMaximum = (bytes: Uint8Array, info: ModuleInfo, max: number): Uint8Array => {
+  if (info.tableSection === undefined || info.tables.length !== 1) return bytes
+  const table = info.tables[0]
+  if (table.refType === undefined || table.memory64) return bytes
+  if (table.max !== undefined && table.max <= max) return bytes
+  return replaceSection(bytes, info.tableSection, 4, [1, table.refType, 0x01, ...leb(table.min), ...leb(max)])
 }

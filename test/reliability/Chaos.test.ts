@@ -154,6 +154,16 @@ const loadZoo: ReadonlyArray<
     tag: "InvalidModule"
   },
   {
+    name: "a table of a million elements (80 MiB of references per instance)",
+    bytes: compileWat(abiModule({ fields: `(table 1000000 funcref)` })),
+    tag: "ModuleTooLarge"
+  },
+  {
+    name: "two tables (the second would escape the table cap)",
+    bytes: compileWat(abiModule({ fields: `(table 1 funcref) (table 1 funcref)` })),
+    tag: "InvalidModule"
+  },
+  {
     name: "an unknown import",
     bytes: compileWat(abiModule({ imports: `(import "env" "open_socket" (func (param i32) (result i32)))` })),
     tag: "UnknownImport"
@@ -235,6 +245,6 @@ describe("chaos plugin zoo", () => {
   }
 
   it("the zoo covers every misbehaviour the reliability issue lists", () => {
-    assert.strictEqual(callZoo.length + loadZoo.length, 24)
+    assert.strictEqual(callZoo.length + loadZoo.length, 26)
   })
 })

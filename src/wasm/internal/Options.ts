@@ -18,6 +18,7 @@ const limitFields = {
   maxResultBytes: Schema.optional(PositiveInt),
   maxModuleBytes: Schema.optional(PositiveInt),
   maxFunctions: Schema.optional(PositiveInt),
+  maxTableElements: Schema.optional(PositiveInt),
   logLinesPerCall: Schema.optional(PositiveInt),
   logBytesPerCall: Schema.optional(PositiveInt),
   logLinesPerSecond: Schema.optional(PositiveInt),

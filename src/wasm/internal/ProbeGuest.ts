@@ -8,6 +8,7 @@ import * as Abi from "../Abi.ts"
 import * as Fuel from "../Fuel.ts"
 import { Guest } from "../Guest.ts"
 import type * as Limits from "../Limits.ts"
+import * as PluginInstance from "../PluginInstance.ts"
 import * as WasmBinary from "../WasmBinary.ts"
 import type * as Wasi from "./Wasi.ts"
 
@@ -20,7 +21,13 @@ export const probeGuest = async (
   wasi?: Wasi.WasiGrant | undefined
 ): Promise<Guest> => {
   const metered = await Fuel.instrument(bytes)
-  const capped = WasmBinary.withMemoryMaximum(metered, WasmBinary.read(metered), limits.memoryPages)
+  const info = WasmBinary.read(metered)
+  // The memory section comes after the table section, so rewriting it first leaves the table's offsets valid.
+  const capped = WasmBinary.withTableMaximum(
+    WasmBinary.withMemoryMaximum(metered, info, limits.memoryPages),
+    info,
+    PluginInstance.defaultMaxTableElements
+  )
   const module = await WebAssembly.compile(capped as Uint8Array<ArrayBuffer>)
   return new Guest(
     name,
