@@ -349,15 +349,24 @@ describe("7. hot reload", () => {
       const marker = yield* compileWat(abiModule({ data: `{"value":"new"}`, handle: packed(1024, 15) }))
       const handle = yield* Plugin.fromBytes(upper, v1)
       const seen = new Set<string>()
+      let last = ""
       const dispatcher = yield* Effect.forkChild(Effect.forever(
-        Effect.andThen(Effect.map(bus.applyFilters(Content, "old"), (v) => seen.add(v)), Effect.yieldNow)
+        Effect.andThen(
+          Effect.map(bus.applyFilters(Content, "old"), (v) => {
+            seen.add(v)
+            last = v
+          }),
+          Effect.yieldNow
+        )
       ))
       for (let i = 0; i < 20; i++) {
         const next = i % 2 === 0
           ? { bytes: marker, manifest: manifest("shout", [{ name: "the_content", kind: "filter", priority: 5 }]) }
           : { bytes: upper, manifest: v1 }
         yield* Plugin.reload(handle, next)
-        yield* Effect.yieldNow
+        // Let the dispatcher see this version before the next reload, however slow the machine (no timed sleep).
+        const expected = i % 2 === 0 ? "new" : "OLD"
+        while (last !== expected) yield* Effect.yieldNow
       }
       yield* Fiber.interrupt(dispatcher)
       // "OLD" (old version ran), "new" (new version ran); "old" would mean neither ran, "NEW"/other both.

@@ -362,7 +362,9 @@ describe("blog server", () => {
       child.stderr.on("data", (c) => (output += c))
       try {
         const base = await new Promise<string>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 15_000)
+          // Generous: on a loaded 2-core machine building the bus and loading four plugins can take a while.
+          const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 90_000)
+          child.once("exit", (code) => reject(new Error(`server exited (${code}) before listening:\n${output}`)))
           const check = setInterval(() => {
             const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
             if (match) {
@@ -411,7 +413,7 @@ describe("blog server", () => {
         receiver.close()
       }
     },
-    60_000
+    150_000
   )
 })
 
