@@ -349,12 +349,12 @@ describe("7. hot reload", () => {
       const marker = yield* compileWat(abiModule({ data: `{"value":"new"}`, handle: packed(1024, 15) }))
       const handle = yield* Plugin.fromBytes(upper, v1)
       const seen = new Set<string>()
-      let last = ""
+      const latest = { value: "" } // written by the dispatcher fiber
       const dispatcher = yield* Effect.forkChild(Effect.forever(
         Effect.andThen(
           Effect.map(bus.applyFilters(Content, "old"), (v) => {
             seen.add(v)
-            last = v
+            latest.value = v
           }),
           Effect.yieldNow
         )
@@ -366,7 +366,7 @@ describe("7. hot reload", () => {
         yield* Plugin.reload(handle, next)
         // Let the dispatcher see this version before the next reload, however slow the machine (no timed sleep).
         const expected = i % 2 === 0 ? "new" : "OLD"
-        while (last !== expected) yield* Effect.yieldNow
+        while (latest.value !== expected) yield* Effect.yieldNow
       }
       yield* Fiber.interrupt(dispatcher)
       // "OLD" (old version ran), "new" (new version ran); "old" would mean neither ran, "NEW"/other both.
