@@ -3,7 +3,7 @@
  * peer's API has its test here.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Data, Effect, Exit, Layer, Option, Result, Scope } from "effect"
+import { Cause, Data, Deferred, Effect, Exit, Layer, Option, Ref, Result, Scope } from "effect"
 import * as fc from "fast-check"
 import {
   type ActionFailed,
@@ -11,6 +11,7 @@ import {
   Hook,
   HookBus,
   type HookBusShape,
+  HookRecorder,
   MetaHook,
   ShortCircuit
 } from "../src/index.ts"
@@ -280,4 +281,103 @@ describe("wrapped short-circuit (Go's fmt.Errorf(\"...: %w\", ErrShortCircuit))"
         { numRuns: 60 }
       )
     ))
+})
+
+describe("doActionParallel (hookable callHookParallel, tapable AsyncParallelHook, emittery emit)", () => {
+  const parallelBus = <A, E>(concurrency: number, f: (bus: HookBusShape) => Effect.Effect<A, E, Scope.Scope>) =>
+    HookBus.use(f).pipe(Effect.provide(Layer.fresh(HookBus.layerWith({ parallel: { concurrency } }))))
+
+  it.effect("runs the handlers at once and waits for all of them", () =>
+    parallelBus(16, (bus) =>
+      Effect.gen(function*() {
+        // Each handler waits until all four have started: run one at a time, this would never end.
+        const started = yield* Ref.make(0)
+        const all = yield* Deferred.make<void>()
+        const done: Array<string> = []
+        for (const source of ["a", "b", "c", "d"]) {
+          yield* bus.addAction(Ping, (x) =>
+            Effect.gen(function*() {
+              if ((yield* Ref.updateAndGet(started, (n) => n + 1)) === 4) yield* Deferred.succeed(all, void 0)
+              yield* Deferred.await(all)
+              assert.deepStrictEqual(yield* bus.current, ["ping"])
+              done.push(`${source}${x}`)
+            }), { source })
+        }
+        yield* bus.doActionParallel(Ping, "!")
+        assert.sameMembers(done, ["a!", "b!", "c!", "d!"])
+        assert.strictEqual(yield* bus.dispatchCount(Ping), 1)
+      })))
+
+  it.effect("at most parallel.concurrency handlers are in flight", () =>
+    parallelBus(2, (bus) =>
+      Effect.gen(function*() {
+        let inFlight = 0
+        let most = 0
+        let runs = 0
+        for (let i = 0; i < 5; i++) {
+          yield* bus.addAction(Ping, () =>
+            Effect.gen(function*() {
+              inFlight++
+              most = Math.max(most, inFlight)
+              for (let k = 0; k < 5; k++) yield* Effect.yieldNow
+              inFlight--
+              runs++
+            }))
+        }
+        yield* bus.doActionParallel(Ping)
+        assert.strictEqual(runs, 5)
+        assert.strictEqual(most, 2)
+      })))
+
+  it.effect("failures come back in chain order, whatever order the handlers end in; defects are logged", () => {
+    const logs: Array<LogEntry> = []
+    return parallelBus(16, (bus) =>
+      Effect.gen(function*() {
+        const late = yield* Deferred.make<void>()
+        yield* bus.addAction(Ping, () => Effect.andThen(Deferred.await(late), Effect.fail("first, ends last")), {
+          source: "first"
+        })
+        yield* bus.addAction(Ping, () => Effect.void, { source: "ok" })
+        yield* bus.addAction(Ping, () => Effect.andThen(Deferred.succeed(late, void 0), Effect.die("bug")), {
+          source: "third"
+        })
+        const failed = (yield* Effect.flip(bus.doActionParallel(Ping))) as ActionFailed
+        assert.deepStrictEqual(failed.failures.map((f) => [f.source, f.reason]), [["first", "Failure"], [
+          "third",
+          "Defect"
+        ]])
+        assert.deepStrictEqual(logs.filter((l) => l.level === "ERROR").map((l) => l.annotations.source), ["third"])
+      })).pipe(captureLogs(logs))
+  })
+
+  it.effect("async handlers are started, not awaited; once, removal and the recorder behave as in doAction", () =>
+    Effect.gen(function*() {
+      const bus = yield* HookBus
+      const release = yield* Deferred.make<void>()
+      let asyncDone = false
+      let onceRuns = 0
+      yield* bus.addAction(Ping, () => Effect.andThen(Deferred.await(release), Effect.sync(() => (asyncDone = true))), {
+        mode: "async",
+        source: "later"
+      })
+      yield* bus.addAction(Ping, () => Effect.sync(() => onceRuns++), { source: "once", once: true })
+      yield* bus.doActionParallel(Ping, "x")
+      yield* bus.doActionParallel(Ping, "y")
+      assert.isFalse(asyncDone)
+      assert.strictEqual(onceRuns, 1)
+      yield* Deferred.succeed(release, void 0)
+      yield* bus.awaitIdle
+      assert.isTrue(asyncDone)
+      const records = yield* HookRecorder.use((r) => r.recordsOf("ping"))
+      assert.deepStrictEqual(records.map((r) => [r.args, r.outcome, r.handlers]), [
+        [["x"], "ok", ["later", "once"]],
+        [["y"], "ok", ["later"]]
+      ])
+    }).pipe(Effect.provide(Layer.fresh(HookBus.layerTest))))
+
+  it.effect("parallel.concurrency must be a positive integer", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Layer.build(HookBus.layerWith({ parallel: { concurrency: 0 } })))
+      assert.strictEqual(error.option, "parallel.concurrency")
+    }))
 })

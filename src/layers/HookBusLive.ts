@@ -19,9 +19,10 @@ import type { HookBusShape } from "../services/HookBusShape.ts"
 import * as HookStack from "../services/internal/HookStack.ts"
 import { makeSubmitAsync } from "./internal/Async.ts"
 import { AsyncRunner } from "./internal/AsyncRunner.ts"
-import { makeDispatch } from "./internal/Dispatch.ts"
+import { type DispatchDeps, makeDispatch } from "./internal/Dispatch.ts"
 import { Observer } from "./internal/DispatchProbe.ts"
 import { type RawOptions, resolveOptions } from "./internal/Options.ts"
+import { makeParallel } from "./internal/Parallel.ts"
 import { type AnyFn, infoOf, Registry, seriesOf } from "./internal/Registry.ts"
 import { makeRegistryEvents } from "./internal/RegistryEvents.ts"
 
@@ -88,12 +89,14 @@ export const makeHookBus = (
     // Runs before the FiberSet's own finalizer, which interrupts whatever is left.
     yield* Effect.addFinalizer(() => runner.shutdown(config.grace))
 
-    const dispatch = makeDispatch({
+    const deps: DispatchDeps = {
       maxDepth: config.maxDepth,
       registry,
       observer,
       submitAsync: makeSubmitAsync(runner, observer)
-    })
+    }
+    const dispatch = makeDispatch(deps)
+    const parallel = makeParallel(deps, config.parallelConcurrency)
     registry.events = makeRegistryEvents(registry, dispatch)
 
     const shape: HookBusShape = {
@@ -103,6 +106,9 @@ export const makeHookBus = (
       doAction: function(hook: ActionHook<any>) {
         return dispatch(hook, undefined, arguments.length <= 1 ? noArgs : sliceArgs(arguments, 1), false)
       } as HookBusShape["doAction"],
+      doActionParallel: function(hook: ActionHook<any>) {
+        return parallel(hook, arguments.length <= 1 ? noArgs : sliceArgs(arguments, 1))
+      } as HookBusShape["doActionParallel"],
       applyFilters: function(hook: FilterHook<any, any>, value: unknown) {
         return dispatch(hook, value, arguments.length <= 2 ? noArgs : sliceArgs(arguments, 2), false)
       } as HookBusShape["applyFilters"],

@@ -32,6 +32,7 @@ export type TracingMode = "off" | "dispatch" | "handlers"
  *   asyncShutdownGrace: "2 seconds",
  *   filterErrors: { the_content: "skip" },
  *   async: { concurrency: 64, overflow: "drop" },
+ *   parallel: { concurrency: 8 },
  *   tracing: "off",
  *   metrics: { maxHookLabels: 200 }
  * }
@@ -50,6 +51,11 @@ export interface HookBusOptions {
     readonly concurrency?: number | undefined
     /** "wait" (default) suspends the dispatching fiber while the bound is reached; "drop" drops the run and logs it. */
     readonly overflow?: "wait" | "drop" | undefined
+  } | undefined
+  /** `doActionParallel`: how many of an action's handlers run at once. */
+  readonly parallel?: {
+    /** Default 16. */
+    readonly concurrency?: number | undefined
   } | undefined
   /** "dispatch" (default): a span per dispatch; "handlers": also a span per handler; "off": no tracing cost. */
   readonly tracing?: TracingMode | undefined

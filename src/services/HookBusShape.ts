@@ -124,6 +124,15 @@ export interface HookBusShape {
     hook: H,
     ...args: ArgsOf<H>
   ) => Effect.Effect<void, ActionFailed | RecursionLimit>
+  /**
+   * Runs every sync handler at once (at most the bus's `parallel.concurrency` in flight) and waits for all; fails
+   * like `doAction`, with every failure in chain order. Async handlers are started, not awaited, as by `doAction`
+   * (hookable `callHookParallel`, tapable `AsyncParallelHook`, emittery `emit`).
+   */
+  readonly doActionParallel: <H extends ActionHook<any>>(
+    hook: H,
+    ...args: ArgsOf<H>
+  ) => Effect.Effect<void, ActionFailed | RecursionLimit>
   /** Threads `value` through the filter chain. */
   readonly applyFilters: <H extends FilterHook<any, any>>(
     hook: H,

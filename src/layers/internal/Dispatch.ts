@@ -144,7 +144,7 @@ class FilterRun implements ChainRun {
 }
 
 /** An action: runs every handler, collects the failures. */
-class ActionRun implements ChainRun {
+export class ActionRun implements ChainRun {
   ran: number
   failures: Array<HandlerFailed> | undefined = undefined
   defects: Array<HandlerFailed> | undefined = undefined
@@ -179,7 +179,7 @@ class ActionRun implements ChainRun {
 const NotInvoked: unique symbol = Symbol.for("hookbus/NotInvoked")
 
 /** Runs `effect` with this dispatch on the hook stack and, when traced, as the parent span. */
-const inFrame = <A, E>(
+export const inFrame = <A, E>(
   effect: Effect.Effect<A, E>,
   frame: HookStack.HookFrame,
   span: Tracer.Span | undefined

@@ -21,6 +21,7 @@ export interface ResolvedOptions {
   readonly filterErrors: Readonly<Record<string, FilterErrorPolicy>>
   readonly concurrency: number
   readonly overflow: "wait" | "drop"
+  readonly parallelConcurrency: number
   readonly tracing: TracingMode
   readonly metrics: boolean
   readonly maxHookLabels: number
@@ -35,6 +36,7 @@ const HookBusOptionsSchema = Schema.Struct({
     concurrency: Schema.optional(PositiveInt),
     overflow: Schema.optional(Schema.Literals(["wait", "drop"]))
   })),
+  parallel: Schema.optional(Schema.Struct({ concurrency: Schema.optional(PositiveInt) })),
   tracing: Schema.optional(Schema.Literals(["off", "dispatch", "handlers"])),
   metrics: Schema.optional(Schema.Union([
     Schema.Boolean,
@@ -55,6 +57,7 @@ export const resolveOptions = (input: HookBusOptions): Exit.Exit<ResolvedOptions
       filterErrors,
       concurrency: options.async?.concurrency ?? 1024,
       overflow: options.async?.overflow ?? "wait",
+      parallelConcurrency: options.parallel?.concurrency ?? 16,
       tracing: options.tracing ?? "dispatch",
       metrics: metrics !== false,
       maxHookLabels: typeof metrics === "object" ? metrics.maxHookLabels ?? 1000 : 1000

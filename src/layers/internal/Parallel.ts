@@ -1,0 +1,77 @@
+/**
+ * `doActionParallel`: every handler of an action at once, at most `concurrency` in flight, awaited. Its own engine
+ * beside `Dispatch.ts`, so the sequential dispatch's hot loops are untouched; what a handler's outcome becomes (the
+ * failures in chain order, the defects logged, the probe) is the sequential `ActionRun`'s.
+ *
+ * @internal
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import type { AnyHook } from "../../domain/Hook.ts"
+import { type ActionFailed, RecursionLimit } from "../../domain/HookErrors.ts"
+import * as HookStack from "../../services/internal/HookStack.ts"
+import { ActionRun, type DispatchDeps, inFrame } from "./Dispatch.ts"
+import { Probe } from "./DispatchProbe.ts"
+import * as EffectCompat from "./EffectCompat.ts"
+import { callActionHandler, runSlow } from "./Invoke.ts"
+import { chainOf, type Entry, seriesOf } from "./Registry.ts"
+
+/** The bus's parallel action dispatch. */
+export type ParallelDispatch = (
+  hook: AnyHook,
+  args: ReadonlyArray<unknown>
+) => Effect.Effect<void, ActionFailed | RecursionLimit>
+
+export const makeParallel = (
+  { maxDepth, observer, registry, submitAsync }: DispatchDeps,
+  concurrency: number
+): ParallelDispatch =>
+(hook, args) =>
+  Effect.withFiber<void, ActionFailed | RecursionLimit>((fiber) => {
+    const context = fiber.context
+    const parent = Context.get(context, HookStack.CurrentHookFrame)
+    if (parent !== undefined && parent.depth >= maxDepth) {
+      return Effect.fail(new RecursionLimit({ hook: hook.name, depth: parent.depth + 1 }))
+    }
+    const slot = registry.slotFor(hook.kind, hook.name, hook.key)
+    slot.dispatches++
+    const chain = chainOf(slot)
+    const probe = observer.active
+      ? new Probe(observer, context, hook.kind, hook.name, seriesOf(observer, slot), undefined, args)
+      : undefined
+    const dispatchSpan = probe?.span
+    const frame = HookStack.push(parent, hook)
+    // Outcomes by chain position, so failures are reported in chain order whatever order handlers end in.
+    const exits: Array<Exit.Exit<unknown, unknown> | undefined> = new Array(chain.length)
+    let started = 0
+    const runOne = (entry: Entry, i: number): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (!registry.claim(entry)) return Effect.void
+        if (entry.mode === "async") {
+          probe?.handlerStarted(entry.source, false)
+          started++
+          return submitAsync.submit(entry, args, context, frame, dispatchSpan)
+        }
+        const span = probe?.handlerStarted(entry.source)
+        const returned = callActionHandler(entry.fn, args)
+        const done = (exit: Exit.Exit<unknown, unknown>) => {
+          probe?.handlerEnded(span, exit)
+          exits[i] = exit
+        }
+        const exit = EffectCompat.completedExit(returned)
+        if (exit !== undefined) return Effect.sync(() => done(exit))
+        return Effect.map(runSlow(entry, returned, context, frame, dispatchSpan, span), done)
+      })
+    const all = Effect.forEach(chain, runOne, { concurrency, discard: true })
+    const finish = Effect.suspend(() => {
+      const run = new ActionRun(hook.name, started, probe)
+      for (let i = 0; i < chain.length; i++) {
+        const exit = exits[i]
+        if (exit !== undefined) run.settle(chain[i], exit)
+      }
+      return run.finish()
+    })
+    const framed = inFrame(Effect.andThen(all, finish), frame, dispatchSpan)
+    return probe === undefined ? framed : Effect.onInterrupt(framed, () => Effect.sync(() => probe.interrupted()))
+  })
