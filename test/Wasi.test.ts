@@ -8,7 +8,9 @@ import * as NodePath from "@effect/platform-node/NodePath"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { readFileSync } from "node:fs"
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { HookBus } from "../src/index.ts"
 import { Plugin, PluginInstance, PluginPolicy } from "../src/wasm/index.ts"
@@ -126,6 +128,93 @@ describe("WASI preview 1", () => {
         const plugin = yield* PluginInstance.make(slugify, { name: "plain", wasi: { clock: true } })
         assert.strictEqual((yield* plugin.callFilter("post.slug", "Hello World")).value, "hello-world")
       })),
+    60_000
+  )
+
+  const files = fileURLToPath(new URL("fixtures/wasi-files", import.meta.url))
+  const filesManifest = JSON.parse(readFileSync(`${files}/plugin.json`, "utf8")) as Record<string, unknown>
+  const AllowFiles = PluginPolicy.layer({
+    allowHooks: { "*": ["wasi.read"] },
+    allowWasi: { "wasi-files": ["preopen"] }
+  })
+  const read = (path: string) =>
+    Effect.gen(function*() {
+      const handle = yield* Plugin.load(files)
+      return yield* Effect.result(handle.instance.callFilter("wasi.read", path))
+    })
+
+  it.effect(
+    "a preopened directory inside the plugin folder, when the policy allows it: read, and nothing outside",
+    () =>
+      withBus(
+        Effect.gen(function*() {
+          const ok = yield* read("/data/greeting.txt")
+          assert.strictEqual(ok._tag === "Success" ? ok.success.value : ok, "Grüße aus /data 🎉\n")
+          for (const path of ["/data/../plugin.json", "/etc/passwd", "/data/missing.txt"]) {
+            const refused = yield* read(path)
+            assert.strictEqual(refused._tag, "Failure", path)
+            if (refused._tag === "Failure") assert.match(refused.failure.message, new RegExp(`cannot read ${path}`))
+          }
+        }).pipe(Effect.provide(AllowFiles))
+      ),
+    60_000
+  )
+
+  it.effect(
+    "a preopen needs the policy: none provided, or one without preopen, is CapabilityDenied",
+    () =>
+      withBus(Effect.gen(function*() {
+        const none = yield* Effect.flip(Plugin.load(files))
+        assert.strictEqual(none._tag, "CapabilityDenied")
+        if (none._tag === "CapabilityDenied") assert.deepStrictEqual(none.wasi, ["preopen"])
+        const other = yield* Effect.flip(
+          Plugin.load(files).pipe(
+            Effect.provide(PluginPolicy.layer({ allowHooks: { "*": ["wasi.read"] }, allowWasi: { "*": ["clock"] } }))
+          )
+        )
+        assert.strictEqual(other._tag, "CapabilityDenied")
+        if (other._tag === "CapabilityDenied") assert.deepStrictEqual(other.wasi, ["preopen"])
+      })),
+    60_000
+  )
+
+  it.effect(
+    "the directory must be one of the plugin folder: missing, a symlink out, or no folder at all fail typed",
+    () =>
+      withBus(
+        Effect.gen(function*() {
+          const dir = mkdtempSync(join(tmpdir(), "hookbus-wasi-"))
+          try {
+            cpSync(files, join(dir, "plugin"), { recursive: true })
+            rmSync(join(dir, "plugin", "data"), { recursive: true })
+            const missing = yield* Effect.flip(Plugin.load(join(dir, "plugin")))
+            assert.strictEqual(missing._tag, "ManifestInvalid")
+            assert.match(missing.message, /wasi\.preopen: no directory "data" in the plugin folder/)
+            symlinkSync(tmpdir(), join(dir, "plugin", "data"))
+            const escape = yield* Effect.flip(Plugin.load(join(dir, "plugin")))
+            assert.strictEqual(escape._tag, "PluginFileRejected")
+            if (escape._tag === "PluginFileRejected") assert.strictEqual(escape.rule, "outside_folder")
+          } finally {
+            rmSync(dir, { recursive: true, force: true })
+          }
+          const { wasm: _module, ...bare } = filesManifest
+          const fromBytes = yield* Effect.flip(
+            Plugin.fromBytes(new Uint8Array(readFileSync(`${files}/build/wasi-files.wasm`)), bare)
+          )
+          assert.strictEqual(fromBytes._tag, "ManifestInvalid")
+          assert.match(fromBytes.message, /a preopened directory needs Plugin.load/)
+          // File functions without a preopen are named, with what they need.
+          const { wasi: _grant, ...noPreopen } = bare
+          const ungranted = yield* Effect.flip(
+            Plugin.fromBytes(new Uint8Array(readFileSync(`${files}/build/wasi-files.wasm`)), { ...noPreopen, wasi: {} })
+          )
+          assert.strictEqual(ungranted._tag, "WasiNotGranted")
+          assert.include(
+            ungranted.message,
+            "wasi_snapshot_preview1.path_open (needs \"wasi\": { \"preopen\": \"<folder>\" })"
+          )
+        }).pipe(Effect.provide(AllowFiles))
+      ),
     60_000
   )
 })

@@ -213,7 +213,9 @@ export const Manifest = Schema.Struct({
    */
   wasi: Schema.optionalKey(Schema.Struct({
     clock: Schema.optionalKey(Schema.Boolean),
-    random: Schema.optionalKey(Schema.Boolean)
+    random: Schema.optionalKey(Schema.Boolean),
+    /** A directory inside the plugin folder the guest may read, as `/<preopen>`; the policy must allow it. */
+    preopen: Schema.optionalKey(RelativePath)
   })),
   /** Free-form settings for the plugin. */
   config: Schema.optionalKey(Schema.Unknown)

@@ -290,7 +290,13 @@ export const run = (
     if (!inspected.ok || source.bytes === undefined || limits instanceof Error) return report(inspected.checks)
     const bytes = source.bytes
     const guest = yield* Effect.promise(() =>
-      probeGuest(bytes, source.manifest?.name ?? "conformance", limits, undefined, Wasi.grantOf(source.manifest?.wasi))
+      probeGuest(
+        bytes,
+        source.manifest?.name ?? "conformance",
+        limits,
+        undefined,
+        Wasi.manifestGrant(source.manifest?.wasi, path)
+      )
     )
     const rows = callRows(guest, source.manifest?.hooks ?? [], limits.maxPayloadBytes, calls)
     guest.drop()

@@ -183,9 +183,10 @@ export class Guest {
     }
     const imports: WebAssembly.Imports = this.fuel === undefined ? { env } : { env, ...this.fuel.imports }
     const wasi = this.limits.wasi
+    let attach: ((instance: WebAssembly.Instance) => void) | undefined
     if (wasi !== undefined) {
       // stdout and stderr lines go where gn_log lines go, under the same per-call caps.
-      imports[Wasi.namespace] = Wasi.imports(wasi, {
+      const made = Wasi.imports(wasi, {
         memory: () => memoryRef.memory!,
         line: (level, text) => this.logLine(level, Math.min(text.length, Abi.maxLogBytes), () => text),
         nowMillis: () => this.host.nowMillis(),
@@ -193,11 +194,14 @@ export class Guest {
           throw new PanicSignal(`proc_exit(${code})`)
         }
       })
+      imports[Wasi.namespace] = made.imports
+      attach = made.attach
     }
     // The start function runs during instantiation, under the same budget as a call.
     if (this.fuel !== undefined) this.fuel.reset(this.limits.fuel!)
     this.instances++
     const instance = new WebAssembly.Instance(this.module, imports)
+    attach?.(instance)
     const exports = instance.exports as unknown as Exports
     memoryRef.memory = exports.memory
     this.exports = exports

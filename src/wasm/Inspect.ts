@@ -113,7 +113,7 @@ export const inspectBytes = (
         : fail("imports", `not provided by the ABI: ${imports.join("; ")}`)
     )
     if (Wasi.usesWasi(info.imports)) {
-      const ungranted = Wasi.ungranted(info.imports, Wasi.grantOf(manifest?.wasi))
+      const ungranted = Wasi.ungranted(info.imports, Wasi.manifestGrant(manifest?.wasi, target))
       checks.push(
         ungranted.length === 0
           ? pass(
@@ -166,7 +166,13 @@ export const inspectBytes = (
     const budget = limits.fuel
     let guest: Guest
     try {
-      guest = await probeGuest(bytes, manifest?.name ?? "inspect", limits, undefined, Wasi.grantOf(manifest?.wasi))
+      guest = await probeGuest(
+        bytes,
+        manifest?.name ?? "inspect",
+        limits,
+        undefined,
+        Wasi.manifestGrant(manifest?.wasi, target)
+      )
     } catch (error) {
       checks.push(fail("instrument", `cannot meter the module: ${errorMessage(error)}`))
       return finish()

@@ -183,10 +183,18 @@ export const fromBytes = (
   bytes: Uint8Array,
   manifestInput: unknown,
   options: PluginOptions = {}
+): Effect.Effect<PluginHandle, LoadError, HookBus | Scope.Scope> => attachFrom(bytes, manifestInput, options, undefined)
+
+/** `fromBytes`, with the plugin folder when there is one (a manifest's `wasi.preopen` is inside it). */
+const attachFrom = (
+  bytes: Uint8Array,
+  manifestInput: unknown,
+  options: PluginOptions,
+  folder: string | undefined
 ): Effect.Effect<PluginHandle, LoadError, HookBus | Scope.Scope> =>
   Effect.gen(function*() {
     yield* check("Plugin", PluginOptionsSchema, options)
-    const plugin: PluginHandle = yield* Reload.attach(bytes, manifestInput, options)
+    const plugin: PluginHandle = yield* Reload.attach(bytes, manifestInput, options, folder)
     yield* Effect.annotateCurrentSpan({ "plugin.name": plugin.name, "plugin.version": plugin.version })
     return plugin
   }).pipe(Effect.withSpan("hookbus.plugin.load", undefined, { captureStackTrace: false }))
@@ -217,7 +225,7 @@ export const load = (
   Effect.gen(function*() {
     yield* check("Plugin", PluginOptionsSchema, options)
     const { bytes, manifest } = yield* readPluginDir(dir, fileLimits(options))
-    return yield* fromBytes(bytes, manifest, options)
+    return yield* attachFrom(bytes, manifest, options, dir)
   })
 
 /**
@@ -255,7 +263,7 @@ export function reload(
     const { bytes, manifest } = typeof source === "string"
       ? yield* readPluginDir(source, fileLimits(plugin.options))
       : source
-    yield* Reload.replace(plugin, bytes, manifest)
+    yield* Reload.replace(plugin, bytes, manifest, typeof source === "string" ? source : undefined)
     yield* Effect.annotateCurrentSpan({ "plugin.name": plugin.name, "plugin.version": plugin.version })
     return handle
   }).pipe(Effect.withSpan("hookbus.plugin.reload", undefined, { captureStackTrace: false }))

@@ -132,7 +132,12 @@ export interface PluginInstanceOptions {
    * `WasiNotGranted`): stdout/stderr to the logger, empty arguments and environment, plus `clock` and `random`
    * when true.
    */
-  readonly wasi?: { readonly clock?: boolean | undefined; readonly random?: boolean | undefined } | undefined
+  readonly wasi?: {
+    readonly clock?: boolean | undefined
+    readonly random?: boolean | undefined
+    /** A directory the guest may read, seen as `/<guest>`; `host` is the host's path (the caller vouches for it). */
+    readonly preopen?: { readonly guest: string; readonly host: string } | undefined
+  } | undefined
 }
 
 /**

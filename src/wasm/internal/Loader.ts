@@ -14,6 +14,7 @@ import {
   CapabilityDenied,
   IntegrityMismatch,
   ManifestInvalid,
+  PluginFileRejected,
   type PluginLoadError
 } from "../../domain/PluginErrors.ts"
 import { PluginPolicy } from "../../services/PluginPolicy.ts"
@@ -63,12 +64,25 @@ const checkPolicy = (manifest: Manifest.Manifest, bytes: Uint8Array) =>
       }
     }
     const policy = yield* Effect.serviceOption(PluginPolicy)
-    if (policy._tag === "None") return
+    if (policy._tag === "None") {
+      // A preopened directory needs a policy that allows it; without one, nothing may be preopened.
+      if (manifest.wasi?.preopen !== undefined) {
+        return yield* new CapabilityDenied({ plugin: manifest.name, hooks: [], imports: [], wasi: ["preopen"] })
+      }
+      return
+    }
     const hooks = policy.value.deniedHooks(manifest.name, manifest.hooks.map((h) => h.name))
     const imports = policy.value.deniedImports(manifest.name, used)
     const registrations = policy.value.deniedRegistrations?.(manifest.name, manifest.hooks) ?? []
-    const requested = (["clock", "random"] as const).filter((grant) => manifest.wasi?.[grant] === true)
-    const wasi = policy.value.deniedWasi?.(manifest.name, requested) ?? []
+    const requested = [
+      ...(["clock", "random"] as const).filter((grant) => manifest.wasi?.[grant] === true),
+      ...(manifest.wasi?.preopen === undefined ? [] : ["preopen" as const])
+    ]
+    const wasi = [
+      ...(policy.value.deniedWasi?.(manifest.name, requested) ?? []),
+      // A directory is never granted by default: the policy must list "preopen" for the plugin.
+      ...(requested.includes("preopen") && policy.value.options.allowWasi === undefined ? ["preopen"] : [])
+    ]
     if (hooks.length > 0 || imports.length > 0 || registrations.length > 0 || wasi.length > 0) {
       return yield* new CapabilityDenied({
         plugin: manifest.name,
@@ -80,11 +94,38 @@ const checkPolicy = (manifest: Manifest.Manifest, bytes: Uint8Array) =>
     }
   })
 
+/**
+ * The manifest's `wasi.preopen` resolved inside the plugin folder: an existing directory whose real path (every
+ * symlink resolved) stays inside the folder's. Loading from bytes has no folder, so nothing can be preopened.
+ */
+const preopenOf = (plugin: string, relative: string, folder: string | undefined) =>
+  Effect.gen(function*() {
+    const invalid = (message: string) =>
+      new ManifestInvalid({ source: plugin, problems: [{ path: "wasi.preopen", message }] })
+    if (folder === undefined) return yield* invalid("a preopened directory needs Plugin.load (a plugin folder)")
+    const { realpathSync, statSync } = yield* Effect.promise(() => import("node:fs"))
+    const { join, sep } = yield* Effect.promise(() => import("node:path"))
+    const resolved = yield* Effect.try({
+      try: () => ({ root: realpathSync(folder), host: realpathSync(join(folder, relative)) }),
+      catch: () => invalid(`no directory "${relative}" in the plugin folder`)
+    })
+    if (resolved.host !== resolved.root && !resolved.host.startsWith(resolved.root + sep)) {
+      return yield* new PluginFileRejected({
+        path: join(folder, relative),
+        rule: "outside_folder",
+        detail: `resolves to ${resolved.host}, outside the plugin folder`
+      })
+    }
+    if (!statSync(resolved.host).isDirectory()) return yield* invalid(`"${relative}" is not a directory`)
+    return { guest: relative.replace(/[/\\]+$/, ""), host: resolved.host }
+  })
+
 /** Decodes and checks a manifest, checks integrity, limits and policy, and loads the module in a scope of its own. */
 export const loadVersion = (
   bytes: Uint8Array,
   manifestInput: unknown,
-  options: PluginOptions
+  options: PluginOptions,
+  folder?: string | undefined
 ): Effect.Effect<Version, PluginLoadError | InvalidOptions> =>
   Effect.gen(function*() {
     const manifest = yield* Manifest.decode(manifestInput, "manifest")
@@ -97,6 +138,9 @@ export const loadVersion = (
       }
     }
     yield* checkPolicy(manifest, bytes)
+    const preopen = manifest.wasi?.preopen === undefined
+      ? undefined
+      : yield* preopenOf(manifest.name, manifest.wasi.preopen, folder)
     const scope = yield* Scope.make()
     const instance = yield* PluginInstance.make(bytes, {
       name: manifest.name,
@@ -105,7 +149,7 @@ export const loadVersion = (
       pool: options.pool,
       breaker: options.breaker,
       fuel: options.fuel,
-      wasi: manifest.wasi
+      wasi: manifest.wasi === undefined ? undefined : { ...manifest.wasi, preopen }
     }).pipe(
       Scope.provide(scope),
       Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))

@@ -42,9 +42,11 @@ const common = {
 const instanceFields = {
   ...common,
   name: Schema.optional(Schema.String),
-  wasi: Schema.optional(
-    Schema.Struct({ clock: Schema.optional(Schema.Boolean), random: Schema.optional(Schema.Boolean) })
-  )
+  wasi: Schema.optional(Schema.Struct({
+    clock: Schema.optional(Schema.Boolean),
+    random: Schema.optional(Schema.Boolean),
+    preopen: Schema.optional(Schema.Struct({ guest: Schema.String, host: Schema.String }))
+  }))
 } satisfies Record<keyof PluginInstanceOptions, unknown>
 
 const pluginFields = {

@@ -148,11 +148,12 @@ const registerBinding = (binding: Binding, manifest: Manifest.Manifest) =>
 export const attach = (
   bytes: Uint8Array,
   manifestInput: unknown,
-  options: PluginOptions
+  options: PluginOptions,
+  folder?: string | undefined
 ): Effect.Effect<LoadedPlugin, PluginLoadError | RegistrationRejected | InvalidOptions, HookBus | Scope.Scope> =>
   Effect.gen(function*() {
     const parent = yield* Scope.Scope
-    const version = yield* loadVersion(bytes, manifestInput, options)
+    const version = yield* loadVersion(bytes, manifestInput, options, folder)
     const registrationScope = yield* Scope.make()
     const plugin = new LoadedPlugin(version, options, registrationScope)
     // Registrations go first, then every version still open (a retired one may still finish calls in flight).
@@ -181,10 +182,11 @@ export const attach = (
 export const replace = (
   plugin: LoadedPlugin,
   bytes: Uint8Array,
-  manifestInput: unknown
+  manifestInput: unknown,
+  folder?: string | undefined
 ): Effect.Effect<void, PluginLoadError | RegistrationRejected | InvalidOptions, HookBus> =>
   Effect.gen(function*() {
-    const next = yield* loadVersion(bytes, manifestInput, plugin.options)
+    const next = yield* loadVersion(bytes, manifestInput, plugin.options, folder)
     const old = plugin.current
     if (next.manifest.name !== old.manifest.name) {
       yield* release(next)

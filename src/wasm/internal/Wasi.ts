@@ -3,8 +3,8 @@
  * functions each grant covers, the check that a module imports only what it was granted, and the imports
  * themselves. A manifest's `wasi` field asks; `PluginPolicy` decides. Granted with any `wasi` field: stdout and
  * stderr (lines to the Effect logger, under the plugin's name), empty arguments and environment, `proc_exit` (a
- * trap). On request: `clock` (the host's Effect Clock, as `gn_time_ms`) and `random` (the host's CSPRNG). No
- * file system.
+ * trap). On request: `clock` (the host's Effect Clock, as `gn_time_ms`), `random` (the host's CSPRNG) and
+ * `preopen` (one directory inside the plugin folder, read-only, through Node's `node:wasi`).
  *
  * @internal
  */
@@ -14,12 +14,14 @@ import { getRandomValues } from "node:crypto"
 export const namespace = "wasi_snapshot_preview1"
 
 /** A part of WASI a manifest can ask for; `stdio` comes with any `wasi` field. */
-export type WasiCapability = "stdio" | "clock" | "random"
+export type WasiCapability = "stdio" | "clock" | "random" | "files"
 
 /** What a plugin was granted: plain data, so it travels to worker threads with the limits. */
 export interface WasiGrant {
   readonly clock: boolean
   readonly random: boolean
+  /** The preopened directory: the guest sees `/<guest>`; `host` is its real path, inside the plugin folder. */
+  readonly preopen?: { readonly guest: string; readonly host: string } | undefined
 }
 
 /** The capability each supported function needs; a function not listed is not provided at all. */
@@ -38,7 +40,18 @@ const capabilityOf: Readonly<Record<string, WasiCapability>> = {
   sched_yield: "stdio",
   clock_time_get: "clock",
   clock_res_get: "clock",
-  random_get: "random"
+  random_get: "random",
+  // Reading the preopened directory; nothing that writes is provided (path_open refuses create and truncate).
+  fd_read: "files",
+  fd_pread: "files",
+  fd_seek: "files",
+  fd_tell: "files",
+  fd_advise: "files",
+  fd_filestat_get: "files",
+  fd_readdir: "files",
+  path_open: "files",
+  path_filestat_get: "files",
+  path_readlink: "files"
 }
 
 /**
@@ -52,17 +65,20 @@ export const ungranted = (
   imports.flatMap(({ module, name }) => {
     if (module !== namespace) return []
     const capability = Object.hasOwn(capabilityOf, name) ? capabilityOf[name] : undefined
-    if (capability === undefined) return [`${namespace}.${name} (not provided: hookbus has no WASI file system)`]
+    if (capability === undefined) return [`${namespace}.${name} (not provided by hookbus)`]
     if (grant === undefined) return [`${namespace}.${name} (the manifest has no "wasi" field)`]
-    if (capability === "stdio" || grant[capability]) return []
-    return [`${namespace}.${name} (needs "wasi": { "${capability}": true })`]
+    if (capability === "stdio") return []
+    if (capability === "files") {
+      return grant.preopen !== undefined ? [] : [`${namespace}.${name} (needs "wasi": { "preopen": "<folder>" })`]
+    }
+    return grant[capability] ? [] : [`${namespace}.${name} (needs "wasi": { "${capability}": true })`]
   })
 
 /** Whether a module imports anything from WASI. */
 export const usesWasi = (imports: ReadonlyArray<{ readonly module: string }>): boolean =>
   imports.some((i) => i.module === namespace)
 
-const errno = { success: 0, badf: 8, inval: 28, nosys: 52 } as const
+const errno = { success: 0, badf: 8, inval: 28, nosys: 52, notcapable: 76 } as const
 
 /** What the imports need from the instance and the host. */
 export interface WasiHost {
@@ -76,8 +92,14 @@ export interface WasiHost {
 
 const decoder = new TextDecoder("utf-8", { fatal: false })
 
-/** The `wasi_snapshot_preview1` imports for one instance, as granted. */
-export const imports = (grant: WasiGrant, host: WasiHost): WebAssembly.ModuleImports => {
+/**
+ * The `wasi_snapshot_preview1` imports for one instance, as granted, and what to call once it is instantiated
+ * (Node's WASI needs the instance's memory for the preopened directory).
+ */
+export const imports = (
+  grant: WasiGrant,
+  host: WasiHost
+): { readonly imports: WebAssembly.ModuleImports; readonly attach: (instance: WebAssembly.Instance) => void } => {
   // Output is split into lines per stream; a partial line waits for the rest (or is flushed at 64 KiB).
   const pending: Record<number, string> = { 1: "", 2: "" }
   const view = () => new DataView(host.memory().buffer)
@@ -156,11 +178,65 @@ export const imports = (grant: WasiGrant, host: WasiHost): WebAssembly.ModuleImp
       return errno.success
     }
   }
-  return { ...stdio, ...(grant.clock ? clock : {}), ...(grant.random ? random : {}) }
+  const own = { ...stdio, ...(grant.clock ? clock : {}), ...(grant.random ? random : {}) }
+  if (grant.preopen === undefined) return { imports: own, attach: () => {} }
+  // Files go to Node's WASI, which resolves paths inside the preopened directory; stdio stays ours.
+  // Loaded on first use: importing node:wasi prints Node's "experimental" warning, which only a preopen should cost.
+  const { WASI } = process.getBuiltinModule("node:wasi")
+  const node = new WASI({
+    version: "preview1",
+    preopens: { [`/${grant.preopen.guest}`]: grant.preopen.host },
+    args: [],
+    env: {},
+    returnOnExit: true
+  })
+  const real = node.wasiImport as Record<string, (...args: Array<any>) => number>
+  const files: WebAssembly.ModuleImports = Object.fromEntries(
+    Object.entries(capabilityOf).filter(([, c]) => c === "files").map(([name]) => [name, real[name]])
+  )
+  const creates = 1 | 8 // oflags: creat, trunc
+  files["path_open"] = (fd: number, dirflags: number, path: number, len: number, oflags: number, ...rest: Array<any>) =>
+    (oflags & creates) !== 0 ? errno.notcapable : real["path_open"](fd, dirflags, path, len, oflags, ...rest)
+  const above = (name: string) => (fd: number, ...rest: Array<any>) =>
+    fd > 2 ? real[name](fd, ...rest) : (own[name] as (...args: Array<any>) => number)(fd, ...rest)
+  return {
+    imports: {
+      ...own,
+      ...files,
+      fd_prestat_get: real["fd_prestat_get"],
+      fd_prestat_dir_name: real["fd_prestat_dir_name"],
+      fd_close: above("fd_close"),
+      fd_fdstat_get: above("fd_fdstat_get")
+    },
+    attach: (instance) => node.initialize(instance)
+  }
 }
+
+/**
+ * The grant a manifest's `wasi` field makes for probing (`inspect`, `conformance`): its `preopen` taken as a
+ * directory of `folder` as it is (loading checks where it really leads; a probe only reads it).
+ */
+export const manifestGrant = (
+  asked: { readonly clock?: boolean; readonly random?: boolean; readonly preopen?: string } | undefined,
+  folder: string
+): WasiGrant | undefined =>
+  grantOf(
+    asked === undefined ? undefined : {
+      ...asked,
+      preopen: asked.preopen === undefined
+        ? undefined
+        : { guest: asked.preopen.replace(/[/\\]+$/, ""), host: `${folder}/${asked.preopen}` }
+    }
+  )
 
 /** The grant a manifest's (or options') `wasi` field makes; undefined when there is none. */
 export const grantOf = (
-  asked: { readonly clock?: boolean | undefined; readonly random?: boolean | undefined } | undefined
+  asked: {
+    readonly clock?: boolean | undefined
+    readonly random?: boolean | undefined
+    readonly preopen?: { readonly guest: string; readonly host: string } | undefined
+  } | undefined
 ): WasiGrant | undefined =>
-  asked === undefined ? undefined : { clock: asked.clock === true, random: asked.random === true }
+  asked === undefined
+    ? undefined
+    : { clock: asked.clock === true, random: asked.random === true, preopen: asked.preopen }
