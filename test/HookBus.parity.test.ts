@@ -381,3 +381,54 @@ describe("doActionParallel (hookable callHookParallel, tapable AsyncParallelHook
       assert.strictEqual(error.option, "parallel.concurrency")
     }))
 })
+
+describe("Layer helpers and the stub bus", () => {
+  it.effect("HookBus.handler registers for the layer's life, an action or a filter by the hook's kind", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const handlers = Layer.mergeAll(
+        HookBus.handler(Numbers, (n) => Effect.succeed(n * 2), { source: "double" }),
+        HookBus.handler(Ping, (x) => Effect.sync(() => seen.push(x)), { source: "log" })
+      )
+      const bus = yield* HookBus
+      const scope = yield* Scope.make()
+      yield* Layer.buildWithScope(handlers.pipe(Layer.provide(Layer.succeed(HookBus, bus))), scope)
+      assert.strictEqual(yield* bus.applyFilters(Numbers, 2), 4)
+      yield* bus.doAction(Ping, "hi")
+      assert.deepStrictEqual(seen, ["hi"])
+      yield* Scope.close(scope, Exit.void)
+      assert.isFalse(yield* bus.has(Numbers))
+      assert.isFalse(yield* bus.has(Ping))
+      const rejected = yield* Effect.flip(
+        Layer.build(
+          HookBus.handler(Numbers, Effect.succeed, { priority: Number.NaN }).pipe(
+            Layer.provide(Layer.succeed(HookBus, bus))
+          )
+        )
+      )
+      assert.strictEqual(rejected.reason, "InvalidPriority")
+    }).pipe(Effect.provide(Layer.fresh(HookBus.layer))))
+
+  it.effect("layerStub answers from its table; unnamed hooks pass through; registrations never run", () =>
+    Effect.gen(function*() {
+      const bus = yield* HookBus
+      let ran = false
+      yield* bus.addFilter(Numbers, () => Effect.sync(() => (ran = true, 0)))
+      assert.strictEqual(yield* bus.applyFilters(Numbers, 1), 11)
+      assert.strictEqual(yield* bus.applyFilters(Hook.filter<number>("other"), 1), 1)
+      const result = yield* bus.applyFiltersResult(Hook.filter<number>("other"), 1)
+      assert.strictEqual(result.ran, 0)
+      const failed = yield* Effect.flip(bus.applyFilters(Hook.filter<number>("broken"), 5))
+      assert.strictEqual(failed._tag === "FilterFailed" && failed.value, 5)
+      assert.strictEqual(failed._tag === "FilterFailed" && failed.failure.reason, "Defect")
+      yield* bus.doAction(Ping, "a")
+      yield* bus.doActionParallel(Ping, "b")
+      assert.isFalse(ran)
+      assert.isTrue(yield* bus.has(Numbers))
+      assert.isFalse(yield* bus.has(Ping))
+      assert.strictEqual(yield* bus.dispatchCount(Numbers), 1)
+      assert.strictEqual(yield* bus.dispatchCount(Ping), 2)
+    }).pipe(Effect.provide(HookBus.layerStub({
+      filters: { numbers: (n: number) => Effect.succeed(n + 10), broken: () => Effect.die("stub bug") }
+    }))))
+})

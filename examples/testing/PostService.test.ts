@@ -42,3 +42,21 @@ describe("PostService", () => {
       assert.deepStrictEqual(record.failures.map((f) => f.source), ["spam"])
     }).pipe(Effect.provide(Layer.fresh(TestLayer))))
 })
+
+// No bus at all: `HookBus.layerStub` answers each hook from a table, by name.
+const StubbedBus = HookBus.layerStub({
+  filters: { [PostContent.name]: (body: string) => Effect.succeed(`[${body}]`) },
+  actions: { [PostSaved.name]: () => Effect.fail("audit log down") }
+})
+
+describe("PostService on a stub bus", () => {
+  it.effect("gets the stub's answer, and the stub's failure as the action's", () =>
+    Effect.gen(function*() {
+      const posts = yield* PostService
+      assert.strictEqual(yield* posts.save("1", "hi"), "[hi]") // the failing audit stub is logged by save
+      const bus = yield* HookBus
+      const error = yield* Effect.flip(bus.doAction(PostSaved, "1", "hi"))
+      assert.deepStrictEqual(error._tag === "ActionFailed" && error.failures.map((f) => f.source), ["stub"])
+      assert.strictEqual(yield* bus.dispatchCount(PostContent), 1)
+    }).pipe(Effect.provide(PostService.layer.pipe(Layer.provideMerge(StubbedBus)))))
+})

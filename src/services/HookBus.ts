@@ -6,16 +6,20 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { AnyHook } from "../domain/Hook.ts"
+import type { ActionOptions, FilterOptions } from "../domain/Handler.ts"
+import type { ActionHook, AnyHook, ArgsOf, FilterHook, ValueOf } from "../domain/Hook.ts"
+import type { RegistrationRejected } from "../domain/HookErrors.ts"
 import type { InvalidOptions } from "../domain/InvalidOptions.ts"
 import { makeHookBus } from "../layers/HookBusLive.ts"
 import type { HookBusOptions } from "./HookBusOptions.ts"
-import type { HookBusShape } from "./HookBusShape.ts"
+import type { ActionHandler, CheckShortCircuit, FilterHandler, HookBusShape } from "./HookBusShape.ts"
+import { type HookBusStubs, makeStubBus } from "./HookBusStub.ts"
 import { type DispatchRecord, HookRecorder } from "./HookRecorder.ts"
 import { CurrentHookFrame } from "./internal/HookStack.ts"
 
 export type * from "./HookBusOptions.ts"
 export type * from "./HookBusShape.ts"
+export * from "./HookBusStub.ts"
 
 /**
  * The hook bus, as an Effect service: register handlers on hooks, fire actions, thread values through filters.
@@ -66,6 +70,52 @@ export class HookBus extends Context.Service<HookBus, HookBusShape>()("hookbus/H
   static readonly layerTest: Layer.Layer<HookBus | HookRecorder> = Layer.effectContext(
     Effect.suspend(() => Effect.orDie(makeTestBus({})))
   )
+
+  /**
+   * For unit tests of code that dispatches: a bus that answers from a table of stubs by hook name, without a real
+   * bus (see `makeStubBus`; next to the recording `layerTest`).
+   *
+   * @example
+   * import { Effect } from "effect"
+   * import { Hook, HookBus } from "hookbus"
+   *
+   * const Stub = HookBus.layerStub({ filters: { the_content: (text) => Effect.succeed(`<p>${text}</p>`) } })
+   * const html = HookBus.use((bus) => bus.applyFilters(Hook.filter<string>("the_content"), "hi")).pipe(
+   *   Effect.provide(Stub)
+   * ) // "<p>hi</p>"
+   */
+  static readonly layerStub = (stubs: HookBusStubs): Layer.Layer<HookBus> =>
+    Layer.sync(HookBus, () => makeStubBus(stubs))
+
+  /**
+   * Registers one handler for the life of a Layer (an action or a filter, by the hook's kind): the layer needs
+   * `HookBus` and the handler's services, and fails with `RegistrationRejected`.
+   *
+   * @example
+   * import { Effect, Layer } from "effect"
+   * import { Hook, HookBus } from "hookbus"
+   *
+   * const TheContent = Hook.filter<string>("the_content")
+   * const Trim = HookBus.handler(TheContent, (text) => Effect.succeed(text.trim()), { source: "trim" })
+   * const App = Trim.pipe(Layer.provideMerge(HookBus.layer))
+   */
+  static readonly handler: {
+    <H extends ActionHook<any>, E = never, R = never>(
+      hook: H,
+      handler: ActionHandler<ArgsOf<H>, E, R>,
+      options?: ActionOptions<ArgsOf<H>>
+    ): Layer.Layer<never, RegistrationRejected, HookBus | R>
+    <H extends FilterHook<any, any>, E = never, R = never>(
+      hook: H,
+      handler: FilterHandler<ValueOf<H>, ArgsOf<H>, E, R> & CheckShortCircuit<E, ValueOf<H>>,
+      options?: FilterOptions
+    ): Layer.Layer<never, RegistrationRejected, HookBus | R>
+  } = (hook: AnyHook, handler: any, options?: any): Layer.Layer<never, RegistrationRejected, any> =>
+    Layer.effectDiscard(
+      HookBus.use((bus) =>
+        hook.kind === "action" ? bus.addAction(hook, handler, options) : bus.addFilter(hook, handler, options)
+      )
+    )
 
   /** `layerTest` with bus options; options that cannot be used fail the layer with `InvalidOptions`. */
   static readonly layerTestWith = (options: HookBusOptions): Layer.Layer<HookBus | HookRecorder, InvalidOptions> =>
