@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Layer, Metric, Tracer } from "effect"
+import { Context, Deferred, Effect, Layer, Metric, References, Tracer } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { OtlpSerialization, OtlpTracer, PrometheusMetrics } from "effect/observability"
 import { TestClock } from "effect/testing"
@@ -369,4 +369,52 @@ describe("HookBus.layerTest", () => {
       yield* recorder.clear
       assert.deepStrictEqual(yield* recorder.records, [])
     }).pipe(Effect.provide(Layer.fresh(HookBus.layerTest))))
+})
+
+describe("thicker: context through sync actions, the defect metric", () => {
+  const Level = Context.Reference<string>("test/Level", { defaultValue: () => "default" })
+
+  it.effect("a sync action handler sees the dispatching fiber's References, log annotations and span", () => {
+    const { spans, tracer } = recordingTracer()
+    return withBus({}, (bus) =>
+      Effect.gen(function*() {
+        const seen: Array<unknown> = []
+        const look = Effect.gen(function*() {
+          const span = yield* Effect.currentSpan
+          seen.push([yield* Level, (yield* References.CurrentLogAnnotations).request, span.name])
+        })
+        yield* bus.addAction(Saved, () => look, { source: "gen" })
+        yield* bus.addAction(Saved, () => Effect.andThen(Effect.yieldNow, look), { source: "suspends" })
+        yield* bus.doAction(Saved, "1").pipe(
+          Effect.provideService(Level, "dispatcher"),
+          Effect.annotateLogs({ request: "r-1" }),
+          Effect.withSpan("caller")
+        )
+        assert.deepStrictEqual(seen, [
+          ["dispatcher", "r-1", "hook.action post.saved"],
+          ["dispatcher", "r-1", "hook.action post.saved"]
+        ])
+        assert.strictEqual(spans.find((s) => s.name === "hook.action post.saved")?.parent._tag, "Some")
+      }).pipe(Effect.provideService(Tracer.Tracer, tracer)))
+  })
+
+  it.effect("a defect counts in hookbus_handler_failures_total with reason defect, per source", () =>
+    withBus({ tracing: "off" }, (bus, registry) =>
+      Effect.gen(function*() {
+        yield* bus.addAction(Saved, () => Effect.die("bug"), { source: "dies" })
+        yield* bus.addAction(Saved, () => {
+          throw new Error("thrown")
+        }, { source: "throws" })
+        yield* Effect.flip(bus.doAction(Saved, "1"))
+        yield* Effect.flip(bus.doAction(Saved, "2"))
+        for (const source of ["dies", "throws"]) {
+          const series = yield* seriesValue(registry, "hookbus_handler_failures_total", {
+            hook: "post.saved",
+            kind: "action",
+            source,
+            reason: "defect"
+          })
+          assert.strictEqual(series?.count, 2, source)
+        }
+      })))
 })
