@@ -38,7 +38,8 @@ describe("EffectCompat.syncThunk", () => {
     fc.assert(
       fc.property(fc.anything(), (value) => {
         const effect = Effect.sync(() => value)
-        assert.strictEqual(EffectCompat.syncThunk(effect)!(), Effect.runSync(effect))
+        // `Object.is`: the same value, NaN included.
+        assert.isTrue(Object.is(EffectCompat.syncThunk(effect)!(), Effect.runSync(effect)))
       })
     )
     const error = new Error("thrown")
