@@ -1,6 +1,6 @@
 /**
  * A small tour of the hook bus: define hooks, register handlers in a Layer, dispatch, handle errors.
- * Run it with `npm start`.
+ * Run it with `npm run quickstart` (`npm start` runs the plugin demo instead).
  */
 import { Console, Effect, Layer, Option, Schema } from "effect"
 import { Hook, HookBus } from "../src/index.ts"

@@ -204,7 +204,7 @@ describe("hookbus usage", () => {
   }
 
   it("--help documents the exit codes, shows --hook as required, and gives an example per command", () => {
-    for (const command of ["run", "list", "inspect", "demo"]) {
+    for (const command of ["run", "list", "inspect", "conformance", "demo", "new", "build"]) {
       const { code, stdout } = hookbus(command, "--help")
       assert.strictEqual(code, 0)
       assert.include(stdout, "Exit codes: 0 ok, 1 a hook or plugin failed, 2 usage error.")
@@ -250,7 +250,7 @@ describe("plugins that do not load", () => {
       assert.strictEqual(lines.length, 5, stderr)
       assert.match(
         lines[4],
-        /^hookbus: the demo needs all its plugins, and 4 failed to load: run `npm run build:plugins` to build them$/
+        /^hookbus: the demo needs all its plugins, and 4 failed to load: run `npm run build:plugins` to build them \(in the hookbus repository\), or `hookbus build <folder>` for each$/
       )
       assert.notMatch(stdout, /loaded:|output:|logged/)
     } finally {
@@ -259,14 +259,14 @@ describe("plugins that do not load", () => {
   })
 
   for (const command of [["run", "--hook", "the_content", "--value", "\"x\""], ["list"]]) {
-    it(`${command[0]}: a module that is not built suggests npm run build:plugins`, () => {
+    it(`${command[0]}: a module that is not built suggests hookbus build <folder> and npm run build:plugins`, () => {
       const dir = unbuiltPlugins()
       try {
         const { code, stderr } = hookbus(...command, "--plugins", dir)
         assert.notStrictEqual(code, 0)
         assert.match(
           stderr,
-          /^hookbus: plugin failed to load: cannot read plugin at .*uppercase\.wasm: .* \(not built yet\? run `npm run build:plugins`\)$/m
+          /^hookbus: plugin failed to load: cannot read plugin at .*uppercase\.wasm: .* \(not built yet\? run `hookbus build \/.*\/uppercase`, or `npm run build:plugins` for the bundled examples\)$/m
         )
       } finally {
         rmSync(dir, { recursive: true, force: true })
@@ -487,6 +487,17 @@ describe("build:plugins", () => {
 })
 
 describe("examples", () => {
+  it("the quickstart has its own npm script, and says so; the README says how long npm test takes", () => {
+    const scripts = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts
+    assert.strictEqual(scripts.quickstart, "node examples/quickstart.ts")
+    assert.include(readFileSync(join(root, "examples/quickstart.ts"), "utf8"), "Run it with `npm run quickstart`")
+    const readme = readFileSync(join(root, "README.md"), "utf8")
+    assert.include(readme, "`npm run quickstart` runs [`examples/quickstart.ts`]")
+    assert.match(readme, /`npm test` runs .*: about 2\.5\s+minutes/)
+    assert.match(readme, /EBADENGINE[\s\S]{0,80}expected and harmless/)
+    assert.match(readme, /exits with \*\*0\*\*[\s\S]*\*\*1\*\*[\s\S]*\*\*2\*\* for a usage error/)
+  })
+
   it("examples/quickstart.ts runs and shows each feature it claims", () => {
     const result = spawnSync(process.execPath, ["examples/quickstart.ts"], {
       cwd: root,

@@ -47,7 +47,8 @@ export class CliFailure extends Data.TaggedError("CliFailure")<{ readonly messag
 export class SilentExit extends Data.TaggedError("SilentExit") {}
 
 /** What to do when a plugin's module has not been built. */
-export const buildAdvice = "run `npm run build:plugins` to build them"
+export const buildAdvice =
+  "run `npm run build:plugins` to build them (in the hookbus repository), or `hookbus build <folder>` for each"
 
 /**
  * A plugin folder that did not load.
@@ -130,15 +131,18 @@ export const loadAll = (
         ? yield* Effect.result(Plugin.fromBytes(read.success.bytes, read.success.manifest, options))
         : read
       if (loaded._tag === "Success") handles.push(loaded.success)
-      else failures.push({ dir: folder, message: withAdvice(loaded.failure) })
+      else failures.push({ dir: folder, message: withAdvice(loaded.failure, folder) })
     }
     return { handles, failures }
   })
 
-/** A module that cannot be read is usually one not built yet: say how to build it. */
-const withAdvice = (error: Plugin.ReadError | Plugin.LoadError): string =>
+/**
+ * A module that cannot be read is usually one not built yet: say how to build it, with the command any user has
+ * (`hookbus build`) and the one for the bundled examples in the hookbus repository.
+ */
+const withAdvice = (error: Plugin.ReadError | Plugin.LoadError, folder: string): string =>
   error._tag === "PluginNotFound" && error.path.endsWith(".wasm") ?
-    `${error.message} (not built yet? run \`npm run build:plugins\`)`
+    `${error.message} (not built yet? run \`hookbus build ${folder}\`, or \`npm run build:plugins\` for the bundled examples)`
     : error.message
 
 /**

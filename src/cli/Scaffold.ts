@@ -13,6 +13,7 @@ import * as Path from "effect/Path"
 import { createRequire } from "node:module"
 import { pathToFileURL } from "node:url"
 import { errorMessage } from "../domain/errorMessage.ts"
+import { exitCodes } from "./CommandKit.ts"
 import { CliFailure, CliInputError } from "./PluginSet.ts"
 
 const sdkPackage = "@hookbus/assemblyscript"
@@ -135,7 +136,13 @@ const create = Command.make(
         ].join("\n")
       )
     }))
-).pipe(Command.withDescription("Create a plugin folder: manifest, AssemblyScript source and a test"))
+).pipe(
+  Command.withDescription(`Create a plugin folder: manifest, AssemblyScript source and a test. ${exitCodes}`),
+  Command.withExamples([{
+    command: "hookbus new my-plugin",
+    description: "A plugin folder my-plugin/ to edit and build"
+  }])
+)
 
 /** Finds `@hookbus/assemblyscript/build` from each of `dirs` in turn, then from hookbus itself. */
 const findSdk = (dirs: ReadonlyArray<string>): string | undefined => {
@@ -183,7 +190,13 @@ const build = Command.make(
         `${result.built ? "built" : "up to date"}: ${path.relative(process.cwd(), result.wasm) || result.wasm}`
       )
     }))
-).pipe(Command.withDescription("Compile a plugin's AssemblyScript source with @hookbus/assemblyscript"))
+).pipe(
+  Command.withDescription(`Compile a plugin's AssemblyScript source with @hookbus/assemblyscript. ${exitCodes}`),
+  Command.withExamples([{
+    command: "hookbus build my-plugin",
+    description: "Writes my-plugin/build/my-plugin.wasm; exit 1 if it does not compile"
+  }])
+)
 
 /** `hookbus new` and `hookbus build`. */
 export const commands = [create, build] as const
