@@ -180,6 +180,32 @@ describe("4. plugin folder files cannot escape or block", () => {
       )
     }))
 
+  it.effect("Plugin.reload from a folder applies the same file rules; the old version keeps serving", () =>
+    withBus(Effect.gen(function*() {
+      const bus = yield* HookBus
+      const bytes = yield* tagged("v1")
+      using good = folder((dir) => {
+        writeFileSync(join(dir, "plugin.wasm"), bytes)
+        writeManifest(dir)
+      })
+      const handle = yield* Plugin.load(good.dir).pipe(Effect.provide(Files))
+      assert.strictEqual(yield* bus.applyFilters(TheContent, "x"), "v1")
+      using escaping = folder((dir) => {
+        writeFileSync(join(dir, "..", "outside.wasm"), bytes)
+        symlinkSync(join(dir, "..", "outside.wasm"), join(dir, "plugin.wasm"))
+        writeManifest(dir)
+      })
+      using blocking = folder((dir) => {
+        writeManifest(dir)
+        execFileSync("mkfifo", [join(dir, "plugin.wasm")])
+      })
+      for (const [dir, rule] of [[escaping.dir, "outside_folder"], [blocking.dir, "not_regular_file"]] as const) {
+        const error = yield* Effect.flip(Plugin.reload(handle, dir).pipe(Effect.provide(Files)))
+        assert.deepStrictEqual([error._tag, (error as { rule?: string }).rule], ["PluginFileRejected", rule])
+        assert.strictEqual(yield* bus.applyFilters(TheContent, "x"), "v1", "the old version keeps serving")
+      }
+    })))
+
   it.effect("a symlink that stays inside the folder is fine", () =>
     Effect.gen(function*() {
       const bytes = yield* fixture("abi-fixture.wat")

@@ -450,6 +450,17 @@ const hostile = (
 ) =>
   Effect.flatMap(compileWat(abiModule(module)), (bytes) => WasmDispatcher.make(bytes, { name: "hostile", ...options }))
 
+/** A module whose every call logs its one-byte data `lines` times through gn_log. */
+const logLines = (data: string, lines: number) => ({
+  imports: `(import "env" "gn_log" (func $log (param i32 i32 i32)))`,
+  data,
+  handle: `(local $i i32)
+    (loop $l (call $log (i32.const 1) (i32.const 1024) (i32.const 1))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const ${lines}))))
+    (i64.const 0)`
+})
+
 const fuelOf = (d: WasmDispatcher.WasmDispatcher, hook = "x") =>
   Effect.andThen(Effect.ignore(d.invokeAction(hook)), Effect.map(d.status, (s) => s.lastFuelUsed ?? 0))
 
@@ -568,15 +579,7 @@ describe("8. a hostile plugin (issue 13)", () => {
   it.effect("gn_log floods are capped per call: the rest is counted and reported in one line", () =>
     Effect.gen(function*() {
       const entries: Array<LogEntry> = []
-      const d = yield* hostile({
-        imports: `(import "env" "gn_log" (func $log (param i32 i32 i32)))`,
-        data: "x",
-        handle: `(local $i i32)
-          (loop $l (call $log (i32.const 1) (i32.const 1024) (i32.const 1))
-            (local.set $i (i32.add (local.get $i) (i32.const 1)))
-            (br_if $l (i32.lt_u (local.get $i) (i32.const 1000000))))
-          (i64.const 0)`
-      }, { fuel: false })
+      const d = yield* hostile(logLines("x", 1_000_000), { fuel: false })
       yield* d.invokeAction("flood").pipe(captureLogs(entries))
       assert.strictEqual(entries.length, 1001)
       assert.strictEqual(
@@ -589,15 +592,7 @@ describe("8. a hostile plugin (issue 13)", () => {
   it.effect("gn_log is capped per plugin per second over all calls; the drop count is reported", () =>
     Effect.gen(function*() {
       const entries: Array<LogEntry> = []
-      const d = yield* hostile({
-        imports: `(import "env" "gn_log" (func $log (param i32 i32 i32)))`,
-        data: "y",
-        handle: `(local $i i32)
-          (loop $l (call $log (i32.const 1) (i32.const 1024) (i32.const 1))
-            (local.set $i (i32.add (local.get $i) (i32.const 1)))
-            (br_if $l (i32.lt_u (local.get $i) (i32.const 30))))
-          (i64.const 0)`
-      }, { limits: { logLinesPerSecond: 50 } })
+      const d = yield* hostile(logLines("y", 30), { limits: { logLinesPerSecond: 50 } })
       for (let i = 0; i < 3; i++) yield* d.invokeAction("chatty").pipe(captureLogs(entries))
       const lines = (all: ReadonlyArray<LogEntry>) => all.filter((e) => messageOf(e) === "y").length
       assert.strictEqual(lines(entries), 50)
