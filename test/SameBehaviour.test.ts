@@ -7,6 +7,7 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
+import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import { fileURLToPath } from "node:url"
 import { HookBus } from "../src/index.ts"
@@ -179,11 +180,16 @@ describe("the same behaviour in every guest language", () => {
         [1e21, 7],
         [-0.000001, "x"]
       ]
+      // The epoch, a leap day's last millisecond, a century's leap day, a non-leap century, today-ish.
+      const times = [0, 1_709_251_199_999, 951_782_400_000, 4_107_542_400_001, 1_764_763_200_123, 253_402_300_799_999]
       const linesOf = (folder: string) => {
         const logs: Array<LogEntry> = []
         return withBus(Effect.gen(function*() {
           const handle = yield* Plugin.load(folder)
-          for (const args of calls) yield* handle.instance.callAction("post.saved", args)
+          for (let i = 0; i < calls.length; i++) {
+            yield* TestClock.setTime(times[i])
+            yield* handle.instance.callAction("post.saved", calls[i])
+          }
           const error = yield* Effect.flip(handle.instance.callAction("post.saved", []))
           return {
             lines: logs.map(messageOf),
@@ -193,9 +199,13 @@ describe("the same behaviour in every guest language", () => {
       }
       const [reference, ...others] = yield* Effect.forEach(auditors, ({ folder }) => linesOf(folder))
       assert.deepStrictEqual(reference.lines.slice(0, 2), [
-        "audit: post 42 saved by ada at 0",
-        "audit: post 42 saved by unknown at 0"
+        "audit: post 42 saved by ada at 1970-01-01T00:00:00.000Z",
+        `audit: post 42 saved by unknown at ${new Date(times[1]).toISOString()}`
       ])
+      assert.deepStrictEqual(
+        reference.lines.map((line) => line.slice(line.lastIndexOf(" at ") + 4)),
+        times.map((t) => new Date(t).toISOString())
+      )
       assert.strictEqual(reference.lines.length, calls.length)
       assert.deepStrictEqual(reference.error, ["post.saved needs the post id", "E_ARGS"])
       others.forEach((other, i) => assert.deepStrictEqual(other, reference, auditors[i + 1].language))
