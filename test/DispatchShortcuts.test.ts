@@ -6,6 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, References, Tracer } from "effect"
 import * as fc from "fast-check"
+import * as TraceTree from "../src/cli/TraceTree.ts"
 import { type ActionFailed, type FilterFailed, Hook, HookBus, type HookBusShape } from "../src/index.ts"
 import * as EffectCompat from "../src/layers/internal/EffectCompat.ts"
 
@@ -180,14 +181,7 @@ describe("dispatch shortcuts are invisible", () => {
 
   it.effect("under per-handler tracing an Effect.sync handler still gets its span", () =>
     Effect.gen(function*() {
-      const spans: Array<Tracer.NativeSpan> = []
-      const tracer = Tracer.make({
-        span(options) {
-          const span = new Tracer.NativeSpan(options)
-          spans.push(span)
-          return span
-        }
-      })
+      const { spans, tracer } = TraceTree.recorder()
       const bus = yield* HookBus
       yield* bus.addFilter(Numbers, (v) => Effect.sync(() => v + 1), { source: "inc" })
       assert.strictEqual(yield* bus.applyFilters(Numbers, 1).pipe(Effect.provideService(Tracer.Tracer, tracer)), 2)

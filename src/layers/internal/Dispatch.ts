@@ -13,7 +13,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import * as Tracer from "effect/Tracer"
 import type { AnyHook } from "../../domain/Hook.ts"
 import { ActionFailed, FilterFailed, type HandlerFailed, RecursionLimit } from "../../domain/HookErrors.ts"
@@ -32,7 +31,7 @@ import {
   shortCircuitValue,
   Thrown
 } from "./Invoke.ts"
-import { chainOf, type Entry, type Registry, seriesOf } from "./Registry.ts"
+import { chainOf, type Entry, type Registry, seriesOf, type Slot } from "./Registry.ts"
 
 /** What a chain fails with, whichever its kind. */
 type ChainError = FilterFailed<unknown> | ActionFailed
@@ -188,6 +187,32 @@ export const inFrame = <A, E>(
     const framed = Context.add(context, HookStack.CurrentHookFrame, frame)
     return span === undefined ? framed : Context.add(framed, Tracer.ParentSpan, span)
   })
+
+// The start of a dispatch, shared by the sequential engine here and the parallel one (`Parallel.ts`).
+
+/** The failure of a dispatch nested past the bound. */
+export const tooDeep = (hook: AnyHook, parent: HookStack.HookFrame): Effect.Effect<never, RecursionLimit> =>
+  Effect.fail(new RecursionLimit({ hook: hook.name, depth: parent.depth + 1 }))
+
+/** The hook's slot, with this dispatch counted. */
+export const openSlot = (registry: Registry, hook: AnyHook): Slot => {
+  const slot = registry.slotFor(hook.kind, hook.name, hook.key)
+  slot.dispatches++
+  return slot
+}
+
+/** The dispatch's probe when anything observes it, else `undefined`. */
+export const probeOf = (
+  observer: Observer,
+  context: Context.Context<never>,
+  slot: Slot,
+  hook: AnyHook,
+  value: unknown,
+  args: ReadonlyArray<unknown>
+): Probe | undefined =>
+  observer.active
+    ? new Probe(observer, context, hook.kind, hook.name, seriesOf(observer, slot), value, args)
+    : undefined
 
 /** What a dispatch needs from the bus. */
 export interface DispatchDeps {
@@ -386,16 +411,11 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
         lastContext = context
         lastParent = parent
       }
-      if (parent !== undefined && parent.depth >= maxDepth) {
-        return Effect.fail(new RecursionLimit({ hook: hook.name, depth: parent.depth + 1 }))
-      }
+      if (parent !== undefined && parent.depth >= maxDepth) return tooDeep(hook, parent)
       const isFilter = hook.kind === "filter"
-      const slot = registry.slotFor(hook.kind, hook.name, hook.key)
-      slot.dispatches++
-      const chain = slot.stale ? chainOf(slot) : Ref.getUnsafe(slot.chain)
-      const probe = observer.active
-        ? new Probe(observer, context, hook.kind, hook.name, seriesOf(observer, slot), value, args)
-        : undefined
+      const slot = openSlot(registry, hook)
+      const chain = chainOf(slot)
+      const probe = probeOf(observer, context, slot, hook, value, args)
       if (observer.perHandler) {
         const run = isFilter ? new FilterRun(value, 0, probe, detailed) : new ActionRun(hook.name, 0, probe)
         return runChain(run, chain, 0, NotInvoked, args, context, parent, hook, fiber)

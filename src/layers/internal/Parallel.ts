@@ -9,13 +9,12 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import type { AnyHook } from "../../domain/Hook.ts"
-import { type ActionFailed, RecursionLimit } from "../../domain/HookErrors.ts"
+import type { ActionFailed, RecursionLimit } from "../../domain/HookErrors.ts"
 import * as HookStack from "../../services/internal/HookStack.ts"
-import { ActionRun, type DispatchDeps, inFrame } from "./Dispatch.ts"
-import { Probe } from "./DispatchProbe.ts"
+import { ActionRun, type DispatchDeps, inFrame, openSlot, probeOf, tooDeep } from "./Dispatch.ts"
 import * as EffectCompat from "./EffectCompat.ts"
 import { callActionHandler, runSlow } from "./Invoke.ts"
-import { chainOf, type Entry, seriesOf } from "./Registry.ts"
+import { chainOf, type Entry } from "./Registry.ts"
 
 /** The bus's parallel action dispatch. */
 export type ParallelDispatch = (
@@ -31,15 +30,10 @@ export const makeParallel = (
   Effect.withFiber<void, ActionFailed | RecursionLimit>((fiber) => {
     const context = fiber.context
     const parent = Context.get(context, HookStack.CurrentHookFrame)
-    if (parent !== undefined && parent.depth >= maxDepth) {
-      return Effect.fail(new RecursionLimit({ hook: hook.name, depth: parent.depth + 1 }))
-    }
-    const slot = registry.slotFor(hook.kind, hook.name, hook.key)
-    slot.dispatches++
+    if (parent !== undefined && parent.depth >= maxDepth) return tooDeep(hook, parent)
+    const slot = openSlot(registry, hook)
     const chain = chainOf(slot)
-    const probe = observer.active
-      ? new Probe(observer, context, hook.kind, hook.name, seriesOf(observer, slot), undefined, args)
-      : undefined
+    const probe = probeOf(observer, context, slot, hook, undefined, args)
     const dispatchSpan = probe?.span
     const frame = HookStack.push(parent, hook)
     // Outcomes by chain position, so failures are reported in chain order whatever order handlers end in.
