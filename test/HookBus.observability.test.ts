@@ -3,6 +3,7 @@ import { Context, Deferred, Effect, Layer, Metric, References, Tracer } from "ef
 import { FetchHttpClient } from "effect/http"
 import { OtlpSerialization, OtlpTracer, PrometheusMetrics } from "effect/observability"
 import { TestClock } from "effect/testing"
+import * as fc from "fast-check"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import * as TraceTree from "../src/cli/TraceTree.ts"
@@ -190,6 +191,88 @@ describe("tracing", () => {
   })
 })
 
+describe("tracing under Effect's own tracer: the dispatch span is made when something can see it", () => {
+  // No tracer is installed here: `Tracer.nativeTracer` exports nothing, so the bus makes a dispatch span only for a
+  // handler, child span, link or event that sees it. Whatever sees it must find the span an installed tracer gets.
+  const seen = (into: Array<Tracer.Span>) => (s: string) =>
+    Effect.map(Effect.currentSpan, (span) => {
+      into.push(span)
+      return s
+    })
+
+  it.effect("an Effect handler sees the dispatch span, child of the caller's, ended with its attributes", () => {
+    const spans: Array<Tracer.Span> = []
+    return withBus({}, (bus) =>
+      Effect.gen(function*() {
+        assert.strictEqual(yield* Effect.tracer, Tracer.nativeTracer)
+        yield* bus.addFilter(TheContent, (s) => Effect.succeed(`${s}!`), { source: "bang" })
+        // An Effect.sync handler first, so the chain enters the fiber before anything asked for the span.
+        yield* bus.addFilter(TheContent, (s) => Effect.sync(() => s.toUpperCase()), { source: "upper" })
+        yield* bus.addFilter(TheContent, seen(spans), { source: "reader" })
+        const out = yield* bus.applyFilters(TheContent, "hi").pipe(Effect.withSpan("request"))
+        assert.strictEqual(out, "HI!")
+        // The reader first in the chain: the span is there from the start of the chain's context.
+        yield* bus.addFilter(TheContent, seen(spans), { source: "first", priority: 1 })
+        yield* bus.applyFilters(TheContent, "yo").pipe(Effect.withSpan("request"))
+      })).pipe(Effect.map(() => {
+        assert.strictEqual(spans.length, 3)
+        for (const span of spans) {
+          assert.strictEqual(span.name, "hook.filter the_content")
+          assert.strictEqual(parentName(span), "request")
+          assert.strictEqual(span.status._tag, "Ended")
+          assert.strictEqual(attr(span, "hook.name"), "the_content")
+          assert.strictEqual(attr(span, "hook.outcome"), "ok")
+        }
+        assert.strictEqual(attr(spans[0], "hook.handlers"), 3)
+        assert.strictEqual(attr(spans[1], "hook.handlers"), 4)
+        // One span per dispatch, whoever asks.
+        assert.strictEqual(spans[1], spans[2])
+      }))
+  })
+
+  it.effect("a span made late still starts when the dispatch started, on the wall clock", () => {
+    const spans: Array<Tracer.Span> = []
+    return withBus({}, (bus) =>
+      Effect.gen(function*() {
+        // The wall clock set back: it no longer agrees with the monotonic clock (which never goes back).
+        yield* TestClock.setTime(10_000)
+        yield* TestClock.setTime(5_000)
+        yield* bus.addFilter(TheContent, (s) => Effect.as(TestClock.adjust("2 seconds"), s), { source: "slow" })
+        yield* bus.addFilter(TheContent, seen(spans), { source: "reader" })
+        yield* bus.applyFilters(TheContent, "x")
+      })).pipe(Effect.map(() => {
+        const [span] = spans
+        assert.strictEqual(span.status._tag, "Ended")
+        if (span.status._tag !== "Ended") return
+        assert.strictEqual(span.status.startTime, 5_000_000_000n)
+        assert.strictEqual(span.status.endTime, 7_000_000_000n)
+      }))
+  })
+
+  it.effect("an async handler's span links to the dispatch span; a failure is an event on it", () => {
+    const asyncSpans: Array<Tracer.Span> = []
+    const dispatchSpans: Array<Tracer.Span> = []
+    return withBus({}, (bus) =>
+      Effect.gen(function*() {
+        yield* bus.addAction(Saved, () => Effect.asVoid(seen(asyncSpans)("")), { source: "audit", mode: "async" })
+        yield* bus.addAction(Saved, () => Effect.fail("nope"), { source: "broken" })
+        yield* bus.addAction(Saved, () => Effect.asVoid(seen(dispatchSpans)("")), { source: "reader" })
+        yield* Effect.flip(bus.doAction(Saved, "p1"))
+        yield* bus.awaitIdle
+      })).pipe(Effect.map(() => {
+        const [dispatch] = dispatchSpans
+        const [async] = asyncSpans
+        assert.strictEqual(dispatch.name, "hook.action post.saved")
+        assert.strictEqual(async.name, "hook.handler audit")
+        assert.strictEqual(async.links[0].span, dispatch)
+        assert.strictEqual(attr(dispatch, "hook.outcome"), "failed")
+        assert.instanceOf(dispatch, Tracer.NativeSpan)
+        const events = (dispatch as Tracer.NativeSpan).events.filter(([name]) => name === "hook.handler_failed")
+        assert.deepStrictEqual(events.map(([, , attributes]) => attributes?.["hook.source"]), ["broken"])
+      }))
+  })
+})
+
 describe("metrics", () => {
   it.effect("dispatch, duration, failure, short-circuit, in-flight and drop series with fixed labels", () =>
     withBus({ async: { concurrency: 1, overflow: "drop" } }, (bus, registry) =>
@@ -227,6 +310,52 @@ describe("metrics", () => {
         )
         assert.strictEqual((yield* value("hookbus_async_dropped_total", { hook: "post.saved" }))?.count, 1)
       })))
+
+  it.effect("series stay right whatever happens to the registry: shared by buses, cleared, entries removed", () =>
+    Effect.gen(function*() {
+      // The bus keeps each series' registry entry and updates it directly; this pins that it notices when the
+      // entry goes (a cleared registry, a removed metric) and that two buses on one registry share a series.
+      const ops = fc.array(fc.constantFrom("a", "b", "clear", "remove"), { maxLength: 40 })
+      yield* Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(ops, (steps) =>
+            Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+              const registry: Metric.MetricRegistry = new Map()
+              const build = Layer.build(Layer.fresh(HookBus.layerWith({ tracing: "off" }))).pipe(
+                Effect.provideService(Metric.MetricRegistry, registry),
+                Effect.map((context) => Context.get(context, HookBus))
+              )
+              const buses = { a: yield* build, b: yield* build }
+              for (const bus of [buses.a, buses.b]) yield* bus.addFilter(TheContent, (s) => Effect.succeed(s))
+              const dispatches = HookMetrics.dispatchTotalOf("the_content", "filter")
+              const durations = HookMetrics.dispatchDurationOf("the_content", "filter")
+              let expected = 0
+              for (const step of steps) {
+                if (step === "clear") {
+                  registry.clear()
+                  expected = 0
+                } else if (step === "remove") {
+                  for (const [key, metadata] of registry) {
+                    if (metadata.id === "hookbus_dispatch_total") registry.delete(key)
+                  }
+                  expected = 0
+                } else {
+                  yield* buses[step].applyFilters(TheContent, "x")
+                  expected++
+                }
+              }
+              const read = <S>(metric: Metric.Metric<number, S>) =>
+                Metric.value(metric).pipe(Effect.provideService(Metric.MetricRegistry, registry))
+              assert.strictEqual((yield* read(dispatches)).count, expected)
+              // The histogram was removed only by `clear`: it counts since the last one.
+              const lastClear = steps.lastIndexOf("clear")
+              const sinceClear = steps.slice(lastClear + 1).filter((step) => step === "a" || step === "b").length
+              assert.strictEqual((yield* read(durations)).count, sinceClear)
+            })))),
+          { numRuns: 60 }
+        )
+      )
+    }))
 
   it.effect("hook labels are bounded: names past the bound count under `other`", () =>
     withBus(

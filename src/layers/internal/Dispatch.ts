@@ -73,9 +73,18 @@ export const logDefect = (failure: HandlerFailed) =>
 /** `outcome`, after logging the defects of the dispatch (only failing dispatches have any). */
 export const afterDefects = <A, E>(
   defects: ReadonlyArray<HandlerFailed> | undefined,
-  outcome: Effect.Effect<A, E>
+  outcome: Effect.Effect<A, E>,
+  probe: Probe | undefined
 ): Effect.Effect<A, E> =>
-  defects === undefined ? outcome : Effect.andThen(Effect.forEach(defects, logDefect, { discard: true }), outcome)
+  defects === undefined
+    ? outcome
+    : Effect.andThen(inDispatchSpan(probe, Effect.forEach(defects, logDefect, { discard: true })), outcome)
+
+/** `effect` under the dispatch span: a lazy span is not in the chain's context, so it is set here (rare paths). */
+const inDispatchSpan = <A, E>(probe: Probe | undefined, effect: Effect.Effect<A, E>): Effect.Effect<A, E> => {
+  const span = probe?.unframedSpan
+  return span === undefined ? effect : Effect.withParentSpan(effect, span)
+}
 
 /** A filter: threads the value, stops at a short-circuit or an aborting failure, skips failures under "skip". */
 class FilterRun implements ChainRun {
@@ -136,9 +145,13 @@ class FilterRun implements ChainRun {
           : this.value
       )
     const failure = this.failed?.failure
-    const logged = failure?.reason === "Defect" ? Effect.andThen(logDefect(failure), outcome) : outcome
-    if (this.skipped === undefined) return logged
-    return Effect.andThen(Effect.forEach(this.skipped, logSkipped, { discard: true }), logged)
+    const defect = failure?.reason === "Defect" ? failure : undefined
+    if (defect === undefined && this.skipped === undefined) return outcome
+    const logDefects = defect === undefined ? Effect.void : logDefect(defect)
+    const logs = this.skipped === undefined
+      ? logDefects
+      : Effect.andThen(Effect.forEach(this.skipped, logSkipped, { discard: true }), logDefects)
+    return Effect.andThen(inDispatchSpan(this.probe, logs), outcome)
   }
 }
 
@@ -170,7 +183,11 @@ export class ActionRun implements ChainRun {
     this.probe?.finish(this.failures === undefined ? "ok" : "failed", this.ran, undefined, undefined)
     return this.failures === undefined
       ? Effect.void
-      : afterDefects(this.defects, Effect.fail(new ActionFailed({ hook: this.name, failures: this.failures })))
+      : afterDefects(
+        this.defects,
+        Effect.fail(new ActionFailed({ hook: this.name, failures: this.failures })),
+        this.probe
+      )
   }
 }
 
@@ -244,7 +261,6 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
     fiber: Fiber.Fiber<unknown, unknown>
   ): Effect.Effect<unknown, ChainError> => {
     const probe = run.probe
-    const dispatchSpan = probe?.span
     const frame = HookStack.push(parent, hook)
     // A plain loop that returns an Effect only where a handler suspends: `Effect.gen` would cost a generator
     // and an iterator primitive per dispatch, more than the handlers themselves.
@@ -259,10 +275,10 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
           if (entry.mode === "async") {
             probe?.handlerStarted(entry.source, false)
             run.ran++
-            if (submitAsync.trySubmit(entry, args, context, frame, dispatchSpan, fiber.currentDispatcher)) continue
+            if (submitAsync.trySubmit(entry, args, context, frame, probe?.span, fiber.currentDispatcher)) continue
             const next = i + 1
             return Effect.flatMap(
-              submitAsync.submit(entry, args, context, frame, dispatchSpan),
+              submitAsync.submit(entry, args, context, frame, probe?.span),
               () => loop(next, NotInvoked)
             )
           }
@@ -278,7 +294,7 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
           }
         }
         if (exit === undefined) {
-          return Effect.flatMap(runSlow(entry, returned, context, frame, dispatchSpan, span), (slow) => {
+          return Effect.flatMap(runSlow(entry, returned, context, frame, probe, span), (slow) => {
             probe?.handlerEnded(span, slow)
             return run.settle(entry, slow) ? loop(i + 1, NotInvoked) : run.finish()
           })
@@ -288,7 +304,7 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
       }
       return run.finish()
     }
-    const framed = inFrame(Effect.suspend(() => loop(start, pending)), frame, dispatchSpan)
+    const framed = inFrame(Effect.suspend(() => loop(start, pending)), frame, probe?.frameSpan)
     return probe === undefined ? framed : Effect.onInterrupt(framed, () => Effect.sync(() => probe.interrupted()))
   }
 

@@ -9,7 +9,6 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Exit from "effect/Exit"
 import * as LogLevel from "effect/LogLevel"
-import type * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as References from "effect/References"
 import * as Tracer from "effect/Tracer"
@@ -18,6 +17,7 @@ import type { HookKind } from "../../domain/Hook.ts"
 import type { HandlerFailed } from "../../domain/HookErrors.ts"
 import * as HookMetrics from "../../domain/HookMetrics.ts"
 import type { TracingMode } from "../../services/HookBusOptions.ts"
+import { MetricSeries } from "./MetricSeries.ts"
 
 export interface ObserverOptions {
   readonly tracing: TracingMode
@@ -30,10 +30,10 @@ export interface ObserverOptions {
 
 /** Per-hook metric series, created once per hook. */
 export interface HookSeries {
-  readonly dispatches: Metric.Metric<number, unknown>
-  readonly duration: Metric.Metric<number, unknown>
-  readonly shortCircuits: Metric.Metric<number, unknown>
-  readonly dropped: Metric.Metric<number, unknown>
+  readonly dispatches: MetricSeries
+  readonly duration: MetricSeries
+  readonly shortCircuits: MetricSeries
+  readonly dropped: MetricSeries
   readonly label: string
   /** The dispatch span's name, built once. */
   readonly spanName: string
@@ -127,9 +127,11 @@ export class Observer {
   private readonly labels = new Set<string>()
   private subscribers = 0
   private readonly publish: ((record: DispatchRecord) => void) | undefined
+  private readonly asyncInFlight: MetricSeries
 
   constructor(options: ObserverOptions, publish?: (record: DispatchRecord) => void) {
     this.options = options
+    this.asyncInFlight = new MetricSeries(HookMetrics.asyncInFlight, options.metricContext)
     this.publish = publish
     this.refresh()
   }
@@ -163,18 +165,19 @@ export class Observer {
 
   series(kind: HookKind, name: string): HookSeries {
     const label = this.hookLabel(name)
+    const context = this.options.metricContext
     return {
       label,
       spanName: `hook.${kind} ${name}`,
-      dispatches: HookMetrics.dispatchTotalOf(label, kind),
-      duration: HookMetrics.dispatchDurationOf(label, kind),
-      shortCircuits: HookMetrics.shortCircuitTotalOf(label),
-      dropped: HookMetrics.asyncDroppedTotalOf(label)
+      dispatches: new MetricSeries(HookMetrics.dispatchTotalOf(label, kind), context),
+      duration: new MetricSeries(HookMetrics.dispatchDurationOf(label, kind), context),
+      shortCircuits: new MetricSeries(HookMetrics.shortCircuitTotalOf(label), context),
+      dropped: new MetricSeries(HookMetrics.asyncDroppedTotalOf(label), context)
     }
   }
 
-  count(metric: Metric.Metric<number, unknown>, value: number): void {
-    if (this.options.metrics) metric.updateUnsafe(value, this.options.metricContext)
+  count(series: MetricSeries, value: number): void {
+    if (this.options.metrics) series.update(value)
   }
 
   failure(failure: HandlerFailed, label: string): void {
@@ -184,13 +187,12 @@ export class Observer {
   }
 
   inFlight(value: number): void {
-    if (this.options.metrics) HookMetrics.asyncInFlight.updateUnsafe(value, this.options.metricContext)
+    if (this.options.metrics) this.asyncInFlight.update(value)
   }
 }
 
 /** One observed dispatch. */
 export class Probe {
-  readonly span: Tracer.Span | undefined
   private readonly observer: Observer
   /** What spans need from the dispatching fiber's context; undefined when tracing is off. */
   private readonly env: SpanEnv | undefined
@@ -201,7 +203,20 @@ export class Probe {
   private readonly series: HookSeries
   private readonly value: unknown
   private readonly args: ReadonlyArray<unknown>
+  /**
+   * Whether the dispatch span is made only when something asks for it. Under Effect's own tracer, which exports
+   * nothing, a span that no handler, child span, link or event ever sees cannot be observed, so most dispatches
+   * (handlers that complete on the spot) never build one. An installed tracer gets every span, eagerly.
+   */
+  private readonly lazy: boolean
+  /** When the dispatch started: the span clock's wall time, or its monotonic time when the span is lazy. */
   private readonly started: bigint
+  /** Wall time minus monotonic time, read when a lazy span is made: stamps its end on the wall clock. */
+  private wallOffset = 0n
+  private spanMade = false
+  private madeSpan: Tracer.Span | undefined = undefined
+  /** Whether the span is the parent span of the chain's context (set by the engine that ran the chain). */
+  framed = false
   private readonly handlers: Array<string> | undefined
   private failures: Array<HandlerFailed> | undefined
   private done = false
@@ -217,27 +232,61 @@ export class Probe {
   ) {
     this.observer = observer
     const tracing = observer.options.tracing !== "off"
-    this.env = tracing ? spanEnv(context) : undefined
-    this.metricClock = !tracing && observer.options.metrics ? Context.get(context, Clock.Clock) : undefined
+    const env = tracing ? spanEnv(context) : undefined
+    this.env = env
+    this.metricClock = !tracing && observer.options.metrics ? spanEnv(context).clock : undefined
     this.kind = kind
     this.name = name
     this.series = series
     this.value = value
     this.args = args
     this.handlers = observer.recording ? [] : undefined
+    this.lazy = env !== undefined && env.enabled && env.tracer === Tracer.nativeTracer &&
+      observer.options.tracing === "dispatch"
     // One clock read at each end serves both the span and the duration metric.
     this.started = this.clock()
-    this.span = this.env === undefined
-      ? undefined
-      : startSpan(this.env, series.spanName, { startTime: this.env.timing ? this.started : 0n })
+    if (!this.lazy) {
+      this.spanMade = true
+      this.madeSpan = env === undefined
+        ? undefined
+        : startSpan(env, series.spanName, { startTime: env.timing ? this.started : 0n })
+    }
+  }
+
+  /** The dispatch span (made now if it is lazy and nothing asked for it before); undefined when not traced. */
+  get span(): Tracer.Span | undefined {
+    if (this.spanMade) return this.madeSpan
+    this.spanMade = true
+    const env = this.env!
+    let startTime = 0n
+    if (env.timing) {
+      const wall = env.clock.currentTimeNanosUnsafe()
+      this.wallOffset = wall - env.clock.monotonicTimeNanosUnsafe()
+      startTime = this.started + this.wallOffset
+    }
+    this.madeSpan = startSpan(env, this.series.spanName, { startTime })
+    return this.madeSpan
+  }
+
+  /** The span when it is not the chain context's parent span already: what must be set where it is needed. */
+  get unframedSpan(): Tracer.Span | undefined {
+    return this.framed ? undefined : this.span
+  }
+
+  /** The span for the chain's context, if one must be there from the start: lazy spans wait to be asked for. */
+  get frameSpan(): Tracer.Span | undefined {
+    if (!this.spanMade) return undefined
+    this.framed = this.madeSpan !== undefined
+    return this.madeSpan
   }
 
   /**
-   * One clock read serves the span and the duration metric: the span's clock when tracing, the cheaper monotonic
-   * one for metrics alone.
+   * One clock read serves the span and the duration metric: the span's wall clock when the span is made up
+   * front, the cheaper monotonic one otherwise.
    */
   private clock(): bigint {
-    if (this.env !== undefined) return this.env.clock.currentTimeNanosUnsafe()
+    const env = this.env
+    if (env !== undefined) return this.lazy ? env.clock.monotonicTimeNanosUnsafe() : env.clock.currentTimeNanosUnsafe()
     return this.metricClock === undefined ? 0n : this.metricClock.monotonicTimeNanosUnsafe()
   }
 
@@ -286,11 +335,12 @@ export class Probe {
     const observer = this.observer
     const ended = this.clock()
     if (observer.options.metrics) {
-      observer.count(this.series.dispatches, 1)
-      this.series.duration.updateUnsafe(Number(ended - this.started) / 1e9, observer.options.metricContext)
-      if (outcome === "short_circuit") observer.count(this.series.shortCircuits, 1)
+      this.series.dispatches.update(1)
+      this.series.duration.update(Number(ended - this.started) / 1e9)
+      if (outcome === "short_circuit") this.series.shortCircuits.update(1)
     }
-    const span = this.span
+    // A lazy span nothing asked for stays unmade: nothing could see it.
+    const span = this.spanMade ? this.madeSpan : undefined
     if (span !== undefined) {
       span.attribute("hook.name", this.name)
       span.attribute("hook.kind", this.kind)
@@ -298,7 +348,7 @@ export class Probe {
       span.attribute("hook.outcome", outcome)
       if (shortCircuitedBy !== undefined) span.attribute("hook.short_circuited_by", shortCircuitedBy)
       span.end(
-        this.env!.timing ? ended : 0n,
+        this.env!.timing ? ended + this.wallOffset : 0n,
         outcome === "failed" || outcome === "interrupted" ? Exit.fail(outcome) : Exit.void
       )
     }

@@ -13,6 +13,7 @@ import * as Exit from "effect/Exit"
 import * as Tracer from "effect/Tracer"
 import { type FailureReason, HandlerFailed } from "../../domain/HookErrors.ts"
 import * as HookStack from "../../services/internal/HookStack.ts"
+import type { Probe } from "./DispatchProbe.ts"
 import * as HandlerContext from "./HandlerContext.ts"
 import type { AnyFn, Entry } from "./Registry.ts"
 
@@ -166,15 +167,16 @@ export const runSlow = (
   returned: unknown,
   caller: Context.Context<never>,
   frame: HookStack.HookFrame,
-  dispatchSpan: Tracer.Span | undefined,
+  probe: Probe | undefined,
   handlerSpan: Tracer.Span | undefined
 ): Effect.Effect<Exit.Exit<unknown, unknown>> => {
   if (!Effect.isEffect(returned)) return Effect.succeed(notAnEffect(entry, returned))
   let effect = returned as Effect.Effect<unknown, unknown>
   const lent = HandlerContext.prepare(entry, entry.lent, caller)
-  if (lent !== undefined || handlerSpan !== undefined) {
+  // A lazy dispatch span not yet in the chain's context is made now and set for this handler.
+  if (lent !== undefined || handlerSpan !== undefined || probe?.unframedSpan !== undefined) {
     const base = Context.add(lent ?? caller, HookStack.CurrentHookFrame, frame)
-    const parentSpan = handlerSpan ?? dispatchSpan
+    const parentSpan = handlerSpan ?? probe?.span
     const context = parentSpan === undefined ? base : Context.add(base, Tracer.ParentSpan, parentSpan)
     effect = Effect.updateContext(effect, (): Context.Context<never> => context)
   }

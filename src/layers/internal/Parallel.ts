@@ -34,7 +34,6 @@ export const makeParallel = (
     const slot = openSlot(registry, hook)
     const chain = chainOf(slot)
     const probe = probeOf(observer, context, slot, hook, undefined, args)
-    const dispatchSpan = probe?.span
     const frame = HookStack.push(parent, hook)
     // Outcomes by chain position, so failures are reported in chain order whatever order handlers end in.
     const exits: Array<Exit.Exit<unknown, unknown> | undefined> = new Array(chain.length)
@@ -45,7 +44,7 @@ export const makeParallel = (
         if (entry.mode === "async") {
           probe?.handlerStarted(entry.source, false)
           started++
-          return submitAsync.submit(entry, args, context, frame, dispatchSpan)
+          return submitAsync.submit(entry, args, context, frame, probe?.span)
         }
         const span = probe?.handlerStarted(entry.source)
         const returned = callActionHandler(entry.fn, args)
@@ -55,7 +54,7 @@ export const makeParallel = (
         }
         const exit = EffectCompat.completedExit(returned)
         if (exit !== undefined) return Effect.sync(() => done(exit))
-        return Effect.map(runSlow(entry, returned, context, frame, dispatchSpan, span), done)
+        return Effect.map(runSlow(entry, returned, context, frame, probe, span), done)
       })
     const all = Effect.forEach(chain, runOne, { concurrency, discard: true })
     const finish = Effect.suspend(() => {
@@ -66,6 +65,6 @@ export const makeParallel = (
       }
       return run.finish()
     })
-    const framed = inFrame(Effect.andThen(all, finish), frame, dispatchSpan)
+    const framed = inFrame(Effect.andThen(all, finish), frame, probe?.frameSpan)
     return probe === undefined ? framed : Effect.onInterrupt(framed, () => Effect.sync(() => probe.interrupted()))
   })
