@@ -11,7 +11,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
-const entries = ["hookbus", "hookbus/wasm", "hookbus/cli"] as const
+const entries = ["hookbus", "hookbus/wasm", "hookbus/cli", "hookbus/inspector"] as const
 
 /** What one import loaded. */
 export interface ImportReport {
@@ -20,6 +20,7 @@ export interface ImportReport {
   readonly modules: number
   readonly binaryen: boolean
   readonly wasmRuntime: boolean
+  readonly inspector: boolean
 }
 
 // The probe runs from a file inside the repository so that `hookbus` resolves to this package (self-reference).
@@ -34,7 +35,8 @@ console.log(JSON.stringify({
   ms,
   modules: loaded.length,
   binaryen: loaded.some((url) => url.includes("/node_modules/binaryen/")),
-  wasmRuntime: loaded.some((url) => /\\/(dist|src)\\/wasm\\//.test(url))
+  wasmRuntime: loaded.some((url) => /\\/(dist|src)\\/wasm\\//.test(url)),
+  inspector: loaded.some((url) => /\\/(dist|src)\\/inspector\\//.test(url))
 }))
 `
 

@@ -148,6 +148,8 @@ describe("installed from the packed tarballs", () => {
         "dist/wasm/worker/guestWorker.js",
         "dist/cli/index.js",
         "dist/cli/main.js",
+        "dist/inspector/index.js",
+        "dist/inspector/index.d.ts",
         "examples/plugins/uppercase/plugin.json",
         "examples/plugins/uppercase/build/uppercase.wasm",
         "src/index.ts"
@@ -175,6 +177,8 @@ describe("installed from the packed tarballs", () => {
     const bus = measure("hookbus", 0, app)
     assert.isFalse(bus.wasmRuntime)
     assert.isTrue(measure("hookbus/wasm", 0, app).wasmRuntime)
+    assert.isFalse(bus.inspector)
+    assert.isFalse(measure("hookbus/inspector", 0, app).wasmRuntime)
     for (const subpath of ["hookbus/dist/wasm/Plugin.js", "hookbus/src/index.ts", "hookbus/wasm/Plugin"]) {
       const result = run(process.execPath, ["--input-type=module", "-e", `await import(${JSON.stringify(subpath)})`])
       assert.notStrictEqual(result.status, 0)

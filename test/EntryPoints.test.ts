@@ -1,6 +1,7 @@
 /**
- * The package's entry points load what they promise: `hookbus` (the bus) does not load the WebAssembly runtime,
- * and no entry point loads a compiler (binaryen, which fuel metering once needed).
+ * The package's entry points load what they promise: `hookbus` (the bus) does not load the WebAssembly runtime or
+ * the inspector, `hookbus/inspector` does not load the WebAssembly runtime, and no entry point loads a compiler
+ * (binaryen, which fuel metering once needed).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { fileURLToPath } from "node:url"
@@ -21,6 +22,16 @@ describe("entry points", () => {
     const report = measure(entry("wasm/index.ts"), 0, root)
     assert.isTrue(report.wasmRuntime)
     assert.isFalse(report.binaryen)
+  })
+
+  it("hookbus/inspector: the inspector without the wasm runtime (loaded only when a plugin is shown)", () => {
+    const report = measure(entry("inspector/index.ts"), 0, root)
+    assert.isFalse(report.wasmRuntime)
+    assert.isFalse(report.binaryen)
+  })
+
+  it("hookbus: nothing of the inspector", () => {
+    assert.isFalse(measure(entry("index.ts"), 0, root).inspector)
   })
 
   it("hookbus/cli: no binaryen at import", () => {

@@ -1,6 +1,6 @@
 /**
  * The API reference lives in the sources, the way Effect's docgen reads it: every public export (everything the
- * package's entry points `hookbus`, `hookbus/wasm` and `hookbus/cli` expose) has a JSDoc summary, `@since`,
+ * package's entry points `hookbus`, `hookbus/wasm`, `hookbus/cli` and `hookbus/inspector` expose) has a JSDoc summary, `@since`,
  * `@category` and an `@example`; every module an entry point exposes has a module comment with `@since`. Every
  * `@example` in src/ is a small program of its own (it imports what it uses, from `hookbus`, `hookbus/wasm`,
  * `hookbus/cli` or `effect`; an internal module's, from its own path) and is type-checked with the project's
@@ -17,7 +17,8 @@ const src = join(root, "src")
 const entries: ReadonlyArray<readonly [string, string]> = [
   ["hookbus", "index.ts"],
   ["hookbus/wasm", "wasm/index.ts"],
-  ["hookbus/cli", "cli/index.ts"]
+  ["hookbus/cli", "cli/index.ts"],
+  ["hookbus/inspector", "inspector/index.ts"]
 ]
 
 const read = (file: string) => readFileSync(join(src, file), "utf8")

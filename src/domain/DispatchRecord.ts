@@ -43,4 +43,30 @@ export interface DispatchRecord {
   readonly result: unknown
   readonly failures: ReadonlyArray<HandlerFailed>
   readonly shortCircuitedBy: string | undefined
+  /** When the dispatch started, in Unix milliseconds (the bus's `Clock`). */
+  readonly startedAt: number
+  /** How long the dispatch took, in milliseconds. */
+  readonly durationMillis: number
+  /** Each handler that ran (async ones: that were started), in order, with its time in the dispatch. */
+  readonly timings: ReadonlyArray<HandlerTiming>
+}
+
+/**
+ * One handler's time in a dispatch, measured with the clock reads its span uses: from the dispatch's start.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { HandlerTiming } from "hookbus"
+ *
+ * const bar = (t: HandlerTiming) => `${t.source} at +${t.startMillis} ms for ${t.durationMillis ?? "(async)"} ms`
+ */
+export interface HandlerTiming {
+  readonly source: string
+  /** When the handler started, in milliseconds from the dispatch's start. */
+  readonly startMillis: number
+  /** How long it ran, in milliseconds; `undefined` for an async handler (it runs after the dispatch). */
+  readonly durationMillis: number | undefined
+  /** "ok", "failed" (a failure or a short-circuit: see the record), or "async" (started, not awaited). */
+  readonly outcome: "ok" | "failed" | "async"
 }

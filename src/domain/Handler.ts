@@ -5,6 +5,7 @@
  */
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type { HookKind } from "./Hook.ts"
 
 /**
  * Sync handlers run inside the dispatch; async ones run in a fiber owned by the bus (actions only).
@@ -114,6 +115,34 @@ export interface HandlerInfo {
   readonly before: ReadonlyArray<string>
   readonly after: ReadonlyArray<string>
   readonly once: boolean
+  /** Async action handlers with `orderBy`: runs with the same key are ordered. */
+  readonly ordered: boolean
+  /** The handler's `timeout` in milliseconds, if it has one. */
+  readonly timeoutMillis: number | undefined
+  /** Filters: what a failure of this handler does ("abort" or "skip"); `undefined` for actions. */
+  readonly onError: FilterErrorPolicy | undefined
+}
+
+/**
+ * One hook as `bus.hooks` shows it: its kind, its handlers in resolved run order, and how often it was dispatched.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { Effect } from "effect"
+ * import { HookBus, type HookInfo } from "hookbus"
+ *
+ * const line = (h: HookInfo) => `${h.kind} ${h.name}: ${h.handlers.length} handlers, ${h.dispatches} dispatches`
+ * const program = Effect.gen(function*() {
+ *   const bus = yield* HookBus
+ *   return (yield* bus.hooks).map(line)
+ * })
+ */
+export interface HookInfo {
+  readonly name: string
+  readonly kind: HookKind
+  readonly handlers: ReadonlyArray<HandlerInfo>
+  readonly dispatches: number
 }
 
 /**

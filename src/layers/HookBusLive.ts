@@ -12,6 +12,7 @@ import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { DispatchRecord } from "../domain/DispatchRecord.ts"
+import type { HookInfo } from "../domain/Handler.ts"
 import { type ActionHook, type ArgsOf, type FilterHook, keyOf } from "../domain/Hook.ts"
 import type { InvalidOptions } from "../domain/InvalidOptions.ts"
 import type { HookBusOptions } from "../services/HookBusOptions.ts"
@@ -23,7 +24,7 @@ import { type DispatchDeps, makeDispatch } from "./internal/Dispatch.ts"
 import { Observer } from "./internal/DispatchProbe.ts"
 import { type RawOptions, resolveOptions } from "./internal/Options.ts"
 import { makeParallel } from "./internal/Parallel.ts"
-import { type AnyFn, infoOf, Registry, seriesOf } from "./internal/Registry.ts"
+import { type AnyFn, chainOf, infoOf, Registry, seriesOf } from "./internal/Registry.ts"
 import { makeRegistryEvents } from "./internal/RegistryEvents.ts"
 
 /** Internal settings the public options do not expose (the test layer's recorder). */
@@ -118,6 +119,16 @@ export const makeHookBus = (
       has: (hook) => Effect.sync(() => registry.chainOf(hook).some((e) => !e.removed)),
       handlers: (hook) => Effect.sync(() => registry.chainOf(hook).filter((e) => !e.removed).map(infoOf)),
       dispatchCount: (hook) => Effect.sync(() => registry.find(hook)?.dispatches ?? 0),
+      hooks: Effect.sync(() => {
+        const hooks: Array<HookInfo> = []
+        for (const slot of registry.allSlots()) {
+          const handlers = chainOf(slot).filter((e) => !e.removed).map(infoOf)
+          if (handlers.length > 0 || slot.dispatches > 0) {
+            hooks.push({ name: slot.name, kind: slot.kind, handlers, dispatches: slot.dispatches })
+          }
+        }
+        return hooks
+      }),
       current: Effect.map(HookStack.CurrentHookFrame, HookStack.names),
       awaitIdle: runner.awaitIdle,
       removeSource: (source) => registry.removeSource(source),

@@ -8,7 +8,7 @@ import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { DispatchRecord } from "../domain/DispatchRecord.ts"
-import type { ActionOptions, FilterOptions, HandlerInfo, Registration } from "../domain/Handler.ts"
+import type { ActionOptions, FilterOptions, HandlerInfo, HookInfo, Registration } from "../domain/Handler.ts"
 import type { ActionHook, AnyHook, ArgsOf, FilterHook, ValueOf } from "../domain/Hook.ts"
 import type {
   ActionFailed,
@@ -149,6 +149,11 @@ export interface HookBusShape {
   readonly has: (hook: AnyHook) => Effect.Effect<boolean>
   /** The hook's handlers in resolved run order. */
   readonly handlers: (hook: AnyHook) => Effect.Effect<ReadonlyArray<HandlerInfo>>
+  /**
+   * Every hook the bus has handlers for or has dispatched, in the order it first saw them, each with its handlers
+   * in resolved run order (what `handlers` shows) and its dispatch count: what an inspector lists.
+   */
+  readonly hooks: Effect.Effect<ReadonlyArray<HookInfo>>
   /** How many times the hook was dispatched (WordPress `did_action`). */
   readonly dispatchCount: (hook: AnyHook) => Effect.Effect<number>
   /** The hooks this fiber is dispatching, outermost first (WordPress `current_filter`, as a stack). */

@@ -104,6 +104,7 @@ export const makeStubBus = (stubs: HookBusStubs): HookBusShape => {
       })) as any,
     has: (hook) => Effect.sync(() => has(hook)),
     handlers: () => Effect.succeed([]),
+    hooks: Effect.succeed([]),
     dispatchCount: (hook) => Effect.sync(() => counts.get(hook.key) ?? 0),
     current: Effect.succeed([]),
     awaitIdle: Effect.void,

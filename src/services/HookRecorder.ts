@@ -8,7 +8,7 @@ import type * as Effect from "effect/Effect"
 import type { DispatchRecord } from "../domain/DispatchRecord.ts"
 import type { HookKind } from "../domain/Hook.ts"
 
-export type { DispatchOutcome, DispatchRecord } from "../domain/DispatchRecord.ts"
+export type { DispatchOutcome, DispatchRecord, HandlerTiming } from "../domain/DispatchRecord.ts"
 
 /**
  * The operations of the recorder.

@@ -139,6 +139,8 @@ export type LoadError = PluginLoadError | RegistrationRejected | InvalidOptions
  */
 export interface PluginStatusReport extends PluginInstance.PluginStatus {
   readonly version: string
+  /** The serving module's SHA-256 (hex), whether or not the manifest pins it in `wasm.sha256`. */
+  readonly sha256: string
   readonly hooks: ReadonlyArray<string>
   /** How many times the plugin was reloaded. */
   readonly reloads: number
@@ -289,6 +291,7 @@ export const status = (handle: PluginHandle): Effect.Effect<PluginStatusReport> 
     Effect.map(plugin.instance.status, (s) => ({
       ...s,
       version: plugin.version,
+      sha256: plugin.current.sha256,
       hooks: plugin.manifest.hooks.map((h) => h.name),
       reloads: plugin.reloads
     })))

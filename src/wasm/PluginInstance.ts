@@ -233,6 +233,12 @@ export interface PluginStatus {
   readonly instances: number
   /** Fuel used by the last metered call. */
   readonly lastFuelUsed: number | undefined
+  /** Fuel used per metered call on average (`undefined` before the first one). */
+  readonly averageFuelUsed: number | undefined
+  /** The memory cap, in 64 KiB pages. */
+  readonly memoryPages: number
+  /** The last call's failure (a refusal while suspended included), if any call failed. */
+  readonly lastError: { readonly _tag: string; readonly message: string } | undefined
 }
 
 /**
@@ -420,6 +426,9 @@ export const make = (
     let calls = 0
     let rejected = 0
     let lastFuelUsed: number | undefined
+    let fuelUsedTotal = 0
+    let meteredCalls = 0
+    let lastError: PluginStatus["lastError"]
 
     // The per-second gn_log cap: a window per wall-clock second, over every call and instance of this plugin.
     const flushLogs = LogWindow.make(
@@ -439,7 +448,10 @@ export const make = (
       payload: string | UnencodableValue
     ): CallResult | Effect.Effect<CallResult> => {
       if (released) return Effect.die(new Error(`plugin "${plugin}" was called after its scope closed`))
-      if (payload instanceof UnencodableValue) return { _tag: "Err", error: payload, fuelUsed: undefined }
+      if (payload instanceof UnencodableValue) {
+        lastError = { _tag: payload._tag, message: payload.message }
+        return { _tag: "Err", error: payload, fuelUsed: undefined }
+      }
       calls++
       const callSync = executor.callSync
       const clock = breaker === undefined && callSync === undefined
@@ -448,6 +460,7 @@ export const make = (
       const admission = breaker === undefined ? undefined : breaker.admit(clock!.currentTimeMillisUnsafe())
       if (admission !== undefined && admission._tag === "Reject") {
         rejected++
+        lastError = { _tag: "PluginSuspended", message: `plugin "${plugin}" is suspended by its circuit breaker` }
         return {
           _tag: "Err",
           error: new PluginSuspended({ plugin, hook, until: admission.until }),
@@ -494,6 +507,13 @@ export const make = (
 
     const recordAnswer = (hook: string, answer: Executor.Answer): CallResult | Effect.Effect<CallResult> => {
       const fuelUsed = answer.result.fuelUsed
+      if (answer.result._tag === "Err") {
+        lastError = { _tag: answer.result.error._tag, message: answer.result.error.message }
+      }
+      if (fuelUsed !== undefined) {
+        fuelUsedTotal += fuelUsed
+        meteredCalls++
+      }
       if (fuelUsed === undefined && answer.logs.length === 0) return answer.result
       const logged = answer.logs.length === 0 ? Effect.void : flushLogs(hook, answer.logs)
       if (fuelUsed === undefined) return Effect.as(logged, answer.result)
@@ -538,7 +558,10 @@ export const make = (
           calls,
           rejected,
           instances: executor.instances(),
-          lastFuelUsed
+          lastFuelUsed,
+          averageFuelUsed: meteredCalls === 0 ? undefined : fuelUsedTotal / meteredCalls,
+          memoryPages,
+          lastError
         })
       })
     }

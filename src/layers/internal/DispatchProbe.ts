@@ -12,7 +12,7 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as References from "effect/References"
 import * as Tracer from "effect/Tracer"
-import type { DispatchOutcome, DispatchRecord } from "../../domain/DispatchRecord.ts"
+import type { DispatchOutcome, DispatchRecord, HandlerTiming } from "../../domain/DispatchRecord.ts"
 import type { HookKind } from "../../domain/Hook.ts"
 import type { HandlerFailed } from "../../domain/HookErrors.ts"
 import * as HookMetrics from "../../domain/HookMetrics.ts"
@@ -218,6 +218,10 @@ export class Probe {
   /** Whether the span is the parent span of the chain's context (set by the engine that ran the chain). */
   framed = false
   private readonly handlers: Array<string> | undefined
+  /** Recording: each handler's start and end (clock units from `started`), and its outcome. */
+  private readonly timings: Array<MutableTiming> | undefined
+  /** Recording: when the dispatch started, in Unix milliseconds. */
+  private readonly startedAt: number
   private failures: Array<HandlerFailed> | undefined
   private done = false
 
@@ -234,7 +238,7 @@ export class Probe {
     const tracing = observer.options.tracing !== "off"
     const env = tracing ? spanEnv(context) : undefined
     this.env = env
-    this.metricClock = !tracing && observer.options.metrics ? spanEnv(context).clock : undefined
+    this.metricClock = !tracing && (observer.options.metrics || observer.recording) ? spanEnv(context).clock : undefined
     this.kind = kind
     this.name = name
     this.series = series
@@ -243,6 +247,8 @@ export class Probe {
     this.handlers = observer.recording ? [] : undefined
     this.lazy = env !== undefined && env.enabled && env.tracer === Tracer.nativeTracer &&
       observer.options.tracing === "dispatch"
+    this.timings = observer.recording ? [] : undefined
+    this.startedAt = observer.recording ? (env?.clock ?? this.metricClock!).currentTimeMillisUnsafe() : 0
     // One clock read at each end serves both the span and the duration metric.
     this.started = this.clock()
     if (!this.lazy) {
@@ -295,7 +301,15 @@ export class Probe {
    * linked span where it runs instead.
    */
   handlerStarted(source: string, inline = true): Tracer.Span | undefined {
-    this.handlers?.push(source)
+    if (this.handlers !== undefined) {
+      this.handlers.push(source)
+      this.timings!.push({
+        source,
+        start: this.clock() - this.started,
+        end: undefined,
+        outcome: inline ? "ok" : "async"
+      })
+    }
     const env = this.env
     if (!inline || this.observer.options.tracing !== "handlers" || this.span === undefined || env === undefined) {
       return undefined
@@ -305,8 +319,25 @@ export class Probe {
     return span
   }
 
-  handlerEnded(span: Tracer.Span | undefined, exit: Exit.Exit<unknown, unknown>): void {
+  /**
+   * A sync handler ended. `at` is its place among the handlers started (`handlerCount()` before it started): the
+   * last one started unless handlers run at once.
+   */
+  handlerEnded(span: Tracer.Span | undefined, exit: Exit.Exit<unknown, unknown>, at?: number): void {
     if (span !== undefined) span.end(spanTime(this.env!), exit)
+    const timings = this.timings
+    if (timings !== undefined) {
+      const timing = timings[at ?? timings.length - 1]
+      if (timing !== undefined) {
+        timing.end = this.clock() - this.started
+        if (exit._tag === "Failure") timing.outcome = "failed"
+      }
+    }
+  }
+
+  /** How many handlers were started so far (recording only; 0 otherwise). */
+  handlerCount(): number {
+    return this.timings?.length ?? 0
   }
 
   /** A handler did not complete: a span event and a metric. */
@@ -362,7 +393,23 @@ export class Probe {
       handlers: this.handlers ?? [],
       result: this.kind === "filter" ? result : undefined,
       failures: this.failures ?? [],
-      shortCircuitedBy
+      shortCircuitedBy,
+      startedAt: this.startedAt,
+      durationMillis: Number(ended - this.started) / 1e6,
+      timings: (this.timings ?? []).map((t): HandlerTiming => ({
+        source: t.source,
+        startMillis: Number(t.start) / 1e6,
+        durationMillis: t.end === undefined ? undefined : Number(t.end - t.start) / 1e6,
+        outcome: t.outcome
+      }))
     })
   }
+}
+
+/** A handler's timing while its dispatch runs. */
+interface MutableTiming {
+  readonly source: string
+  readonly start: bigint
+  end: bigint | undefined
+  outcome: HandlerTiming["outcome"]
 }

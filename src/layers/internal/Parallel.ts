@@ -46,10 +46,11 @@ export const makeParallel = (
           started++
           return submitAsync.submit(entry, args, context, frame, probe?.span)
         }
+        const at = probe?.handlerCount()
         const span = probe?.handlerStarted(entry.source)
         const returned = callActionHandler(entry.fn, args)
         const done = (exit: Exit.Exit<unknown, unknown>) => {
-          probe?.handlerEnded(span, exit)
+          probe?.handlerEnded(span, exit, at)
           exits[i] = exit
         }
         const exit = EffectCompat.completedExit(returned)

@@ -68,7 +68,10 @@ export const infoOf = (entry: Entry): HandlerInfo => ({
   mode: entry.mode,
   before: entry.before,
   after: entry.after,
-  once: entry.once
+  once: entry.once,
+  ordered: entry.orderBy !== undefined,
+  timeoutMillis: entry.timeout === undefined ? undefined : Duration.toMillis(entry.timeout),
+  onError: entry.slot.kind === "filter" ? entry.policy : undefined
 })
 
 /** The fields logs about a handler are annotated with. */
@@ -145,6 +148,11 @@ export class Registry {
       this.slots.set(key, slot)
     }
     return slot
+  }
+
+  /** Every slot, in the order hooks were first seen. */
+  allSlots(): IterableIterator<Slot> {
+    return this.slots.values()
   }
 
   /** The slot of a hook, if it has one. */

@@ -26,6 +26,8 @@ import * as WasmBinary from "../WasmBinary.ts"
 /** One loaded version of a plugin: its instance, the scope that owns it, and its calls in flight. */
 export interface Version {
   readonly manifest: Manifest.Manifest
+  /** The module's SHA-256, hex. */
+  readonly sha256: string
   readonly instance: PluginInstance.PluginInstance
   readonly scope: Scope.Closeable
   inFlight: number
@@ -131,8 +133,9 @@ export const loadVersion = (
     const manifest = yield* Manifest.decode(manifestInput, "manifest")
     const limits = Limits.resolve(manifest.name, manifest.limits, options.limits)
     if (limits instanceof Error) return yield* limits
+    // Always hashed: `Plugin.status` reports it (the integrity an inspector shows), and the manifest may pin it.
+    const actual = yield* sha256(bytes)
     if (manifest.wasm?.sha256 !== undefined) {
-      const actual = yield* sha256(bytes)
       if (actual !== manifest.wasm.sha256) {
         return yield* new IntegrityMismatch({ plugin: manifest.name, expected: manifest.wasm.sha256, actual })
       }
@@ -154,7 +157,7 @@ export const loadVersion = (
       Scope.provide(scope),
       Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
     )
-    const version: Version = { manifest, instance, scope, inFlight: 0, retired: false, released: false }
+    const version: Version = { manifest, sha256: actual, instance, scope, inFlight: 0, retired: false, released: false }
     return version
   })
 
