@@ -259,6 +259,42 @@ describe("result bodies and numbers", () => {
   })
 })
 
+describe("result bodies and nesting", () => {
+  const body = (text: string) => Abi.parseBody("p", "h", new TextEncoder().encode(text))
+  const depthOf = (value: unknown): number =>
+    typeof value === "object" && value !== null
+      ? 1 + Math.max(0, ...Object.values(value).map(depthOf))
+      : 0
+
+  it("a body is refused exactly when it nests past the bound, whatever brackets its strings hold", () => {
+    // Bodies with few brackets skip the byte scan; strings full of brackets and deep nesting take it.
+    const nest = (depth: number, open: ReadonlyArray<"[" | "{">, inner: string) => {
+      let text = inner
+      for (let i = depth - 1; i >= 0; i--) text = open[i % open.length] === "[" ? `[${text}]` : `{"k":${text}}`
+      return text
+    }
+    const noise = fc.array(fc.constantFrom("[", "{", "]", "}", "\\\"", "e", "x", "1"), { maxLength: 300 })
+      .map((parts) => JSON.stringify(parts.join("")))
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 140 }),
+        fc.array(fc.constantFrom("[" as const, "{" as const), { minLength: 1, maxLength: 3 }),
+        noise,
+        (depth, open, inner) => {
+          const text = `{"value":${nest(depth, open, inner)},"note":${inner}}`
+          const expected = depthOf(JSON.parse(text))
+          const result = body(text)
+          if (expected > Abi.maxJsonDepth) {
+            assert.instanceOf(result, Error, text)
+            assert.include((result as Error).message, "nests deeper")
+          } else assert.deepStrictEqual(result, JSON.parse(text))
+        }
+      ),
+      { numRuns: 400 }
+    )
+  })
+})
+
 describe("4. packed results", () => {
   it.effect("(0, 0): success with no body; a filter's value is unchanged", () =>
     Effect.gen(function*() {
