@@ -85,6 +85,38 @@ describe("EffectCompat: completed Effects", () => {
   })
 })
 
+describe("EffectCompat: genuine Effects", () => {
+  class Key extends Context.Service<Key, { readonly n: number }>()("test/Key") {}
+  it("takes every kind of Effect the library builds, and no plain object carrying the Effect key", () => {
+    const genuine: Array<unknown> = [
+      Effect.succeed(1),
+      Effect.sync(() => 1),
+      Effect.gen(function*() {
+        return yield* Effect.succeed(1)
+      }),
+      Effect.fnUntraced(function*() {
+        return yield* Effect.succeed(1)
+      })(),
+      Effect.never,
+      Effect.promise(() => Promise.resolve(1)),
+      Key,
+      new ShortCircuit({ value: 1 }),
+      Exit.fail(1)
+    ]
+    for (const e of genuine) assert.isTrue(EffectCompat.isGenuineEffect(e), String(e))
+    const forged: Array<unknown> = [
+      { "~effect/Effect": {} },
+      { "~effect/Effect": "~effect/Effect", [ExitKey]: ExitKey, _tag: "Success", value: 2 },
+      1,
+      null,
+      { _tag: "Success" }
+    ]
+    for (const f of forged) assert.isFalse(EffectCompat.isGenuineEffect(f), JSON.stringify(f))
+    // The reason the check is not `Effect.isEffect` alone: it accepts the forged object.
+    assert.isTrue(Effect.isEffect({ "~effect/Effect": {} }))
+  })
+})
+
 describe("EffectCompat: context services", () => {
   class A extends Context.Service<A, { readonly n: number }>()("test/A") {}
   class B extends Context.Service<B, { readonly n: number }>()("test/B") {}

@@ -3,11 +3,12 @@
  * results with random bytes at the pointer, random result bodies, random manifests and random bytes as modules.
  * Every case must end in a typed error or the correct value: never a defect, a hang or a crash.
  */
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Layer, References } from "effect"
 import * as fc from "fast-check"
+import { type FilterFailed, type FilterHook, Hook, HookBus, HookName, maxMessageLength } from "../../src/index.ts"
 import { Guest } from "../../src/wasm/Guest.ts"
-import { Abi, Manifest, PluginInstance } from "../../src/wasm/index.ts"
-import { abiModule, compileWatPromise } from "../fixtures/wat.ts"
+import { Abi, Limits, Manifest, Plugin, PluginInstance, PluginPolicy } from "../../src/wasm/index.ts"
+import { abiModule, compileWatPromise, packed as packedResult } from "../fixtures/wat.ts"
 
 /**
  * A guest whose every call returns, as its packed result, what `gn_time_ms` gives it: the harness sets that value
@@ -232,5 +233,461 @@ export const fuzzModules = async (cases: number, seed: number): Promise<number> 
     process.stderr.write = write
   }
   if (printed.length > 0) throw new Error(`loading modules printed to the console: ${printed[0]}`)
+  return ran
+}
+
+// ---- The sandbox rules of issue 13 as properties: each holds over every input, not only the cases Hostile tests.
+
+/** A number as JSON text reads it (`1e400` is `Infinity`): what a manifest or a guest hands the host. */
+const fromJson = (text: string): number => JSON.parse(text) as number
+
+const limitFields = ["memoryPages", "fuel", "timeoutMs", "maxPayloadBytes"] as const
+const schemaMaximum = {
+  memoryPages: 65_536,
+  fuel: Number.MAX_SAFE_INTEGER,
+  timeoutMs: 3_600_000,
+  maxPayloadBytes: 1_073_741_824
+} as const
+
+/**
+ * Manifest limits against host ceilings: whatever a manifest asks for, it decodes (with sane numbers) or fails with
+ * ManifestInvalid; then it gets exactly what it asked for when at or under every ceiling, and otherwise fails with
+ * LimitAboveCeiling listing exactly the fields over. A limit is never raised above the ceiling, nor clamped silently.
+ */
+export const fuzzLimits = (cases: number, seed: number): number => {
+  const amount = fc.oneof(
+    fc.integer({ min: 1, max: 1_000 }),
+    fc.integer({ min: 1, max: 2_000_000_000 }),
+    fc.constantFrom(65_536, 65_537, Number.MAX_SAFE_INTEGER, 3_600_000, 1_073_741_824),
+    fc.constantFrom(0, -1, 1.5, Infinity, Number.NaN, fromJson("1e400"))
+  )
+  const request = fc.record(
+    { memoryPages: amount, fuel: amount, timeoutMs: amount, maxPayloadBytes: amount },
+    { requiredKeys: [] }
+  )
+  const ceiling = fc.record({
+    memoryPages: fc.integer({ min: 1, max: 4_096 }),
+    fuel: fc.integer({ min: 1, max: 1_000_000_000 }),
+    timeoutMs: fc.integer({ min: 1, max: 60_000 }),
+    maxPayloadBytes: fc.integer({ min: 1, max: 1 << 24 })
+  }, { requiredKeys: [] })
+  let ran = 0
+  fc.assert(
+    fc.property(request, fc.option(ceiling, { nil: undefined }), (limits, host) => {
+      ran++
+      const decoded = Effect.runSyncExit(
+        Manifest.decode({ abi: 1, name: "greedy", version: "1.0.0", hooks: [], limits })
+      )
+      // The schema's own bounds: a positive integer up to a hard maximum per field.
+      const decodable = limitFields.every((f) => {
+        const n = limits[f]
+        return n === undefined || (Number.isInteger(n) && n >= 1 && n <= schemaMaximum[f])
+      })
+      if (Exit.isSuccess(decoded) !== decodable) {
+        throw new Error(`limits ${JSON.stringify(limits)}: decoded ${decoded._tag}, expected ${decodable}`)
+      }
+      if (Exit.isFailure(decoded)) return
+      const manifestLimits = decoded.value.limits
+      const over = limitFields.filter((f) => {
+        const n = manifestLimits?.[f]
+        return n !== undefined && n > (host?.[f] ?? Limits.defaultCeilings[f])
+      })
+      const resolved = Limits.resolve("greedy", manifestLimits, host)
+      if (resolved instanceof Error) {
+        const listed = resolved.limits.map((l) => l.limit)
+        if (JSON.stringify(listed) !== JSON.stringify(over)) {
+          throw new Error(`LimitAboveCeiling listed ${listed.join(",")}, expected ${over.join(",")}`)
+        }
+        return
+      }
+      if (over.length > 0) throw new Error(`limits over the ceiling loaded: ${over.join(", ")}`)
+      for (const f of limitFields) {
+        const want = manifestLimits?.[f] ?? host?.[f] ?? Limits.defaults[f]
+        if (resolved[f] !== want) throw new Error(`${f}: got ${resolved[f]}, expected ${want}`)
+        if (resolved[f] > (host?.[f] ?? Limits.defaultCeilings[f])) throw new Error(`${f} raised above the ceiling`)
+      }
+    }),
+    { numRuns: cases, seed }
+  )
+  return ran
+}
+
+/** The characters no hook name may carry: control characters, line separators, bidi controls, lone surrogates. */
+const forbidden = [
+  "\u0000",
+  "\n",
+  "\r",
+  "\t",
+  "\u001b",
+  "\u007f",
+  "\u0085",
+  "\u2028",
+  "\u2029",
+  "\u202e",
+  "\u2066",
+  "\ud800",
+  "\udfff"
+]
+const prototypeKeys = Object.getOwnPropertyNames(Object.prototype)
+
+/**
+ * Hook names: a name with a forbidden character is refused everywhere it can enter (`HookName.problem`,
+ * `Hook.filter`, a manifest, `addFilter`) with a typed error; a name that is a key of `Object.prototype`
+ * (`constructor`, `__proto__`, `toString`) is an ordinary name: it registers, dispatches and is judged by the
+ * policy like any other, never reaching the prototype.
+ */
+export const fuzzHookNames = (cases: number, seed: number): number => {
+  const poisoned = fc.tuple(fc.string({ maxLength: 20 }), fc.constantFrom(...forbidden), fc.string({ maxLength: 20 }))
+    .map(([a, bad, b]) => ({ name: `${a}${bad}${b}`, bad: true }))
+  const prototypeName = fc.constantFrom(...prototypeKeys).map((name) => ({ name, bad: false }))
+  const plain = fc.stringMatching(/^[a-z_.:/-]{1,40}$/).map((name) => ({ name, bad: false }))
+  let ran = 0
+  fc.assert(
+    fc.property(
+      fc.oneof(poisoned, prototypeName, plain),
+      fc.constantFrom("filter", "action"),
+      ({ bad, name }, kind) => {
+        ran++
+        const problem = HookName.problem(name)
+        if ((problem !== undefined) !== bad) throw new Error(`HookName.problem(${JSON.stringify(name)}) = ${problem}`)
+        let thrown = false
+        try {
+          if (kind === "filter") Hook.filter(name)
+          else Hook.action(name)
+        } catch {
+          thrown = true
+        }
+        if (thrown !== bad) {
+          throw new Error(
+            `Hook.${kind}(${JSON.stringify(name)}) ${thrown ? "threw" : "did not throw"}`
+          )
+        }
+        const decoded = Effect.runSyncExit(
+          Manifest.decode({ abi: 1, name: "names", version: "1.0.0", hooks: [{ name, kind }] })
+        )
+        if (Exit.isSuccess(decoded) === bad) {
+          throw new Error(
+            `a manifest hook named ${JSON.stringify(name)}: ${decoded._tag}`
+          )
+        }
+        if (Exit.isFailure(decoded)) {
+          const reason = decoded.cause.reasons[0]
+          if (reason._tag !== "Fail" || !reason.error.problems.some((p) => p.path === "hooks[0].name")) {
+            throw new Error(`a bad name did not fail as ManifestInvalid at hooks[0].name`)
+          }
+        }
+        // The bus: a typed RegistrationRejected for a bad name, a working handler for any other.
+        const registered = Effect.runSyncExit(
+          Effect.gen(function*() {
+            const bus = yield* HookBus
+            const hook = { kind: "filter", name } as unknown as FilterHook<string>
+            yield* bus.addFilter(hook, (s) => Effect.succeed(`${s}!`))
+            return yield* bus.applyFilters(hook, "x")
+          }).pipe(Effect.provide(Layer.fresh(HookBus.layerWith({ tracing: "off", metrics: false }))), Effect.scoped)
+        )
+        if (bad) {
+          const reason = Exit.isFailure(registered) ? registered.cause.reasons[0] : undefined
+          if (reason?._tag !== "Fail" || (reason.error as { _tag: string })._tag !== "RegistrationRejected") {
+            throw new Error(`addFilter with ${JSON.stringify(name)} did not end in RegistrationRejected`)
+          }
+        } else if (!Exit.isSuccess(registered) || registered.value !== "x!") {
+          throw new Error(`a filter named ${JSON.stringify(name)} did not run: ${String(registered)}`)
+        }
+        // The policy looks names up as own keys only.
+        const policy = PluginPolicy.make({ allowHooks: {}, allowImports: {} })
+        if (policy.deniedHooks(name, [name]).length !== 1) throw new Error(`the policy allowed ${JSON.stringify(name)}`)
+        const allowed = PluginPolicy.make({ allowHooks: { [name]: [name] } })
+        if (allowed.deniedHooks(name, [name]).length !== 0) throw new Error(`the policy denied ${JSON.stringify(name)}`)
+      }
+    ),
+    { numRuns: cases, seed }
+  )
+  return ran
+}
+
+/**
+ * Registration options: `once`, `priority`, `before`/`after` and `onError` of the wrong type are a typed
+ * RegistrationRejected naming the option (`once: "yes"` is not false, `1e400` is not a priority); nothing is
+ * registered.
+ */
+export const fuzzOptions = (cases: number, seed: number): number => {
+  const wrong = fc.oneof(
+    fc.record({ once: fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.constantFrom("yes", "true", 1, 0)) }),
+    fc.record({
+      priority: fc.oneof(
+        fc.constantFrom(fromJson("1e400"), fromJson("-1e400"), Number.NaN),
+        fc.string(),
+        fc.constant(null)
+      )
+    }),
+    fc.record({ before: fc.oneof(fc.string(), fc.constant([""]), fc.array(fc.integer(), { minLength: 1 })) }),
+    fc.record({ onError: fc.string().filter((s) => s !== "abort" && s !== "skip") })
+  )
+  let ran = 0
+  fc.assert(
+    fc.property(wrong, (options) => {
+      ran++
+      const exit = Effect.runSyncExit(
+        Effect.gen(function*() {
+          const bus = yield* HookBus
+          const hook = Hook.filter<string>("options")
+          const error = yield* Effect.flip(bus.addFilter(hook, Effect.succeed, options as never))
+          return { error, handlers: (yield* bus.handlers(hook)).length }
+        }).pipe(Effect.provide(Layer.fresh(HookBus.layerWith({ tracing: "off", metrics: false }))), Effect.scoped)
+      )
+      if (!Exit.isSuccess(exit)) throw new Error(`options ${JSON.stringify(options)} were accepted or crashed`)
+      const { error, handlers } = exit.value
+      if (error._tag !== "RegistrationRejected" || handlers !== 0) {
+        throw new Error(`options ${JSON.stringify(options)}: ${error._tag}, ${handlers} handlers`)
+      }
+      const option = Object.keys(options)[0]
+      if (!error.message.includes(option)) throw new Error(`"${error.message}" does not name ${option}`)
+    }),
+    { numRuns: cases, seed }
+  )
+  return ran
+}
+
+/**
+ * Nested dispatch errors: a filter that recurses to any depth (up to the bus's `maxDepth`, or past it into
+ * RecursionLimit) fails with a message at most `maxMessageLength` long, built by reading the innermost error's
+ * message once: linear in the depth, never exponential.
+ */
+export const fuzzNestedErrors = (cases: number, seed: number): Promise<number> => {
+  let ran = 0
+  return fc.assert(
+    fc.asyncProperty(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 0, max: 80 }), async (maxDepth, failAt) => {
+      ran++
+      const reads = { n: 0 }
+      const innermost = {
+        get message() {
+          return (reads.n++, "innermost ".repeat(50))
+        }
+      }
+      const Nested = Hook.filter<number>("nested")
+      const error = await Effect.runPromise(
+        Effect.gen(function*() {
+          const bus = yield* HookBus
+          yield* bus.addFilter(
+            Nested,
+            (n): Effect.Effect<number, unknown> =>
+              n >= failAt ? Effect.fail(innermost) : bus.applyFilters(Nested, n + 1)
+          )
+          return yield* Effect.flip(bus.applyFilters(Nested, 0))
+        }).pipe(
+          Effect.provide(Layer.fresh(HookBus.layerWith({ tracing: "off", metrics: false, maxDepth }))),
+          Effect.scoped
+        )
+      )
+      const message = error.message
+      if (message.length > maxMessageLength) throw new Error(`a message of ${message.length} characters`)
+      if (reads.n > 1) throw new Error(`the innermost message was read ${reads.n} times at depth ${failAt}`)
+      if (message.length === 0) throw new Error("an empty message")
+    }),
+    { numRuns: cases, seed }
+  ).then(() => ran)
+}
+
+/**
+ * Objects that look like Effect values: returned by an in-process handler, any object carrying `~effect/Exit` or
+ * `~effect/Effect` is a handler defect naming the handler ("not an Effect"), in a typed FilterFailed; the dispatch
+ * never dies and never takes a forged success for the handler's value.
+ */
+export const fuzzForgedEffects = (cases: number, seed: number): number => {
+  const forged = fc.record({
+    key: fc.constantFrom("~effect/Exit", "~effect/Effect", "both"),
+    tag: fc.constantFrom("Success", "Failure", "Sync", "Suspend", "OnSuccess"),
+    rest: fc.dictionary(
+      fc.constantFrom("value", "cause", "_op", "effect_instruction_i0", "reasons", "~effect/Cause"),
+      fc.oneof(fc.jsonValue(), fc.constant(() => 1))
+    )
+  }).map(({ key, rest, tag }) => ({
+    ...rest,
+    _tag: tag,
+    ...(key !== "~effect/Effect" ? { "~effect/Exit": "~effect/Exit" } : {}),
+    ...(key !== "~effect/Exit" ? { "~effect/Effect": { _R: 1 } } : {})
+  }))
+  let ran = 0
+  fc.assert(
+    fc.property(forged, (object) => {
+      ran++
+      const Text = Hook.filter<unknown>("forged")
+      const exit = Effect.runSyncExit(
+        Effect.gen(function*() {
+          const bus = yield* HookBus
+          yield* bus.addFilter(Text, () => object as unknown as Effect.Effect<unknown>, { source: "forger" })
+          return yield* Effect.flip(bus.applyFilters(Text, "kept"))
+        }).pipe(
+          Effect.provide(Layer.fresh(HookBus.layerWith({ tracing: "off", metrics: false }))),
+          Effect.provideService(References.CurrentLoggers, new Set()),
+          Effect.scoped
+        )
+      )
+      if (!Exit.isSuccess(exit)) {
+        throw new Error(`a forged ${JSON.stringify(object)} broke the dispatch: ${exit.cause.reasons[0]._tag}`)
+      }
+      const error = exit.value as FilterFailed<unknown>
+      if (error._tag !== "FilterFailed" || error.failure.reason !== "Defect" || error.failure.source !== "forger") {
+        throw new Error(`a forged ${JSON.stringify(object)}: ${error._tag} ${error.message}`)
+      }
+      if (!error.message.includes("not an Effect")) throw new Error(`"${error.message}" does not say "not an Effect"`)
+    }),
+    { numRuns: cases, seed }
+  )
+  return ran
+}
+
+/** A module that answers `{"value":"<tag>"}` to every call. */
+const taggedModule = (tag: string): Promise<Uint8Array<ArrayBuffer>> => {
+  const body = `{"value":"${tag}"}`
+  return compileWatPromise(abiModule({ data: body, handle: packedResult(1024, body.length) }))
+}
+
+const hostSources = ["core", "core:sanitize", "theme"]
+
+/**
+ * The policy over random manifests: hooks at random priorities (inside, at and outside the allowed range,
+ * `1e308` included), ordered against host and plugin sources, some claiming a `source`. Under a policy with
+ * priority bounds and an ordering rule, a plugin loads exactly when every registration is inside them; then all its
+ * handlers are `plugin:<name>`, and the host's handler keeps its place (last, at priority 1000). A `source` field is
+ * always ManifestInvalid.
+ */
+export const fuzzPolicy = async (cases: number, seed: number): Promise<number> => {
+  const bytes = await taggedModule("plugin")
+  const source = fc.constantFrom(...hostSources, "plugin:other", "plugin:third")
+  const hook = fc.record({
+    name: fc.constantFrom("the_content", "the_title", "the_excerpt"),
+    priority: fc.oneof(fc.integer({ min: -200, max: 200 }), fc.constantFrom(0, 100, 1e308, -1e308, 99.5)),
+    before: fc.array(source, { maxLength: 2 }),
+    after: fc.array(source, { maxLength: 2 }),
+    source: fc.constantFrom("core", "plugin:policy", "plugin:other")
+  }, { requiredKeys: ["name"] })
+  const hooks = fc.uniqueArray(hook, { maxLength: 3, selector: (h) => h.name })
+  const policy = fc.record({
+    min: fc.option(fc.integer({ min: -100, max: 50 }), { nil: undefined }),
+    max: fc.option(fc.integer({ min: 50, max: 200 }), { nil: undefined }),
+    ordering: fc.option(fc.constantFrom("plugins" as const, "none" as const, "any" as const), { nil: undefined })
+  })
+  const Content = Hook.filter<string>("the_content")
+  let ran = 0
+  await fc.assert(
+    fc.asyncProperty(hooks, policy, async (requested, { max, min, ordering }) => {
+      ran++
+      const claimsSource = requested.some((h) => h.source !== undefined)
+      const inRange = (p: number) => p >= (min ?? -Infinity) && p <= (max ?? Infinity)
+      const refsOk = (refs: ReadonlyArray<string>) =>
+        ordering === "any" || (ordering === "none" ? refs.length === 0 : refs.every((r) => r.startsWith("plugin:")))
+      const allowed = requested.every((h) =>
+        inRange(h.priority ?? 10) && refsOk([...(h.before ?? []), ...(h.after ?? [])])
+      )
+      // Before and after the same registered handler: the bus refuses the cycle (ordering "any" only gets there).
+      const contradictory = requested.some((h) =>
+        h.name === "the_content" && h.before?.includes("core:sanitize") && h.after?.includes("core:sanitize")
+      )
+      const manifestHooks = requested.map((h) => ({ ...h, kind: "filter" }))
+      const outcome = await Effect.runPromise(
+        Effect.gen(function*() {
+          const bus = yield* HookBus
+          yield* bus.addFilter(Content, (s) => Effect.succeed(s.replaceAll("<", "")), {
+            source: "core:sanitize",
+            priority: 1000
+          })
+          const loaded = yield* Effect.exit(Plugin.fromBytes(bytes, {
+            abi: 1,
+            name: "policy",
+            version: "1.0.0",
+            hooks: manifestHooks
+          }))
+          return { loaded, sources: (yield* bus.handlers(Content)).map((h) => h.source) }
+        }).pipe(
+          Effect.provide(Layer.fresh(HookBus.layerWith({ tracing: "off", metrics: false }))),
+          Effect.provide(PluginPolicy.layer({
+            allowHooks: { "*": ["the_content", "the_title", "the_excerpt"] },
+            priority: { min, max },
+            ordering
+          })),
+          Effect.provideService(References.CurrentLoggers, new Set()),
+          Effect.scoped
+        )
+      )
+      const { loaded, sources } = outcome
+      const what = `${JSON.stringify(manifestHooks)} under ${JSON.stringify({ min, max, ordering })}`
+      if (Exit.isFailure(loaded)) {
+        const reason = loaded.cause.reasons[0]
+        const tag = reason._tag === "Fail" ? (reason.error as { _tag: string })._tag : reason._tag
+        const want = claimsSource
+          ? "ManifestInvalid"
+          : !allowed
+          ? "CapabilityDenied"
+          : contradictory
+          ? "RegistrationRejected"
+          : "(loaded)"
+        if (tag !== want) throw new Error(`${what}: ${tag}, expected ${want}`)
+        if (sources.join() !== "core:sanitize") throw new Error(`${what}: a refused plugin left ${sources.join()}`)
+        return
+      }
+      if (claimsSource || !allowed || contradictory) throw new Error(`${what}: loaded, though it should not`)
+      const plugin = sources.filter((s) => s !== "core:sanitize")
+      if (plugin.some((s) => s !== "plugin:policy")) throw new Error(`${what}: sources ${sources.join()}`)
+      if (ordering !== "any" && sources.at(-1) !== "core:sanitize") {
+        throw new Error(`${what}: the host's handler lost its place: ${sources.join()}`)
+      }
+    }),
+    { numRuns: cases, seed }
+  )
+  return ran
+}
+
+/**
+ * Reloads: a plugin reloaded any number of times, with the same hooks, fewer or more, always has exactly the
+ * manifest's hooks registered (one handler each, `handle.registrations` agreeing), and dispatch reaches the newest
+ * version; closing its scope removes everything.
+ */
+export const fuzzReload = async (cases: number, seed: number): Promise<number> => {
+  const versions = await Promise.all(["v0", "v1", "v2", "v3"].map(taggedModule))
+  const names = ["the_content", "the_title", "the_excerpt"]
+  const hookSet = fc.subarray(names, { minLength: 1 })
+  let ran = 0
+  await fc.assert(
+    fc.asyncProperty(hookSet, fc.array(fc.tuple(hookSet, fc.nat(3)), { minLength: 1, maxLength: 5 }), async (
+      first,
+      reloads
+    ) => {
+      ran++
+      const manifestOf = (hooks: ReadonlyArray<string>) => ({
+        abi: 1,
+        name: "reloaded",
+        version: "1.0.0",
+        hooks: hooks.map((name) => ({ name, kind: "filter" }))
+      })
+      await Effect.runPromise(
+        Effect.gen(function*() {
+          const bus = yield* HookBus
+          const check = (hooks: ReadonlyArray<string>, tag: string, registrations: number) =>
+            Effect.gen(function*() {
+              for (const name of names) {
+                const hook = Hook.filter<string>(name)
+                const count = (yield* bus.handlers(hook)).length
+                if (count !== (hooks.includes(name) ? 1 : 0)) throw new Error(`${name}: ${count} handlers`)
+                if (hooks.includes(name) && (yield* bus.applyFilters(hook, "x")) !== tag) {
+                  throw new Error(`${name} did not reach ${tag}`)
+                }
+              }
+              if (registrations !== hooks.length) throw new Error(`${registrations} registrations for ${hooks.length}`)
+            })
+          yield* Effect.scoped(Effect.gen(function*() {
+            const handle = yield* Plugin.fromBytes(versions[0], manifestOf(first))
+            yield* check(first, "v0", handle.registrations.length)
+            for (const [hooks, v] of reloads) {
+              yield* Plugin.reload(handle, { bytes: versions[v], manifest: manifestOf(hooks) })
+              yield* check(hooks, `v${v}`, handle.registrations.length)
+            }
+          }))
+          yield* check([], "", 0)
+        }).pipe(Effect.provide(Layer.fresh(HookBus.layerWith({ tracing: "off", metrics: false }))), Effect.orDie)
+      )
+    }),
+    { numRuns: cases, seed }
+  )
   return ran
 }

@@ -28,6 +28,16 @@ export const completedExit = (returned: unknown): Exit.Exit<unknown, unknown> | 
 export const isSuccessExit = (returned: unknown): returned is Exit.Success<unknown> =>
   SuccessProto.isPrototypeOf(returned as object)
 
+// `Effect.isEffect` only tests for the `~effect/Effect` key too, and a plain object carrying it as its own property
+// (`{ "~effect/Effect": 1 }`) would reach the fiber's run loop, which dies with "Not a valid effect" and takes the
+// whole dispatch with it. Every Effect the library builds (primitives, `Effect.gen`, service keys, yieldable
+// errors) carries the key on its prototype, never as an own property: an own key marks a forgery.
+const EffectKey = "~effect/Effect"
+
+/** Whether a handler returned a real Effect: `Effect.isEffect`, and not a plain object carrying the key itself. */
+export const isGenuineEffect = (returned: unknown): returned is Effect.Effect<unknown, unknown> =>
+  Effect.isEffect(returned) && !Object.hasOwn(returned, EffectKey)
+
 // An `Effect.sync(thunk)` is a primitive whose evaluation calls `thunk` (with no receiver and no argument) and
 // continues with its value; a throw is a defect. Recognising one by its prototype and reading the thunk back lets
 // the dispatch call it in place, as it takes an `Effect.succeed` in place: one call instead of a runtime step and an

@@ -14,6 +14,7 @@ import * as Tracer from "effect/Tracer"
 import { type FailureReason, HandlerFailed } from "../../domain/HookErrors.ts"
 import * as HookStack from "../../services/internal/HookStack.ts"
 import type { Probe } from "./DispatchProbe.ts"
+import * as EffectCompat from "./EffectCompat.ts"
 import * as HandlerContext from "./HandlerContext.ts"
 import type { AnyFn, Entry } from "./Registry.ts"
 
@@ -170,7 +171,7 @@ export const runSlow = (
   probe: Probe | undefined,
   handlerSpan: Tracer.Span | undefined
 ): Effect.Effect<Exit.Exit<unknown, unknown>> => {
-  if (!Effect.isEffect(returned)) return Effect.succeed(notAnEffect(entry, returned))
+  if (!EffectCompat.isGenuineEffect(returned)) return Effect.succeed(notAnEffect(entry, returned))
   let effect = returned as Effect.Effect<unknown, unknown>
   const lent = HandlerContext.prepare(entry, entry.lent, caller)
   // A lazy dispatch span not yet in the chain's context is made now and set for this handler.
