@@ -545,5 +545,63 @@ describe("thicker: context through sync actions, the defect metric", () => {
           })
           assert.strictEqual(series?.count, 2, source)
         }
+        // Defects and typed failures are separate series; nothing else was counted for these sources.
+        const failures = yield* Metric.snapshot.pipe(Effect.provideService(Metric.MetricRegistry, registry))
+        const counted = failures.filter((m) => m.id === "hookbus_handler_failures_total").map((m) => [
+          (m.attributes as Record<string, string>).source,
+          (m.attributes as Record<string, string>).reason,
+          (m.state as { count: number }).count
+        ])
+        assert.deepStrictEqual(counted, [["dies", "defect", 2], ["throws", "defect", 2]])
       })))
+
+  it.effect("a typed failure counts with reason failure, a skipped filter defect with reason defect", () =>
+    withBus({ tracing: "off", filterErrors: { the_content: "skip" } }, (bus, registry) =>
+      Effect.gen(function*() {
+        yield* bus.addAction(Saved, () => Effect.fail("typed"), { source: "fails" })
+        yield* bus.addFilter(TheContent, () => Effect.die("bug"), { source: "filter-dies" })
+        yield* Effect.flip(bus.doAction(Saved, "1"))
+        assert.strictEqual(yield* bus.applyFilters(TheContent, "kept"), "kept")
+        assert.strictEqual(yield* bus.applyFilters(TheContent, "kept"), "kept")
+        const failure = yield* seriesValue(registry, "hookbus_handler_failures_total", {
+          hook: "post.saved",
+          kind: "action",
+          source: "fails",
+          reason: "failure"
+        })
+        const skipped = yield* seriesValue(registry, "hookbus_handler_failures_total", {
+          hook: "the_content",
+          kind: "filter",
+          source: "filter-dies",
+          reason: "defect"
+        })
+        assert.deepStrictEqual([failure?.count, skipped?.count], [1, 2])
+      })))
+
+  it.effect("context reaches a nested sync action: References, annotations, the span chain, and lent services", () => {
+    const { spans, tracer } = recordingTracer()
+    class Greeting extends Context.Service<Greeting, string>()("test/Greeting") {}
+    const Inner = Hook.action("inner")
+    return withBus({}, (bus) =>
+      Effect.gen(function*() {
+        const seen: Array<unknown> = []
+        // Registered where Greeting exists; dispatched from a fiber that lacks it.
+        yield* bus.addAction(Inner, () =>
+          Effect.gen(function*() {
+            const span = yield* Effect.currentSpan
+            seen.push([yield* Greeting, yield* Level, (yield* References.CurrentLogAnnotations).request, span.name])
+          }), { source: "inner" }).pipe(Effect.provideService(Greeting, "hello"))
+        yield* bus.addAction(Saved, () => bus.doAction(Inner), { source: "outer" })
+        yield* bus.doAction(Saved, "1").pipe(
+          Effect.provideService(Level, "dispatcher"),
+          Effect.annotateLogs({ request: "r-2" }),
+          Effect.withSpan("caller")
+        )
+        assert.deepStrictEqual(seen, [["hello", "dispatcher", "r-2", "hook.action inner"]])
+        const inner = spans.find((s) => s.name === "hook.action inner")
+        const outer = spans.find((s) => s.name === "hook.action post.saved")
+        assert.strictEqual(inner && parentName(inner), "hook.action post.saved")
+        assert.strictEqual(outer && parentName(outer), "caller")
+      }).pipe(Effect.provideService(Tracer.Tracer, tracer)))
+  })
 })

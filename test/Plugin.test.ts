@@ -6,7 +6,7 @@ import { createHash } from "node:crypto"
 import { type FilterFailed, Hook, HookBus } from "../src/index.ts"
 import { InvalidOptions, Manifest, Plugin } from "../src/wasm/index.ts"
 import { abiModule, compileWat, fixture, returningBody } from "./fixtures/wat.ts"
-import { manifest } from "./helpers.ts"
+import { captureLogs, type LogEntry, manifest, messageOf } from "./helpers.ts"
 
 const TheContent = Hook.filter<string>("the_content")
 
@@ -199,6 +199,57 @@ describe("Plugin.fromBytes", () => {
         assert.strictEqual(error.actual, createHash("sha256").update(notWasm).digest("hex"))
       }
     })))
+})
+
+describe("the action envelope, end to end through the bus", () => {
+  // Logs the hook name it was called with, then its whole payload: exactly what the guest received.
+  const logsPayload = abiModule({
+    imports: `(import "env" "gn_log" (func $log (param i32 i32 i32)))`,
+    handle: `(call $log (i32.const 1) (local.get $np) (local.get $nl))
+      (call $log (i32.const 1) (local.get $pp) (local.get $pl))
+      (i64.const 0)`
+  })
+
+  it.effect("doAction with a string, an int, a map and no args: the guest receives exactly this JSON", () => {
+    const entries: Array<LogEntry> = []
+    return withBus(Effect.gen(function*() {
+      const bus = yield* HookBus
+      yield* Plugin.fromBytes(yield* compileWat(logsPayload), manifest("echo", [{ name: "post.saved", kind: "action" }]))
+      const PostSaved = Hook.action<Array<unknown>>("post.saved")
+      yield* bus.doAction(PostSaved, "é \"quoted\"\n")
+      yield* bus.doAction(PostSaved, 42)
+      yield* bus.doAction(PostSaved, -7, 0)
+      yield* bus.doAction(PostSaved, { id: 1, tags: ["a", "b"], nested: { ok: true, none: null } })
+      yield* bus.doAction(PostSaved)
+      const lines = entries.filter((e) => e.annotations.plugin === "echo").map((e) => [
+        e.level,
+        e.annotations.hook,
+        messageOf(e)
+      ])
+      const envelope = (payload: string) => [["INFO", "post.saved", "post.saved"], ["INFO", "post.saved", payload]]
+      assert.deepStrictEqual(lines, [
+        ...envelope(`{"kind":"action","args":["é \\"quoted\\"\\n"]}`),
+        ...envelope(`{"kind":"action","args":[42]}`),
+        ...envelope(`{"kind":"action","args":[-7,0]}`),
+        ...envelope(`{"kind":"action","args":[{"id":1,"tags":["a","b"],"nested":{"ok":true,"none":null}}]}`),
+        ...envelope(`{"kind":"action","args":[]}`)
+      ])
+    }).pipe(captureLogs(entries)))
+  })
+
+  it.effect("a hook with args schemas encodes each argument before the guest sees it", () => {
+    const entries: Array<LogEntry> = []
+    return withBus(Effect.gen(function*() {
+      const bus = yield* HookBus
+      yield* Plugin.fromBytes(yield* compileWat(logsPayload), manifest("echo", [{ name: "typed", kind: "action" }]))
+      const Typed = Hook.action("typed", {
+        args: [Schema.String, Schema.NumberFromString, Schema.Record(Schema.String, Schema.Int)]
+      })
+      yield* bus.doAction(Typed, "s", 5, { a: 1, b: 2 })
+      const payloads = entries.filter((e) => e.annotations.plugin === "echo").map(messageOf)
+      assert.deepStrictEqual(payloads, ["typed", `{"kind":"action","args":["s","5",{"a":1,"b":2}]}`])
+    }).pipe(captureLogs(entries)))
+  })
 })
 
 describe("Plugin.load", () => {
