@@ -26,6 +26,7 @@ export type { ActionHook, AnyHook, ArgsOf, FilterHook, HookKind, ValueOf } from 
 export * from "./domain/HookErrors.ts"
 export * as HookMetrics from "./domain/HookMetrics.ts"
 export * as HookName from "./domain/HookName.ts"
+export type * from "./domain/Interceptor.ts"
 export { InvalidOptions } from "./domain/InvalidOptions.ts"
 export * as MetaHook from "./domain/MetaHook.ts"
 export * from "./services/HookBus.ts"

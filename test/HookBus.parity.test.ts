@@ -3,15 +3,31 @@
  * peer's API has its test here.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Data, Deferred, Effect, Exit, Layer, Option, Ref, Result, Scope } from "effect"
+import {
+  Cause,
+  Context,
+  Data,
+  Deferred,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Option,
+  Ref,
+  References,
+  Result,
+  Scope
+} from "effect"
 import * as fc from "fast-check"
 import {
   type ActionFailed,
+  type DispatchRecord,
   type FilterFailed,
   Hook,
   HookBus,
   type HookBusShape,
   HookRecorder,
+  type Interceptor,
   MetaHook,
   ShortCircuit
 } from "../src/index.ts"
@@ -430,5 +446,203 @@ describe("Layer helpers and the stub bus", () => {
       assert.strictEqual(yield* bus.dispatchCount(Ping), 2)
     }).pipe(Effect.provide(HookBus.layerStub({
       filters: { numbers: (n: number) => Effect.succeed(n + 10), broken: () => Effect.die("stub bug") }
+    }))))
+})
+
+describe("interceptors (tapable intercept({ call, register }), hookable beforeEach/afterEach)", () => {
+  /** An interceptor that writes what it sees as lines. */
+  const tracing = (lines: Array<string>): Interceptor => ({
+    beforeEach: (d) => Effect.sync(() => lines.push(`before ${d.kind} ${d.hook} ${JSON.stringify([d.value, d.args])}`)),
+    afterEach: (r) =>
+      Effect.sync(() =>
+        lines.push(
+          `after ${r.kind} ${r.hook} ${r.outcome} [${r.handlers.join(",")}] ${JSON.stringify(r.result)} ${
+            r.failures.map((f) => f.source).join(",")
+          }`
+        )
+      ),
+    register: (e) => Effect.sync(() => lines.push(`register ${e.kind} ${e.hook} ${e.handler.source}`))
+  })
+
+  it.effect("beforeEach and afterEach run around every dispatch, nested ones inside; register after each registration", () =>
+    withBus((bus) =>
+      Effect.gen(function*() {
+        const lines: Array<string> = []
+        yield* bus.addFilter(Numbers, (n) => Effect.succeed(n + 1), { source: "early" })
+        yield* bus.intercept(tracing(lines))
+        yield* bus.addFilter(Numbers, (n) => n > 100 ? Hook.shortCircuit(-1) : Effect.succeed(n * 2), { source: "x2" })
+        yield* bus.addAction(Ping, (s) => Effect.asVoid(bus.applyFilters(Numbers, s.length)), { source: "nest" })
+        yield* bus.addAction(Ping, () => Effect.fail("no"), { source: "fails" })
+        assert.strictEqual(yield* bus.applyFilters(Numbers, 1), 4)
+        assert.strictEqual((yield* bus.applyFiltersResult(Numbers, 200)).value, -1)
+        yield* Effect.flip(bus.doAction(Ping, "abc"))
+        yield* Effect.flip(bus.doActionParallel(Ping, "z"))
+        assert.deepStrictEqual(lines, [
+          "register filter numbers x2",
+          "register action ping nest",
+          "register action ping fails",
+          "before filter numbers [1,[]]",
+          "after filter numbers ok [early,x2] 4 ",
+          "before filter numbers [200,[]]",
+          "after filter numbers short_circuit [early,x2] -1 ",
+          "before action ping [null,[\"abc\"]]",
+          "before filter numbers [3,[]]",
+          "after filter numbers ok [early,x2] 8 ",
+          "after action ping failed [nest,fails] undefined fails",
+          "before action ping [null,[\"z\"]]",
+          "before filter numbers [1,[]]",
+          "after filter numbers ok [early,x2] 4 ",
+          "after action ping failed [nest,fails] undefined fails"
+        ])
+      })
+    ))
+
+  it.effect("scoped: closing the interceptor's scope removes it; two run in installation order", () =>
+    withBus((bus) =>
+      Effect.gen(function*() {
+        const lines: Array<string> = []
+        yield* bus.addAction(Ping, () => Effect.void, { source: "h" })
+        yield* bus.intercept({ beforeEach: (d) => Effect.sync(() => lines.push(`first ${d.hook}`)) })
+        const scope = yield* Scope.make()
+        yield* bus.intercept({
+          beforeEach: (d) => Effect.sync(() => lines.push(`second ${d.hook}`)),
+          register: (e) => Effect.sync(() => lines.push(`register ${e.handler.source}`))
+        }).pipe(Scope.provide(scope))
+        yield* bus.doAction(Ping)
+        yield* bus.addAction(Ping, () => Effect.void, { source: "in-scope" })
+        yield* Scope.close(scope, Exit.void)
+        yield* bus.doAction(Ping)
+        yield* bus.addAction(Ping, () => Effect.void, { source: "after" })
+        assert.deepStrictEqual(lines, ["first ping", "second ping", "register in-scope", "first ping"])
+      })
+    ))
+
+  it.effect("an interrupted dispatch reaches afterEach as interrupted; a RecursionLimit as failed", () =>
+    HookBus.use((bus) =>
+      Effect.gen(function*() {
+        const records: Array<string> = []
+        yield* bus.intercept({ afterEach: (r) => Effect.sync(() => records.push(`${r.hook} ${r.outcome}`)) })
+        const started = yield* Deferred.make<void>()
+        yield* bus.addAction(Ping, () => Effect.andThen(Deferred.succeed(started, void 0), Effect.never), {
+          source: "hangs"
+        })
+        const fiber = yield* Effect.forkChild(bus.doAction(Ping))
+        yield* Deferred.await(started)
+        yield* Fiber.interrupt(fiber)
+        const Deep = Hook.action("deep")
+        yield* bus.addAction(Deep, () => bus.doAction(Deep))
+        const error = yield* Effect.flip(bus.doAction(Deep))
+        assert.strictEqual(error._tag, "ActionFailed")
+        assert.deepStrictEqual(records, ["ping interrupted", "deep failed", "deep failed", "deep failed"])
+      })
+    ).pipe(Effect.provide(Layer.fresh(HookBus.layerWith({ maxDepth: 2 })))))
+
+  it.effect("a defect in an interceptor is logged at ERROR and changes nothing; its own dispatches are not intercepted", () => {
+    const entries: Array<LogEntry> = []
+    return withBus((bus) =>
+      Effect.gen(function*() {
+        let seen = 0
+        yield* bus.addFilter(Numbers, (n) => Effect.succeed(n + 1), { source: "inc" })
+        yield* bus.intercept({
+          beforeEach: () => {
+            throw new Error("before broke")
+          },
+          afterEach: () => Effect.die("after broke"),
+          register: () => Effect.die("register broke")
+        })
+        // This one dispatches from inside: without the rule it would intercept its own dispatch forever.
+        yield* bus.intercept({
+          beforeEach: (d) =>
+            d.hook === "numbers"
+              ? Effect.asVoid(
+                Effect.tap(Effect.orDie(bus.applyFilters(Numbers, 0)), (n) => Effect.sync(() => seen += n))
+              )
+              : Effect.void
+        })
+        assert.strictEqual(yield* bus.applyFilters(Numbers, 1), 2)
+        yield* bus.addAction(Ping, () => Effect.void, { source: "late" })
+        assert.strictEqual(seen, 1)
+        const errors = entries.filter((e) => e.level === "ERROR").map((e) => [
+          messageOf(e),
+          e.annotations.interceptor,
+          e.annotations.hook,
+          e.cause?.includes("broke")
+        ])
+        assert.deepStrictEqual(errors, [
+          ["beforeEach interceptor died", "beforeEach", "numbers", true],
+          ["afterEach interceptor died", "afterEach", "numbers", true],
+          ["register interceptor died", "register", "ping", true]
+        ])
+      })
+    ).pipe(captureLogs(entries))
+  })
+
+  it.effect("an interceptor's services come from where it was installed; it runs in the dispatching fiber", () =>
+    withBus((bus) =>
+      Effect.gen(function*() {
+        class Sink extends Context.Service<Sink, Array<string>>()("test/Sink") {}
+        const got: Array<string> = []
+        yield* bus.intercept({
+          beforeEach: (d) =>
+            Effect.gen(function*() {
+              const annotations = yield* References.CurrentLogAnnotations
+              ;(yield* Sink).push(`${d.hook} ${String(annotations.request)} ${(yield* bus.current).length}`)
+            })
+        }).pipe(Effect.provideService(Sink, got))
+        yield* bus.doAction(Ping).pipe(Effect.annotateLogs({ request: "r-9" }))
+        assert.deepStrictEqual(got, ["ping r-9 0"])
+      })
+    ))
+
+  it.live("a recorder built on afterEach sees exactly what HookRecorder records", () =>
+    Effect.promise(() =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.oneof(fc.integer({ min: -5, max: 5 }), fc.constant("action" as const)), { maxLength: 12 }),
+          (steps) =>
+            Effect.runPromise(
+              Effect.gen(function*() {
+                const bus = yield* HookBus
+                const recorder = yield* HookRecorder
+                const mine: Array<DispatchRecord> = []
+                yield* bus.intercept({ afterEach: (r) => Effect.sync(() => mine.push(r)) })
+                yield* bus.addFilter(Numbers, (n) => n < 0 ? Effect.fail("negative") : Effect.succeed(n + 1), {
+                  source: "inc"
+                })
+                yield* bus.addFilter(Numbers, (n) => n > 3 ? Hook.shortCircuit(0) : Effect.succeed(n), {
+                  source: "cap"
+                })
+                yield* bus.addAction(Ping, () => Effect.void, { source: "ping" })
+                for (const step of steps) {
+                  if (step === "action") yield* bus.doAction(Ping, "p")
+                  else yield* Effect.exit(bus.applyFilters(Numbers, step))
+                }
+                const theirs = yield* recorder.records
+                assert.strictEqual(mine.length, steps.length)
+                assert.deepStrictEqual(mine, theirs)
+              }).pipe(Effect.scoped, Effect.provide(Layer.fresh(HookBus.layerTest)))
+            )
+        ),
+        { numRuns: 50 }
+      )
+    ))
+
+  it.effect("the stub bus runs beforeEach and afterEach around its answers", () =>
+    Effect.gen(function*() {
+      const bus = yield* HookBus
+      const lines: Array<string> = []
+      yield* bus.intercept(tracing(lines))
+      assert.strictEqual(yield* bus.applyFilters(Numbers, 1), 11)
+      yield* Effect.flip(bus.doAction(Ping, "a"))
+      yield* bus.addAction(Ping, () => Effect.void, { source: "never" })
+      assert.deepStrictEqual(lines, [
+        "before filter numbers [1,[]]",
+        "after filter numbers ok [stub] 11 ",
+        "before action ping [null,[\"a\"]]",
+        "after action ping failed [stub] undefined stub"
+      ])
+    }).pipe(Effect.provide(HookBus.layerStub({
+      filters: { numbers: (n: number) => Effect.succeed(n + 10) },
+      actions: { ping: () => Effect.fail("stub says no") }
     }))))
 })

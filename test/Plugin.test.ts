@@ -212,43 +212,50 @@ describe("the action envelope, end to end through the bus", () => {
 
   it.effect("doAction with a string, an int, a map and no args: the guest receives exactly this JSON", () => {
     const entries: Array<LogEntry> = []
-    return withBus(Effect.gen(function*() {
-      const bus = yield* HookBus
-      yield* Plugin.fromBytes(yield* compileWat(logsPayload), manifest("echo", [{ name: "post.saved", kind: "action" }]))
-      const PostSaved = Hook.action<Array<unknown>>("post.saved")
-      yield* bus.doAction(PostSaved, "é \"quoted\"\n")
-      yield* bus.doAction(PostSaved, 42)
-      yield* bus.doAction(PostSaved, -7, 0)
-      yield* bus.doAction(PostSaved, { id: 1, tags: ["a", "b"], nested: { ok: true, none: null } })
-      yield* bus.doAction(PostSaved)
-      const lines = entries.filter((e) => e.annotations.plugin === "echo").map((e) => [
-        e.level,
-        e.annotations.hook,
-        messageOf(e)
-      ])
-      const envelope = (payload: string) => [["INFO", "post.saved", "post.saved"], ["INFO", "post.saved", payload]]
-      assert.deepStrictEqual(lines, [
-        ...envelope(`{"kind":"action","args":["é \\"quoted\\"\\n"]}`),
-        ...envelope(`{"kind":"action","args":[42]}`),
-        ...envelope(`{"kind":"action","args":[-7,0]}`),
-        ...envelope(`{"kind":"action","args":[{"id":1,"tags":["a","b"],"nested":{"ok":true,"none":null}}]}`),
-        ...envelope(`{"kind":"action","args":[]}`)
-      ])
-    }).pipe(captureLogs(entries)))
+    return withBus(
+      Effect.gen(function*() {
+        const bus = yield* HookBus
+        yield* Plugin.fromBytes(
+          yield* compileWat(logsPayload),
+          manifest("echo", [{ name: "post.saved", kind: "action" }])
+        )
+        const PostSaved = Hook.action<Array<unknown>>("post.saved")
+        yield* bus.doAction(PostSaved, "é \"quoted\"\n")
+        yield* bus.doAction(PostSaved, 42)
+        yield* bus.doAction(PostSaved, -7, 0)
+        yield* bus.doAction(PostSaved, { id: 1, tags: ["a", "b"], nested: { ok: true, none: null } })
+        yield* bus.doAction(PostSaved)
+        const lines = entries.filter((e) => e.annotations.plugin === "echo").map((e) => [
+          e.level,
+          e.annotations.hook,
+          messageOf(e)
+        ])
+        const envelope = (payload: string) => [["INFO", "post.saved", "post.saved"], ["INFO", "post.saved", payload]]
+        assert.deepStrictEqual(lines, [
+          ...envelope(`{"kind":"action","args":["é \\"quoted\\"\\n"]}`),
+          ...envelope(`{"kind":"action","args":[42]}`),
+          ...envelope(`{"kind":"action","args":[-7,0]}`),
+          ...envelope(`{"kind":"action","args":[{"id":1,"tags":["a","b"],"nested":{"ok":true,"none":null}}]}`),
+          ...envelope(`{"kind":"action","args":[]}`)
+        ])
+      }).pipe(captureLogs(entries))
+    )
   })
 
   it.effect("a hook with args schemas encodes each argument before the guest sees it", () => {
     const entries: Array<LogEntry> = []
-    return withBus(Effect.gen(function*() {
-      const bus = yield* HookBus
-      yield* Plugin.fromBytes(yield* compileWat(logsPayload), manifest("echo", [{ name: "typed", kind: "action" }]))
-      const Typed = Hook.action("typed", {
-        args: [Schema.String, Schema.NumberFromString, Schema.Record(Schema.String, Schema.Int)]
-      })
-      yield* bus.doAction(Typed, "s", 5, { a: 1, b: 2 })
-      const payloads = entries.filter((e) => e.annotations.plugin === "echo").map(messageOf)
-      assert.deepStrictEqual(payloads, ["typed", `{"kind":"action","args":["s","5",{"a":1,"b":2}]}`])
-    }).pipe(captureLogs(entries)))
+    return withBus(
+      Effect.gen(function*() {
+        const bus = yield* HookBus
+        yield* Plugin.fromBytes(yield* compileWat(logsPayload), manifest("echo", [{ name: "typed", kind: "action" }]))
+        const Typed = Hook.action("typed", {
+          args: [Schema.String, Schema.NumberFromString, Schema.Record(Schema.String, Schema.Int)]
+        })
+        yield* bus.doAction(Typed, "s", 5, { a: 1, b: 2 })
+        const payloads = entries.filter((e) => e.annotations.plugin === "echo").map(messageOf)
+        assert.deepStrictEqual(payloads, ["typed", `{"kind":"action","args":["s","5",{"a":1,"b":2}]}`])
+      }).pipe(captureLogs(entries))
+    )
   })
 })
 

@@ -13,7 +13,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { DispatchRecord } from "../domain/DispatchRecord.ts"
 import type { HookInfo } from "../domain/Handler.ts"
-import { type ActionHook, type ArgsOf, type FilterHook, keyOf } from "../domain/Hook.ts"
+import { type ActionHook, type AnyHook, type ArgsOf, type FilterHook, keyOf } from "../domain/Hook.ts"
 import type { InvalidOptions } from "../domain/InvalidOptions.ts"
 import type { HookBusOptions } from "../services/HookBusOptions.ts"
 import type { HookBusShape } from "../services/HookBusShape.ts"
@@ -22,6 +22,7 @@ import { makeSubmitAsync } from "./internal/Async.ts"
 import { AsyncRunner } from "./internal/AsyncRunner.ts"
 import { type DispatchDeps, makeDispatch } from "./internal/Dispatch.ts"
 import { Observer } from "./internal/DispatchProbe.ts"
+import { Interceptors } from "./internal/Intercept.ts"
 import { type RawOptions, resolveOptions } from "./internal/Options.ts"
 import { makeParallel } from "./internal/Parallel.ts"
 import { type AnyFn, chainOf, infoOf, Registry, seriesOf } from "./internal/Registry.ts"
@@ -98,23 +99,32 @@ export const makeHookBus = (
     }
     const dispatch = makeDispatch(deps)
     const parallel = makeParallel(deps, config.parallelConcurrency)
-    registry.events = makeRegistryEvents(registry, dispatch)
+    const interceptors = new Interceptors((afterEach) => observer.intercepted(afterEach))
+    registry.events = makeRegistryEvents(registry, dispatch, interceptors)
+    // With no interceptor, a dispatch pays the `dispatching` check; with some, it runs inside `around`.
+    const run = (hook: AnyHook, value: unknown, args: ReadonlyArray<unknown>, detailed: boolean) =>
+      interceptors.dispatching
+        ? interceptors.around(hook, value, args, (sink) => dispatch(hook, value, args, detailed, sink))
+        : dispatch(hook, value, args, detailed)
 
     const shape: HookBusShape = {
       addAction: (hook, handler, o) => registry.add(hook, handler as AnyFn, o as RawOptions | undefined),
       addFilter: (hook, handler, o) => registry.add(hook, handler as AnyFn, o as RawOptions | undefined),
       // `arguments` rather than a rest parameter: no array is allocated for the common dispatch without arguments.
       doAction: function(hook: ActionHook<any>) {
-        return dispatch(hook, undefined, arguments.length <= 1 ? noArgs : sliceArgs(arguments, 1), false)
+        return run(hook, undefined, arguments.length <= 1 ? noArgs : sliceArgs(arguments, 1), false)
       } as HookBusShape["doAction"],
       doActionParallel: function(hook: ActionHook<any>) {
-        return parallel(hook, arguments.length <= 1 ? noArgs : sliceArgs(arguments, 1))
+        const args = arguments.length <= 1 ? noArgs : sliceArgs(arguments, 1)
+        return interceptors.dispatching
+          ? interceptors.around(hook, undefined, args, (sink) => parallel(hook, args, sink))
+          : parallel(hook, args)
       } as HookBusShape["doActionParallel"],
       applyFilters: function(hook: FilterHook<any, any>, value: unknown) {
-        return dispatch(hook, value, arguments.length <= 2 ? noArgs : sliceArgs(arguments, 2), false)
+        return run(hook, value, arguments.length <= 2 ? noArgs : sliceArgs(arguments, 2), false)
       } as HookBusShape["applyFilters"],
       applyFiltersResult: function(hook: FilterHook<any, any>, value: unknown) {
-        return dispatch(hook, value, arguments.length <= 2 ? noArgs : sliceArgs(arguments, 2), true)
+        return run(hook, value, arguments.length <= 2 ? noArgs : sliceArgs(arguments, 2), true)
       } as HookBusShape["applyFiltersResult"],
       has: (hook) => Effect.sync(() => registry.chainOf(hook).some((e) => !e.removed)),
       handlers: (hook) => Effect.sync(() => registry.chainOf(hook).filter((e) => !e.removed).map(infoOf)),
@@ -133,6 +143,7 @@ export const makeHookBus = (
       awaitIdle: runner.awaitIdle,
       removeSource: (source) => registry.removeSource(source),
       removeAll: (hook) => registry.removeAll(hook),
+      intercept: (interceptor) => interceptors.install(interceptor),
       dispatches,
       stream: (hook) =>
         Stream.filterMap(dispatches, (record) =>

@@ -18,6 +18,7 @@ import type {
   RegistrationRejected,
   ShortCircuit
 } from "../domain/HookErrors.ts"
+import type { Interceptor } from "../domain/Interceptor.ts"
 
 /**
  * What `applyFiltersResult` tells beyond the value.
@@ -167,6 +168,13 @@ export interface HookBusShape {
    * `removeAllFilters`, hookable `removeAllHooks`, emittery `clearListeners`).
    */
   readonly removeAll: (hook: AnyHook) => Effect.Effect<number>
+  /**
+   * Installs an interceptor until the current scope closes: `beforeEach`/`afterEach` around every dispatch (with its
+   * `DispatchRecord`), `register` after every registration (tapable's `intercept({ call, register })`, hookable's
+   * `beforeEach`/`afterEach`). Services the interceptor requires come from here. While one with `afterEach` is
+   * installed, every handler is observed, as for a subscriber to `dispatches`; with none, dispatch pays nothing.
+   */
+  readonly intercept: <R = never>(interceptor: Interceptor<R>) => Effect.Effect<void, never, R | Scope.Scope>
   /**
    * Every dispatch as it ends, for as long as the stream is consumed (emittery `events()`). Records are made only
    * while someone subscribes: a subscribed bus observes each handler, as `tracing: "handlers"` does. Each

@@ -6,10 +6,12 @@
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { AnyHook } from "../domain/Hook.ts"
 import { ActionFailed, FilterFailed, HandlerFailed } from "../domain/HookErrors.ts"
+import { Interceptors, recordOf } from "../layers/internal/Intercept.ts"
 import type { HookBusShape } from "./HookBusShape.ts"
 
 /**
@@ -41,10 +43,19 @@ const failureOf = (hook: AnyHook, cause: Cause.Cause<unknown>): HandlerFailed =>
     cause
   })
 
+/** The failures a stub dispatch's `FilterFailed` or `ActionFailed` carries. */
+const failuresOf = (cause: Cause.Cause<unknown>): ReadonlyArray<HandlerFailed> => {
+  const error = Cause.findErrorOption(cause)
+  if (error._tag === "None") return []
+  const e = error.value
+  return e instanceof FilterFailed ? [e.failure] : e instanceof ActionFailed ? e.failures : []
+}
+
 /**
  * A bus that answers from `stubs`: `applyFilters` calls the hook's filter stub (its failure is a `FilterFailed` from
  * source `"stub"`), `doAction`/`doActionParallel` its action stub (`ActionFailed`). Registrations succeed and never
- * run; `dispatchCount` counts; everything else reports an empty bus.
+ * run (nor reach `register` interceptors); `beforeEach`/`afterEach` interceptors see every stub dispatch, whose record
+ * names the handler `"stub"` when the table has one; `dispatchCount` counts; everything else reports an empty bus.
  *
  * @since 0.1.0
  * @category constructors
@@ -59,10 +70,35 @@ export const makeStubBus = (stubs: HookBusStubs): HookBusShape => {
   const counts = new Map<string, number>()
   let nextId = 0
   const count = (hook: AnyHook) => counts.set(hook.key, (counts.get(hook.key) ?? 0) + 1)
-  const filter = (hook: AnyHook, value: unknown, args: ReadonlyArray<unknown>) =>
-    Effect.suspend(() => {
+  const interceptors = new Interceptors(() => {})
+  /** Runs a stub dispatch inside the interceptors, when any is installed, with the record a stub dispatch has. */
+  const intercepted = <A, E>(
+    hook: AnyHook,
+    value: unknown,
+    args: ReadonlyArray<unknown>,
+    stubbed: boolean,
+    dispatch: Effect.Effect<A, E>,
+    resultOf: (a: A) => unknown
+  ): Effect.Effect<A, E> =>
+    interceptors.dispatching
+      ? interceptors.around(hook, value, args, (sink) =>
+        Effect.flatMap(Effect.clockWith(Effect.succeed), (clock) => {
+          const startedAt = clock.currentTimeMillisUnsafe()
+          const start = { hook: hook.name, kind: hook.kind, value: hook.kind === "filter" ? value : undefined, args }
+          return Effect.onExit(dispatch, (exit) =>
+            Effect.sync(() =>
+              sink?.(recordOf(start, exit, clock, startedAt, {
+                handlers: stubbed ? ["stub"] : [],
+                result: hook.kind === "filter" && Exit.isSuccess(exit) ? resultOf(exit.value) : undefined,
+                failures: Exit.isFailure(exit) ? failuresOf(exit.cause) : []
+              }))
+            ))
+        }))
+      : dispatch
+  const filter = (hook: AnyHook, value: unknown, args: ReadonlyArray<unknown>) => {
+    const fn = stubs.filters?.[hook.name]
+    const run = Effect.suspend(() => {
       count(hook)
-      const fn = stubs.filters?.[hook.name]
       if (fn === undefined) return Effect.succeed({ value, ran: 0 })
       return Effect.map(fn(value, ...args), (next) => ({ value: next, ran: 1 })).pipe(
         Effect.catchCause((cause) =>
@@ -70,10 +106,12 @@ export const makeStubBus = (stubs: HookBusStubs): HookBusShape => {
         )
       )
     })
-  const action = (hook: AnyHook, args: ReadonlyArray<unknown>) =>
-    Effect.suspend(() => {
+    return intercepted(hook, value, args, fn !== undefined, run, (r) => r.value)
+  }
+  const action = (hook: AnyHook, args: ReadonlyArray<unknown>) => {
+    const fn = stubs.actions?.[hook.name]
+    const run = Effect.suspend(() => {
       count(hook)
-      const fn = stubs.actions?.[hook.name]
       if (fn === undefined) return Effect.void
       return fn(...args).pipe(
         Effect.asVoid,
@@ -82,6 +120,8 @@ export const makeStubBus = (stubs: HookBusStubs): HookBusShape => {
         )
       )
     })
+    return intercepted(hook, undefined, args, fn !== undefined, run, () => undefined)
+  }
   const register = (hook: AnyHook, options: { readonly source?: string | undefined } | undefined) =>
     Effect.sync(() => {
       const id = ++nextId
@@ -110,6 +150,7 @@ export const makeStubBus = (stubs: HookBusStubs): HookBusShape => {
     awaitIdle: Effect.void,
     removeSource: () => Effect.succeed(0),
     removeAll: () => Effect.succeed(0),
+    intercept: (interceptor) => interceptors.install(interceptor),
     dispatches: Stream.empty,
     stream: () => Stream.empty
   }

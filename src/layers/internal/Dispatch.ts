@@ -21,6 +21,7 @@ import * as HookStack from "../../services/internal/HookStack.ts"
 import type { SubmitAsync } from "./Async.ts"
 import { type Observer, Probe } from "./DispatchProbe.ts"
 import * as EffectCompat from "./EffectCompat.ts"
+import type { RecordSink } from "./Intercept.ts"
 import {
   callActionHandler,
   callFilterHandler,
@@ -225,10 +226,11 @@ export const probeOf = (
   slot: Slot,
   hook: AnyHook,
   value: unknown,
-  args: ReadonlyArray<unknown>
+  args: ReadonlyArray<unknown>,
+  sink: RecordSink | undefined
 ): Probe | undefined =>
   observer.active
-    ? new Probe(observer, context, hook.kind, hook.name, seriesOf(observer, slot), value, args)
+    ? new Probe(observer, context, hook.kind, hook.name, seriesOf(observer, slot), value, args, sink)
     : undefined
 
 /** What a dispatch needs from the bus. */
@@ -239,12 +241,16 @@ export interface DispatchDeps {
   readonly submitAsync: SubmitAsync
 }
 
-/** The bus's dispatch: `(hook, value, args, detailed)`; `value` and `detailed` matter to filters only. */
+/**
+ * The bus's dispatch: `(hook, value, args, detailed, sink)`; `value` and `detailed` matter to filters only, `sink`
+ * (an intercepted dispatch's) receives the dispatch's record.
+ */
 export type Dispatch = (
   hook: AnyHook,
   value: unknown,
   args: ReadonlyArray<unknown>,
-  detailed: boolean
+  detailed: boolean,
+  sink?: RecordSink | undefined
 ) => Effect.Effect<unknown, DispatchError>
 
 export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: DispatchDeps): Dispatch => {
@@ -417,7 +423,7 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
   // same context each time, and the lookup (a walk of the context) is then skipped.
   let lastContext: Context.Context<never> | undefined
   let lastParent: HookStack.HookFrame | undefined
-  return (hook, value, args, detailed) =>
+  return (hook, value, args, detailed, sink) =>
     Effect.withFiber<unknown, DispatchError>((fiber) => {
       const context = fiber.context
       let parent: HookStack.HookFrame | undefined
@@ -431,7 +437,7 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
       const isFilter = hook.kind === "filter"
       const slot = openSlot(registry, hook)
       const chain = chainOf(slot)
-      const probe = probeOf(observer, context, slot, hook, value, args)
+      const probe = probeOf(observer, context, slot, hook, value, args, sink)
       if (observer.perHandler) {
         const run = isFilter ? new FilterRun(value, 0, probe, detailed) : new ActionRun(hook.name, 0, probe)
         return runChain(run, chain, 0, NotInvoked, args, context, parent, hook, fiber)

@@ -126,6 +126,8 @@ export class Observer {
   recording = false
   private readonly labels = new Set<string>()
   private subscribers = 0
+  /** How many installed interceptors have `afterEach` (they get the records too). */
+  private intercepting = 0
   private readonly publish: ((record: DispatchRecord) => void) | undefined
   private readonly asyncInFlight: MetricSeries
 
@@ -142,9 +144,15 @@ export class Observer {
     this.refresh()
   }
 
+  /** How many installed interceptors have `afterEach`: records are made while any is. */
+  intercepted(afterEach: number): void {
+    this.intercepting = afterEach
+    this.refresh()
+  }
+
   private refresh(): void {
     const options = this.options
-    this.recording = options.record !== undefined || this.subscribers > 0
+    this.recording = options.record !== undefined || this.subscribers > 0 || this.intercepting > 0
     this.perHandler = options.tracing === "handlers" || this.recording
     this.active = options.tracing !== "off" || options.metrics || this.recording
   }
@@ -224,6 +232,8 @@ export class Probe {
   private readonly startedAt: number
   private failures: Array<HandlerFailed> | undefined
   private done = false
+  /** Where `afterEach` interceptors take this dispatch's record, when the dispatch is intercepted. */
+  private readonly sink: ((record: DispatchRecord) => void) | undefined
 
   constructor(
     observer: Observer,
@@ -232,9 +242,11 @@ export class Probe {
     name: string,
     series: HookSeries,
     value: unknown,
-    args: ReadonlyArray<unknown>
+    args: ReadonlyArray<unknown>,
+    sink?: ((record: DispatchRecord) => void) | undefined
   ) {
     this.observer = observer
+    this.sink = sink
     const tracing = observer.options.tracing !== "off"
     const env = tracing ? spanEnv(context) : undefined
     this.env = env
@@ -384,7 +396,7 @@ export class Probe {
       )
     }
     if (!observer.recording) return
-    observer.emit({
+    const record: DispatchRecord = {
       hook: this.name,
       kind: this.kind,
       value: this.kind === "filter" ? this.value : undefined,
@@ -402,7 +414,9 @@ export class Probe {
         durationMillis: t.end === undefined ? undefined : Number(t.end - t.start) / 1e6,
         outcome: t.outcome
       }))
-    })
+    }
+    observer.emit(record)
+    this.sink?.(record)
   }
 }
 

@@ -13,27 +13,29 @@ import type { ActionFailed, RecursionLimit } from "../../domain/HookErrors.ts"
 import * as HookStack from "../../services/internal/HookStack.ts"
 import { ActionRun, type DispatchDeps, inFrame, openSlot, probeOf, tooDeep } from "./Dispatch.ts"
 import * as EffectCompat from "./EffectCompat.ts"
+import type { RecordSink } from "./Intercept.ts"
 import { callActionHandler, runSlow } from "./Invoke.ts"
 import { chainOf, type Entry } from "./Registry.ts"
 
 /** The bus's parallel action dispatch. */
 export type ParallelDispatch = (
   hook: AnyHook,
-  args: ReadonlyArray<unknown>
+  args: ReadonlyArray<unknown>,
+  sink?: RecordSink | undefined
 ) => Effect.Effect<void, ActionFailed | RecursionLimit>
 
 export const makeParallel = (
   { maxDepth, observer, registry, submitAsync }: DispatchDeps,
   concurrency: number
 ): ParallelDispatch =>
-(hook, args) =>
+(hook, args, sink) =>
   Effect.withFiber<void, ActionFailed | RecursionLimit>((fiber) => {
     const context = fiber.context
     const parent = Context.get(context, HookStack.CurrentHookFrame)
     if (parent !== undefined && parent.depth >= maxDepth) return tooDeep(hook, parent)
     const slot = openSlot(registry, hook)
     const chain = chainOf(slot)
-    const probe = probeOf(observer, context, slot, hook, undefined, args)
+    const probe = probeOf(observer, context, slot, hook, undefined, args, sink)
     const frame = HookStack.push(parent, hook)
     // Outcomes by chain position, so failures are reported in chain order whatever order handlers end in.
     const exits: Array<Exit.Exit<unknown, unknown> | undefined> = new Array(chain.length)

@@ -1,6 +1,7 @@
 /**
  * What the bus does when handlers join or leave a chain: it fires the meta hooks (`hookbus.handlerAdded`,
- * `hookbus.handlerRemoved`) when they have handlers. Registration only pays for a check of those two chains.
+ * `hookbus.handlerRemoved`) when they have handlers, and runs the `register` interceptors (on every registration,
+ * the meta hooks' included). Registration only pays for a check of those two chains and one field.
  *
  * @internal
  */
@@ -8,6 +9,7 @@ import * as Effect from "effect/Effect"
 import type { ActionHook } from "../../domain/Hook.ts"
 import * as MetaHook from "../../domain/MetaHook.ts"
 import type { Dispatch } from "./Dispatch.ts"
+import type { Interceptors } from "./Intercept.ts"
 import { type Entry, infoOf, type Registry, type RegistryEvents, type Slot } from "./Registry.ts"
 
 const eventOf = (entry: Entry): MetaHook.HandlerEvent => ({
@@ -17,7 +19,11 @@ const eventOf = (entry: Entry): MetaHook.HandlerEvent => ({
 })
 
 /** The events of a bus: meta hooks fired through its own dispatch. */
-export const makeRegistryEvents = (registry: Registry, dispatch: Dispatch): RegistryEvents => {
+export const makeRegistryEvents = (
+  registry: Registry,
+  dispatch: Dispatch,
+  interceptors: Interceptors
+): RegistryEvents => {
   const addedSlot = registry.slotFor("action", MetaHook.HandlerAdded.name, MetaHook.HandlerAdded.key)
   const removedSlot = registry.slotFor("action", MetaHook.HandlerRemoved.name, MetaHook.HandlerRemoved.key)
   const isMeta = (slot: Slot) => slot === addedSlot || slot === removedSlot
@@ -34,10 +40,12 @@ export const makeRegistryEvents = (registry: Registry, dispatch: Dispatch): Regi
       ), { discard: true })
 
   return {
-    added: (entry) =>
-      isMeta(entry.slot) || addedSlot.entries.length === 0
+    added: (entry) => {
+      const meta = isMeta(entry.slot) || addedSlot.entries.length === 0
         ? Effect.void
-        : fire(MetaHook.HandlerAdded, [entry]),
+        : fire(MetaHook.HandlerAdded, [entry])
+      return interceptors.registering ? Effect.andThen(meta, interceptors.registered(eventOf(entry))) : meta
+    },
     removed: (entries) => {
       if (removedSlot.entries.length === 0) return Effect.void
       const reported = entries.filter((entry) => !isMeta(entry.slot))
