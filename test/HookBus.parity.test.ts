@@ -646,3 +646,60 @@ describe("interceptors (tapable intercept({ call, register }), hookable beforeEa
       actions: { ping: () => Effect.fail("stub says no") }
     }))))
 })
+
+describe("Hook.deprecate (hookable deprecateHook)", () => {
+  const warningsOf = (entries: ReadonlyArray<LogEntry>) =>
+    entries.filter((e) => e.level === "WARN").map((e) => [messageOf(e), e.annotations.source ?? null])
+
+  it.effect("registering logs one warning per source, dispatching one per hook; the hook is otherwise the same", () => {
+    const entries: Array<LogEntry> = []
+    return withBus((bus) =>
+      Effect.gen(function*() {
+        const Old = Hook.deprecate(Hook.action<[string]>("post.old"), { message: "use post.new", since: "2.0.0" })
+        assert.deepStrictEqual([Old.kind, Old.name, Old.key], ["action", "post.old", "action:post.old"])
+        const seen: Array<string> = []
+        yield* bus.addAction(Old, (s) => Effect.sync(() => seen.push(`a${s}`)), { source: "a" })
+        yield* bus.addAction(Old, (s) => Effect.sync(() => seen.push(`a${s}`)), { source: "a" })
+        yield* bus.addAction(Old, (s) => Effect.sync(() => seen.push(`b${s}`)), { source: "b" })
+        yield* bus.doAction(Old, "1")
+        yield* bus.doActionParallel(Old, "2")
+        // Another definition of the same hook (a plugin's, by name) warns too, once the bus has met the deprecation.
+        const Plain = Hook.action<[string]>("post.old")
+        yield* bus.addAction(Plain, () => Effect.void, { source: "plugin:legacy" })
+        yield* bus.doAction(Plain, "3")
+        // A hook that is not deprecated warns never.
+        yield* bus.addAction(Ping, () => Effect.void, { source: "a" })
+        yield* bus.doAction(Ping)
+        assert.deepStrictEqual(seen, ["a1", "a1", "b1", "a2", "a2", "b2", "a3", "a3", "b3"])
+        assert.deepStrictEqual(warningsOf(entries), [
+          [`handler "a" registered on deprecated action "post.old" (since 2.0.0): use post.new`, "a"],
+          [`handler "b" registered on deprecated action "post.old" (since 2.0.0): use post.new`, "b"],
+          [`deprecated action "post.old" dispatched (since 2.0.0): use post.new`, null],
+          [
+            `handler "plugin:legacy" registered on deprecated action "post.old" (since 2.0.0): use post.new`,
+            "plugin:legacy"
+          ]
+        ])
+        assert.deepStrictEqual(
+          entries.filter((e) => e.level === "WARN").map((e) => [e.annotations.hook, e.annotations.since]),
+          Array.from({ length: 4 }, () => ["post.old", "2.0.0"])
+        )
+      })
+    ).pipe(captureLogs(entries))
+  })
+
+  it.effect("a deprecated filter warns on its first dispatch even with no handler; a refused registration warns not", () => {
+    const entries: Array<LogEntry> = []
+    return withBus((bus) =>
+      Effect.gen(function*() {
+        const Old = Hook.deprecate(Hook.filter<number>("old.numbers"), { message: "gone in 3", since: "2.1.0" })
+        assert.strictEqual(yield* bus.applyFilters(Old, 1), 1)
+        assert.strictEqual((yield* bus.applyFiltersResult(Old, 2)).value, 2)
+        yield* Effect.flip(bus.addFilter(Old, Effect.succeed, { source: "bad", priority: Number.NaN }))
+        assert.deepStrictEqual(warningsOf(entries), [
+          [`deprecated filter "old.numbers" dispatched (since 2.1.0): gone in 3`, null]
+        ])
+      })
+    ).pipe(captureLogs(entries))
+  })
+})

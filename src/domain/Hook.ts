@@ -48,6 +48,21 @@ export type HookSchema = Schema.Codec<any, any, never, never>
 export type TypesOf<S extends ReadonlyArray<HookSchema>> = { -readonly [K in keyof S]: S[K]["Type"] }
 
 /**
+ * Why a hook should no longer be used, and since which version (`Hook.deprecate`).
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { Hook } from "hookbus"
+ *
+ * const deprecation: Hook.Deprecation = { message: "use post.published", since: "2.0.0" }
+ */
+export interface Deprecation {
+  readonly message: string
+  readonly since: string
+}
+
+/**
  * An action hook: handlers receive `Args` and return nothing.
  *
  * @since 0.1.0
@@ -64,6 +79,8 @@ export interface ActionHook<in out Args extends ReadonlyArray<unknown> = Array<u
   /** `kind:name`, the identity two definitions of the same hook share. */
   readonly key: string
   readonly schemas: { readonly args?: ReadonlyArray<HookSchema> | undefined }
+  /** Set by `Hook.deprecate`: registering on or dispatching this hook logs a warning. */
+  readonly deprecated?: Deprecation | undefined
   /** Phantom: the argument types. */
   readonly Args?: (args: Args) => Args
 }
@@ -88,6 +105,8 @@ export interface FilterHook<in out A = unknown, in out Args extends ReadonlyArra
     readonly value?: HookSchema | undefined
     readonly args?: ReadonlyArray<HookSchema> | undefined
   }
+  /** Set by `Hook.deprecate`: registering on or dispatching this hook logs a warning. */
+  readonly deprecated?: Deprecation | undefined
   /** Phantom: the value and argument types. */
   readonly Value?: (value: A, args: Args) => A
 }
@@ -171,7 +190,7 @@ export function action<const S extends ReadonlyArray<HookSchema>>(
 ): ActionHook<TypesOf<S>>
 export function action(name: string, schemas?: { readonly args?: ReadonlyArray<HookSchema> }): ActionHook<any> {
   checkName(name)
-  return { kind: "action", name, key: keyOf("action", name), schemas: { args: schemas?.args } }
+  return { kind: "action", name, key: keyOf("action", name), schemas: { args: schemas?.args }, deprecated: undefined }
 }
 
 /**
@@ -203,9 +222,31 @@ export function filter(
     kind: "filter",
     name,
     key: keyOf("filter", name),
-    schemas: { value: schemas?.value, args: schemas?.args ?? (schemas?.value ? [] : undefined) }
+    schemas: { value: schemas?.value, args: schemas?.args ?? (schemas?.value ? [] : undefined) },
+    deprecated: undefined
   }
 }
+
+/**
+ * Marks a hook deprecated (hookable `deprecateHook`): the same hook (kind, name, handlers), whose use a bus reports.
+ * Registering on it logs one warning per source, dispatching it one warning per hook, each naming the hook, the
+ * `since` version and the `message`. Once a bus has met the deprecated definition, it also warns for registrations
+ * and dispatches made with any other definition of the hook (a plugin's, registered by name).
+ *
+ * @since 0.1.0
+ * @category constructors
+ * @example
+ * import { Hook } from "hookbus"
+ *
+ * export const PostSaved = Hook.deprecate(Hook.action<[id: string]>("post.saved"), {
+ *   message: "use post.published",
+ *   since: "2.0.0"
+ * })
+ */
+export const deprecate = <H extends AnyHook>(hook: H, deprecation: Deprecation): H => ({
+  ...hook,
+  deprecated: { message: deprecation.message, since: deprecation.since }
+})
 
 /**
  * Stops a filter chain: the dispatch succeeds with `value`, and later handlers do not run.

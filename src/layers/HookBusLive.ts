@@ -20,6 +20,7 @@ import type { HookBusShape } from "../services/HookBusShape.ts"
 import * as HookStack from "../services/internal/HookStack.ts"
 import { makeSubmitAsync } from "./internal/Async.ts"
 import { AsyncRunner } from "./internal/AsyncRunner.ts"
+import { Deprecations } from "./internal/Deprecations.ts"
 import { type DispatchDeps, makeDispatch } from "./internal/Dispatch.ts"
 import { Observer } from "./internal/DispatchProbe.ts"
 import { Interceptors } from "./internal/Intercept.ts"
@@ -101,24 +102,33 @@ export const makeHookBus = (
     const parallel = makeParallel(deps, config.parallelConcurrency)
     const interceptors = new Interceptors((afterEach) => observer.intercepted(afterEach))
     registry.events = makeRegistryEvents(registry, dispatch, interceptors)
-    // With no interceptor, a dispatch pays the `dispatching` check; with some, it runs inside `around`.
-    const run = (hook: AnyHook, value: unknown, args: ReadonlyArray<unknown>, detailed: boolean) =>
-      interceptors.dispatching
+    const deprecations = new Deprecations()
+    // With no interceptor and no deprecation, a dispatch pays two checks; with some, it runs inside `around` and
+    // after the deprecation's warning.
+    const run = (hook: AnyHook, value: unknown, args: ReadonlyArray<unknown>, detailed: boolean) => {
+      const dispatched = interceptors.dispatching
         ? interceptors.around(hook, value, args, (sink) => dispatch(hook, value, args, detailed, sink))
         : dispatch(hook, value, args, detailed)
+      return deprecations.watches(hook) ? deprecations.dispatched(hook, dispatched) : dispatched
+    }
+    const register = (hook: AnyHook, handler: AnyFn, o: RawOptions | undefined) => {
+      const registered = registry.add(hook, handler, o)
+      return deprecations.watches(hook) ? deprecations.registered(hook, registered) : registered
+    }
 
     const shape: HookBusShape = {
-      addAction: (hook, handler, o) => registry.add(hook, handler as AnyFn, o as RawOptions | undefined),
-      addFilter: (hook, handler, o) => registry.add(hook, handler as AnyFn, o as RawOptions | undefined),
+      addAction: (hook, handler, o) => register(hook, handler as AnyFn, o as RawOptions | undefined),
+      addFilter: (hook, handler, o) => register(hook, handler as AnyFn, o as RawOptions | undefined),
       // `arguments` rather than a rest parameter: no array is allocated for the common dispatch without arguments.
       doAction: function(hook: ActionHook<any>) {
         return run(hook, undefined, arguments.length <= 1 ? noArgs : sliceArgs(arguments, 1), false)
       } as HookBusShape["doAction"],
       doActionParallel: function(hook: ActionHook<any>) {
         const args = arguments.length <= 1 ? noArgs : sliceArgs(arguments, 1)
-        return interceptors.dispatching
+        const dispatched = interceptors.dispatching
           ? interceptors.around(hook, undefined, args, (sink) => parallel(hook, args, sink))
           : parallel(hook, args)
+        return deprecations.watches(hook) ? deprecations.dispatched(hook, dispatched) : dispatched
       } as HookBusShape["doActionParallel"],
       applyFilters: function(hook: FilterHook<any, any>, value: unknown) {
         return run(hook, value, arguments.length <= 2 ? noArgs : sliceArgs(arguments, 2), false)
