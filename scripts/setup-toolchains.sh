@@ -13,13 +13,5 @@ if [ ${#need[@]} -eq 0 ]; then
   echo "toolchains ready: clang, wasm-ld, /usr/bin/rustc with wasm32-unknown-unknown"
   exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "missing: ${need[*]} (install them with your package manager; these are the Debian package names)" >&2
-  exit 1
-fi
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-echo "installing: ${need[*]}"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+bash "$(dirname "$0")/apt-install.sh" "${need[@]}"
 echo "toolchains ready"

@@ -6,7 +6,7 @@
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
-import { Data, Effect, Exit, Layer, Redacted, type Scope } from "effect"
+import { Context, Data, Effect, Exit, Layer, Redacted, Scope } from "effect"
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { request } from "node:http"
@@ -210,6 +210,22 @@ describe("HookInspector API", () => {
         const data = JSON.parse(/event: dispatch\ndata: (.+)\n\n/.exec(received)![1]) as View
         assert.deepInclude(data, { hook: "the_content", kind: "filter", value: "\"live\"", result: "\"LIVE\"" })
       })))
+
+  it.live("closing the layer ends open live tails, so the server's close does not wait on them", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(
+        HookInspector.layer({ port: 0, announce: false }).pipe(Layer.provideMerge(Layer.fresh(HookBus.layer))),
+        scope
+      )
+      const { url } = Context.get(context, HookInspector)
+      const response = yield* Effect.promise(() => fetch(`${url}api/events`))
+      const reader = response.body!.getReader()
+      assert.match(new TextDecoder().decode((yield* Effect.promise(() => reader.read())).value), /^retry: /)
+      yield* Scope.close(scope, Exit.void)
+      const end = yield* Effect.promise(() => reader.read().catch(() => ({ done: true as const, value: undefined })))
+      assert.isTrue(end.done)
+    }))
 
   it.live("serves the page and its script; refuses a foreign Host on loopback, and unknown paths", () =>
     withInspector({}, (base, inspector) =>

@@ -355,7 +355,7 @@ describe("blog server", () => {
       const otlp = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`
       const child = spawn(process.execPath, ["examples/blog-server/main.ts"], {
         cwd: root,
-        env: { ...process.env, PORT: "0", OTEL_EXPORTER_OTLP_ENDPOINT: otlp }
+        env: { ...process.env, PORT: "0", INSPECTOR_PORT: "0", OTEL_EXPORTER_OTLP_ENDPOINT: otlp }
       })
       let output = ""
       child.stdout.on("data", (c) => (output += c))
@@ -374,6 +374,8 @@ describe("blog server", () => {
             }
           }, 50)
         })
+        // The inspector starts next to it and says where, once.
+        assert.strictEqual(output.match(/hookbus inspector on http:\/\/127\.0\.0\.1:\d+\//g)?.length, 1, output)
         const post = await (await fetch(`${base}/posts/1`)).json() as { html: string; title: string }
         assert.strictEqual(post.title, "Hello, hooks")
         assert.strictEqual(
@@ -418,11 +420,11 @@ describe("blog server", () => {
 })
 
 describe("blog server startup errors", () => {
-  const start = (port: string) =>
+  const start = (port: string, inspectorPort = "0") =>
     new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, ["examples/blog-server/main.ts"], {
         cwd: root,
-        env: { ...process.env, PORT: port }
+        env: { ...process.env, PORT: port, INSPECTOR_PORT: inspectorPort }
       })
       let stderr = ""
       child.stderr.on("data", (c) => (stderr += c))
@@ -449,6 +451,30 @@ describe("blog server startup errors", () => {
     } finally {
       taken.close()
     }
+  }, 60_000)
+
+  it("the inspector's port in use, or an INSPECTOR_PORT that is not one, is one line, exit 1", async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve))
+    const port = (taken.address() as AddressInfo).port
+    try {
+      const inUse = await start("0", String(port))
+      assert.strictEqual(inUse.code, 1)
+      assert.strictEqual(
+        inUse.stderr,
+        `blog-server: the inspector's port ${port} on 127.0.0.1 is in use: set INSPECTOR_PORT to a free port (e.g. INSPECTOR_PORT=${
+          port + 1
+        } npm run demo:server), or INSPECTOR_PORT=off\n`
+      )
+    } finally {
+      taken.close()
+    }
+    const bad = await start("0", "x")
+    assert.strictEqual(bad.code, 1)
+    assert.strictEqual(
+      bad.stderr,
+      "blog-server: INSPECTOR_PORT must be a whole number from 0 to 65535 (or \"off\"), got \"x\" (e.g. INSPECTOR_PORT=4401 npm run demo:server)\n"
+    )
   }, 60_000)
 
   it("a PORT that is not a port number is one line, exit 1", async () => {

@@ -1,7 +1,8 @@
 /**
  * A tiny blog API on the hook bus: posts are served through `the_content` filters (the bundled WebAssembly plugins
  * plus an in-process one), every view fires `post.viewed` as an async action, `/metrics` serves Prometheus text,
- * and traces go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set. `GET /` lists what there is to see.
+ * and traces go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set. `GET /` lists what there is to see. The hook
+ * inspector (`hookbus/inspector`) runs next to it, on INSPECTOR_PORT (default 4400) of 127.0.0.1.
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeServices from "@effect/platform-node/NodeServices"
@@ -13,6 +14,12 @@ import { bundledPlugins } from "../../src/cli/Cli.ts"
 import { loadAll } from "../../src/cli/PluginSet.ts"
 import { errorMessage } from "../../src/domain/errorMessage.ts"
 import { Hook, HookBus } from "../../src/index.ts"
+import {
+  HookInspector,
+  type HookInspectorOptions,
+  type InspectedPlugin,
+  InspectorListenFailed
+} from "../../src/inspector/index.ts"
 
 export const TheContent = Hook.filter("the_content", { value: Schema.String })
 export const PostViewed = Hook.action("post.viewed", { args: [Schema.String] })
@@ -28,10 +35,15 @@ const posts: ReadonlyMap<string, { readonly title: string; readonly body: string
 /** Views per post, counted by an in-process async handler. */
 export const views = Ref.makeUnsafe(new Map<string, number>())
 
+/** The plugins that loaded, with their folders, for the inspector's plugins panel. */
+const loaded = Ref.makeUnsafe<ReadonlyArray<InspectedPlugin>>([])
+
 /** The bundled plugins, an in-process content filter and a view counter, registered for the server's life. */
 const Hooks = Layer.effectDiscard(Effect.gen(function*() {
   const bus = yield* HookBus
   const set = yield* loadAll(bundledPlugins)
+  // The bundled plugins' folders are named after them.
+  yield* Ref.set(loaded, set.handles.map((handle) => ({ handle, dir: `${bundledPlugins}/${handle.name}` })))
   for (const failure of set.failures) yield* Effect.logWarning(`plugin failed to load: ${failure.message}`)
   yield* bus.addFilter(TheContent, (html) => Effect.succeed(`<article>${html}</article>`), {
     source: "blog:article",
@@ -133,32 +145,40 @@ const Stopped = Layer.effectDiscard(
   Effect.addFinalizer(() => Console.log("blog-server: stopped; async handlers drained"))
 )
 
-/** The routes, served, with the hooks and the bus they need. */
-const App = HttpRouter.serve(Routes, { disableListenLog: true }).pipe(
-  Layer.provide(Hooks),
-  Layer.provideMerge(HookBus.layerWith({ asyncShutdownGrace: "5 seconds" }).pipe(Layer.provide(Stopped)))
-)
+/** The routes, served, with the hooks, the inspector (unless off) and the bus they need. */
+const app = (inspector: Omit<HookInspectorOptions, "plugins"> | undefined) =>
+  HttpRouter.serve(Routes, { disableListenLog: true }).pipe(
+    Layer.provide(Hooks),
+    Layer.provide(
+      inspector === undefined ? Layer.empty : HookInspector.layer({ ...inspector, plugins: Ref.get(loaded) })
+    ),
+    Layer.provideMerge(HookBus.layerWith({ asyncShutdownGrace: "5 seconds" }).pipe(Layer.provide(Stopped)))
+  )
 
 /** Says where the server listens, once the routes are served (so the first request never races the startup). */
 const Ready = Layer.effectDiscard(
   HttpServer.addressFormattedWith((address) => Console.log(`blog-server listening on ${address}`))
 )
 
-/** The server on `port` (0 for an ephemeral one). */
-export const server = (port: number) =>
+/** The server on `port` (0 for an ephemeral one), and the inspector with these options (`undefined`: none). */
+export const server = (port: number, inspector?: Omit<HookInspectorOptions, "plugins"> | undefined) =>
   Ready.pipe(
-    Layer.provide(App),
+    Layer.provide(app(inspector)),
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port, host: "127.0.0.1" })),
     Layer.provide(NodeServices.layer),
     Layer.provide(Tracing)
   )
 
 /** PORT is not a port number. */
-export class InvalidPort extends Data.TaggedError("InvalidPort")<{ readonly value: string }> {
+export class InvalidPort extends Data.TaggedError("InvalidPort")<{
+  readonly value: string
+  readonly variable?: "PORT" | "INSPECTOR_PORT"
+}> {
   override get message(): string {
-    return `PORT must be a whole number from 0 to 65535, got ${
-      JSON.stringify(this.value)
-    } (e.g. PORT=3001 npm run demo:server)`
+    const variable = this.variable ?? "PORT"
+    return `${variable} must be a whole number from 0 to 65535${
+      variable === "INSPECTOR_PORT" ? " (or \"off\")" : ""
+    }, got ${JSON.stringify(this.value)} (e.g. ${variable}=${variable === "PORT" ? 3001 : 4401} npm run demo:server)`
   }
 }
 
@@ -170,8 +190,34 @@ export const portFromEnv: Effect.Effect<number, InvalidPort> = Effect.suspend(()
   return /^\d+$/.test(value.trim()) && port <= 65535 ? Effect.succeed(port) : Effect.fail(new InvalidPort({ value }))
 })
 
+/**
+ * The inspector's options from INSPECTOR_PORT (default 4400; 0 for an ephemeral one; "off" for none),
+ * INSPECTOR_HOST (default 127.0.0.1; any other address needs the token it prints) and INSPECTOR_RELOAD=1 (the
+ * plugins panel's reload buttons).
+ */
+export const inspectorFromEnv: Effect.Effect<Omit<HookInspectorOptions, "plugins"> | undefined, InvalidPort> = Effect
+  .suspend(() => {
+    const value = process.env.INSPECTOR_PORT
+    if (value === "off") return Effect.succeed(undefined)
+    const port = value === undefined || value === "" ? 4400 : Number(value)
+    if (value !== undefined && value !== "" && !(/^\d+$/.test(value.trim()) && port <= 65535)) {
+      return Effect.fail(new InvalidPort({ value, variable: "INSPECTOR_PORT" }))
+    }
+    const host = process.env.INSPECTOR_HOST
+    return Effect.succeed({
+      port,
+      ...(host === undefined || host === "" ? {} : { host }),
+      allowReload: process.env.INSPECTOR_RELOAD === "1"
+    })
+  })
+
 /** One line for why the server could not start: the port, and what to do about it. */
 export const startupError = (port: number, error: { readonly _tag: string; readonly message: string }): string => {
+  if (error instanceof InspectorListenFailed && error.reason === "EADDRINUSE") {
+    return `the inspector's port ${error.port} on ${error.host} is in use: set INSPECTOR_PORT to a free port (e.g. INSPECTOR_PORT=${
+      error.port + 1
+    } npm run demo:server), or INSPECTOR_PORT=off`
+  }
   if (!(error instanceof HttpServerError.ServeError)) return error.message
   const code = (error.cause as { readonly code?: unknown } | undefined)?.code
   if (code === "EADDRINUSE") {

@@ -321,6 +321,8 @@ const make = (options: HookInspectorOptions) =>
       switch (path) {
         case "/":
           return HttpServerResponse.html(pageHtml)
+        case "/favicon.ico":
+          return HttpServerResponse.empty({ status: 204 })
         case "/app.js":
           return HttpServerResponse.text(clientScript, { contentType: "text/javascript; charset=utf-8" })
         case "/api/hooks": {
@@ -355,6 +357,8 @@ const make = (options: HookInspectorOptions) =>
     })
 
     yield* server.serve(app)
+    // Finalizers run last-first: this ends every live tail before the server's own close waits for its requests.
+    yield* Effect.addFinalizer(() => PubSub.shutdown(live))
     if (options.announce !== false) {
       yield* Console.log(
         token === undefined
