@@ -15,6 +15,8 @@ export { parse, quote, Value } from "./json"
 @external("env", "gn_log") declare function gn_log(level: i32, ptr: usize, len: i32): void
 @external("env", "gn_panic") declare function gn_panic(ptr: usize, len: i32): void
 @external("env", "gn_time_ms") declare function gn_time_ms(): i64
+// ABI v1.1; imported only by plugins that call configGet (the compiler drops unused imports).
+@external("env", "gn_config_get") declare function gn_config_get(ptr: usize, len: i32): i64
 
 /** Log levels for `log`. */
 export const enum Level {
@@ -48,6 +50,22 @@ export function panic(message: string): void {
 /** The host's wall clock, Unix milliseconds. */
 export function nowMs(): i64 {
   return gn_time_ms()
+}
+
+/**
+ * A key of the manifest's `config` as JSON text (`"hello"` with its quotes, `42`, `{"words":300}`), or `null`
+ * when the config has no such key (ABI v1.1, `gn_config_get`). `parse` turns the text into a `Value`.
+ */
+export function configGet(key: string): string | null {
+  const bytes = utf8(key)
+  const packed = gn_config_get(changetype<usize>(bytes), bytes.byteLength)
+  const ptr = <u32>(packed >>> 32)
+  const len = <i32>packed
+  // (0, 0): no such key; (0, negative): the host could not answer (docs/abi-v1.md, section 8).
+  if (ptr == 0 || len <= 0) return null
+  const text = String.UTF8.decodeUnsafe(<usize>ptr, <usize>len)
+  heap.free(<usize>ptr)
+  return text
 }
 
 /** Used by the build as the runtime's `abort`: an assertion or runtime error becomes a panic with its message. */

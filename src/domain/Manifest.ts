@@ -156,9 +156,9 @@ export type ManifestLimits = typeof ManifestLimits.Type
  * @example
  * import type { Manifest } from "hookbus/wasm"
  *
- * const capabilities: ReadonlyArray<Manifest.Capability> = ["gn_log", "gn_time_ms"]
+ * const capabilities: ReadonlyArray<Manifest.Capability> = ["gn_log", "gn_time_ms", "gn_config_get"]
  */
-export const Capability = Schema.Literals(["gn_log", "gn_panic", "gn_time_ms"])
+export const Capability = Schema.Literals(["gn_log", "gn_panic", "gn_time_ms", "gn_config_get"])
 export type Capability = typeof Capability.Type
 
 /** The hooks, each name and kind at most once: a hook listed twice would register (and run) twice. */
@@ -202,8 +202,9 @@ export const Manifest = Schema.Struct({
   hooks: ManifestHooks,
   limits: Schema.optionalKey(ManifestLimits),
   /**
-   * Host imports the plugin uses (`gn_log`, `gn_panic`, `gn_time_ms`). When present, the module may import only
-   * these (checked at load); the host's `PluginPolicy` then decides which it may have.
+   * Host imports the plugin uses (`gn_log`, `gn_panic`, `gn_time_ms`, `gn_config_get`). When present, the module
+   * may import only these from `env` (checked at load: an import not listed is `ManifestInvalid`); the host's
+   * `PluginPolicy` then decides which it may have. Host functions (module `host`) are granted by the policy alone.
    */
   capabilities: Schema.optionalKey(Schema.Array(Capability)),
   /**
@@ -217,8 +218,11 @@ export const Manifest = Schema.Struct({
     /** A directory inside the plugin folder the guest may read, as `/<preopen>`; the policy must allow it. */
     preopen: Schema.optionalKey(RelativePath)
   })),
-  /** Free-form settings for the plugin. */
-  config: Schema.optionalKey(Schema.Unknown)
+  /**
+   * Settings for the plugin: a JSON object the guest reads key by key with `gn_config_get` (ABI v1.1). The host
+   * never interprets it.
+   */
+  config: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
 })
 export type Manifest = typeof Manifest.Type
 

@@ -343,12 +343,17 @@ export class CapabilityDenied extends Schema.TaggedError<CapabilityDenied>()("Ca
   /** Registrations outside the policy: a priority out of range, an ordering constraint on a host source. */
   registrations: Schema.optionalKey(Schema.Array(Schema.String)),
   /** WASI grants the manifest asks for and the policy refuses (`clock`, `random`). */
-  wasi: Schema.optionalKey(Schema.Array(Schema.String))
+  wasi: Schema.optionalKey(Schema.Array(Schema.String)),
+  /** Host functions the module imports and the policy does not grant (`allowHostFunctions`). */
+  hostFunctions: Schema.optionalKey(Schema.Array(Schema.String))
 }) {
   override get message(): string {
     const parts = [
       this.hooks.length > 0 ? `hooks ${this.hooks.join(", ")}` : undefined,
       this.imports.length > 0 ? `imports ${this.imports.join(", ")}` : undefined,
+      this.hostFunctions !== undefined && this.hostFunctions.length > 0
+        ? `host functions ${this.hostFunctions.join(", ")}`
+        : undefined,
       this.wasi !== undefined && this.wasi.length > 0 ? `WASI ${this.wasi.join(", ")}` : undefined,
       this.registrations !== undefined && this.registrations.length > 0 ? this.registrations.join(", ") : undefined
     ].filter((p) => p !== undefined)

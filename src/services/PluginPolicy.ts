@@ -59,7 +59,7 @@ export interface PluginPolicyOptions {
   /** Hook names each plugin may subscribe to; a plugin is allowed its own entry plus `"*"`. */
   readonly allowHooks: Allowlist
   /**
-   * Host imports (`gn_log`, `gn_time_ms`) each plugin may use; absent: all of them. `gn_panic` is always allowed:
+   * Host imports (`gn_log`, `gn_time_ms`, `gn_config_get`) each plugin may use; absent: all of them. `gn_panic` is always allowed:
    * a guest may always fail, and refusing it would only turn a clear panic into an `unreachable` trap.
    */
   readonly allowImports?: Allowlist | undefined
@@ -72,6 +72,11 @@ export interface PluginPolicyOptions {
    * with any `wasi` field and need no entry.
    */
   readonly allowWasi?: Allowlist | undefined
+  /**
+   * Host functions (`Plugin.load(dir, { hostFunctions })`) each plugin may import; absent: none. A host function
+   * is the host's own service, so under a policy each plugin is granted it by name.
+   */
+  readonly allowHostFunctions?: Allowlist | undefined
 }
 
 /**
@@ -116,6 +121,10 @@ export interface PluginPolicyShape {
     | undefined
   /** The WASI grants of `requested` (`clock`, `random`) the plugin may not have. */
   readonly deniedWasi?: ((plugin: string, requested: ReadonlyArray<string>) => ReadonlyArray<string>) | undefined
+  /** The host functions of `imported` the plugin may not call (absent: none may be). */
+  readonly deniedHostFunctions?:
+    | ((plugin: string, imported: ReadonlyArray<string>) => ReadonlyArray<string>)
+    | undefined
 }
 
 /**
@@ -196,6 +205,10 @@ export class PluginPolicy extends Context.Service<PluginPolicy, PluginPolicyShap
       if (options.allowWasi === undefined) return []
       const ok = allowed(options.allowWasi, plugin)
       return [...new Set(requested)].filter((grant) => !ok.has(grant))
+    },
+    deniedHostFunctions: (plugin, imported) => {
+      const ok = allowed(options.allowHostFunctions ?? {}, plugin)
+      return [...new Set(imported)].filter((name) => !ok.has(name))
     }
   })
 

@@ -167,20 +167,47 @@ export const requiredExports: Readonly<Record<string, FuncType | "memory">> = {
 export const versionExport = { name: "gn_abi_version", type: fn([], ["i32"]) } as const
 
 /**
- * The host imports a plugin may use (all in module `env`).
+ * The host imports a plugin may use (all in module `env`). `gn_config_get` is ABI v1.1: optional, a v1 host
+ * lacks it.
  *
  * @since 0.1.0
  * @category constants
  * @example
  * import { Abi } from "hookbus/wasm"
  *
- * Object.keys(Abi.hostImports) // ["gn_log", "gn_panic", "gn_time_ms"]
+ * Object.keys(Abi.hostImports) // ["gn_log", "gn_panic", "gn_time_ms", "gn_config_get"]
  */
 export const hostImports: Readonly<Record<string, FuncType>> = {
   gn_log: fn(["i32", "i32", "i32"], []),
   gn_panic: fn(["i32", "i32"], []),
-  gn_time_ms: fn([], ["i64"])
+  gn_time_ms: fn([], ["i64"]),
+  gn_config_get: fn(["i32", "i32"], ["i64"])
 }
+
+/**
+ * The import module of user-defined host functions (`Plugin.load(dir, { hostFunctions })`), ABI v1.1.
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { Abi } from "hookbus/wasm"
+ *
+ * const imported = (module: string) => module === Abi.hostFunctionModule // "host"
+ */
+export const hostFunctionModule = "host"
+
+/**
+ * The type every host function is imported with: `(ptr: i32, len: i32) -> i64`, JSON arguments in, a packed
+ * result block out (docs/abi-v1.md, section 8).
+ *
+ * @since 0.1.0
+ * @category constants
+ * @example
+ * import { Abi, WasmBinary } from "hookbus/wasm"
+ *
+ * WasmBinary.formatType(Abi.hostFunctionType) // "(i32, i32) -> i64"
+ */
+export const hostFunctionType: FuncType = fn(["i32", "i32"], ["i64"])
 
 const sameType = (a: FuncType | undefined, b: FuncType): boolean =>
   a !== undefined && a.params.length === b.params.length && a.results.length === b.results.length &&
@@ -196,14 +223,25 @@ const sameType = (a: FuncType | undefined, b: FuncType): boolean =>
  *
  * const empty = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]) // "\0asm", version 1
  * Abi.importProblems(WasmBinary.read(empty)) // [] (no imports at all)
+ * Abi.importProblems(WasmBinary.read(empty), ["kv_get"]) // host.kv_get may be imported too
  */
-export const importProblems = (info: ModuleInfo): ReadonlyArray<string> =>
+export const importProblems = (
+  info: ModuleInfo,
+  hostFunctions: ReadonlyArray<string> = []
+): ReadonlyArray<string> =>
   info.imports.flatMap((i) => {
     // WASI imports are checked against the plugin's grant (WasiNotGranted), not against the ABI.
     if (i.module === "wasi_snapshot_preview1") return []
-    const expected = i.module === "env" && i.kind === "func" && Object.hasOwn(hostImports, i.name)
+    const expected = i.kind !== "func"
+      ? undefined
+      : i.module === "env" && Object.hasOwn(hostImports, i.name)
       ? hostImports[i.name]
+      : i.module === hostFunctionModule && hostFunctions.includes(i.name)
+      ? hostFunctionType
       : undefined
+    if (expected === undefined && i.module === hostFunctionModule) {
+      return [`${i.module}.${i.name} (${i.kind}): no host function of that name is provided`]
+    }
     if (expected === undefined) return [`${i.module}.${i.name} (${i.kind})`]
     return sameType(i.type, expected)
       ? []
@@ -254,8 +292,12 @@ export const exportProblems = (info: ModuleInfo): ReadonlyArray<string> => {
  * const empty = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]) // "\0asm", version 1
  * const problem = Abi.checkModule("empty", WasmBinary.read(empty)) // MissingExport naming the four exports
  */
-export const checkModule = (plugin: string, info: ModuleInfo): MissingExport | UnknownImport | undefined => {
-  const imports = importProblems(info)
+export const checkModule = (
+  plugin: string,
+  info: ModuleInfo,
+  hostFunctions: ReadonlyArray<string> = []
+): MissingExport | UnknownImport | undefined => {
+  const imports = importProblems(info, hostFunctions)
   if (imports.length > 0) return new UnknownImport({ plugin, imports })
   const exports = exportProblems(info)
   return exports.length > 0 ? new MissingExport({ plugin, exports }) : undefined

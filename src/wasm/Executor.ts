@@ -36,6 +36,8 @@ export interface ExecutorSpec {
   readonly plugin: string
   readonly module: WebAssembly.Module
   readonly limits: GuestLimits
+  /** Host functions by name (inline only: a worker cannot call back into the host). */
+  readonly functions?: ReadonlyMap<string, (input: string) => string> | undefined
 }
 
 /**
@@ -48,7 +50,8 @@ export const inline = (spec: ExecutorSpec, size: number): Effect.Effect<Executor
     let logs: Array<readonly [number, string]> | undefined
     const host = {
       log: (level: number, message: string) => (logs ??= []).push([level, message]),
-      nowMillis: () => clock.currentTimeMillisUnsafe()
+      nowMillis: () => clock.currentTimeMillisUnsafe(),
+      functions: spec.functions
     }
     const guests: Array<Guest> = []
     for (let i = 0; i < size; i++) {

@@ -26,6 +26,11 @@ export interface GuestHost {
   readonly log: (level: number, message: string) => void
   /** Wall clock in Unix milliseconds, for `gn_time_ms`. */
   readonly nowMillis: () => number
+  /**
+   * The host functions (module `host`) by name: JSON arguments in, a JSON result body out (`{"value":...}` or
+   * `{"error":{...}}`). Synchronous: they run inside the guest's call. Inline execution only.
+   */
+  readonly functions?: ReadonlyMap<string, (input: string) => string> | undefined
 }
 
 /** Limits a guest call runs under. */
@@ -42,6 +47,10 @@ export interface GuestLimits {
   readonly fuel: number | undefined
   /** WASI preview 1 as granted (absent: none). Plain data: it travels to worker threads with the limits. */
   readonly wasi?: Wasi.WasiGrant | undefined
+  /**
+   * The manifest's `config`, each key's value as JSON text, for `gn_config_get`. Plain data, like `wasi`.
+   */
+  readonly config?: Readonly<Record<string, string>> | undefined
 }
 
 /** A call's outcome: the parsed body (or none), or the error. */
@@ -89,6 +98,17 @@ const trapOf = (error: unknown): { readonly kind: TrapKind; readonly detail: str
 // The i64 result is split without BigInt arithmetic: little endian, index 1 is ptr (unsigned), index 0 is len.
 const packed = new BigInt64Array(1)
 const halves = new Int32Array(packed.buffer)
+// The same for the results of gn_config_get and host functions (they run inside a call, while `packed` waits).
+const answerPacked = new BigInt64Array(1)
+const answerHalves = new Int32Array(answerPacked.buffer)
+const packAnswer = (ptr: number, len: number): bigint => {
+  answerHalves[1] = ptr
+  answerHalves[0] = len
+  return answerPacked[0]
+}
+const strictDecoder = new TextDecoder("utf-8", { fatal: true })
+/** The longest `gn_config_get` key read (a hook name's bound). */
+const maxConfigKeyBytes = 256
 
 /** A compiled plugin with (at most) one live instance, re-created after a trap. */
 export class Guest {
@@ -173,15 +193,66 @@ export class Guest {
       if (start >= buffer.byteLength || length === 0) return ""
       return lossyDecoder.decode(new Uint8Array(buffer, start, length))
     }
+    const exportsRef: { exports: Exports | undefined } = { exports: undefined }
+    /**
+     * Hands the guest `text` in a block of its own (`gn_alloc`; the guest frees it): the packed (ptr, len), (0, 0)
+     * for no text, (0, -2) when the guest has no block to give, (0, -1) inside the start function (no allocator to call yet).
+     */
+    const answer = (text: string | undefined): bigint => {
+      if (text === undefined) return packAnswer(0, 0)
+      const exports = exportsRef.exports
+      if (exports === undefined) return packAnswer(0, Abi.Status.error)
+      const bytes = encoder.encode(text)
+      // Copying is host work: charged like a log line, one unit per 4 bytes.
+      this.fuel?.charge(bytes.length >>> 2)
+      const ptr = this.reserve(exports, bytes.length)
+      if (ptr <= 0) return packAnswer(0, Abi.Status.outOfMemory)
+      new Uint8Array(exports.memory.buffer, ptr, bytes.length).set(bytes)
+      return packAnswer(ptr, bytes.length)
+    }
+    /** The bytes at `[ptr, ptr+len)` as strict UTF-8, or `undefined` when they are outside memory, too many or not UTF-8. */
+    const readStrict = (ptr: number, len: number, max: number): string | undefined => {
+      const memory = memoryRef.memory
+      const start = ptr >>> 0
+      const length = len >>> 0
+      if (memory === undefined || length > max || start + length > memory.buffer.byteLength) return undefined
+      this.fuel?.charge(length >>> 2)
+      try {
+        return strictDecoder.decode(new Uint8Array(memory.buffer, start, length))
+      } catch {
+        return undefined
+      }
+    }
+    const config = this.limits.config
     const env: Record<string, WebAssembly.ImportValue> = {
       gn_log: (level: number, ptr: number, len: number) =>
         this.logLine(level, Math.min(len >>> 0, Abi.maxLogBytes), () => readText(ptr, len, Abi.maxLogBytes)),
       gn_panic: (ptr: number, len: number) => {
         throw new PanicSignal(readText(ptr, len, Abi.maxLogBytes))
       },
-      gn_time_ms: () => BigInt(Math.trunc(this.host.nowMillis()))
+      gn_time_ms: () => BigInt(Math.trunc(this.host.nowMillis())),
+      // The value of a key of the manifest's config as JSON text; (0, 0) when absent, (0, -3) for a bad key.
+      gn_config_get: (ptr: number, len: number) => {
+        if (exportsRef.exports === undefined) return packAnswer(0, Abi.Status.error)
+        const key = readStrict(ptr, len, maxConfigKeyBytes)
+        if (key === undefined) return packAnswer(0, Abi.Status.badPayload)
+        return answer(config !== undefined && Object.hasOwn(config, key) ? config[key] : undefined)
+      }
     }
     const imports: WebAssembly.Imports = this.fuel === undefined ? { env } : { env, ...this.fuel.imports }
+    const functions = this.host.functions
+    if (functions !== undefined && functions.size > 0) {
+      const host: Record<string, WebAssembly.ImportValue> = {}
+      for (const [name, run] of functions) {
+        host[name] = (ptr: number, len: number) => {
+          if (exportsRef.exports === undefined) return packAnswer(0, Abi.Status.error)
+          const input = readStrict(ptr, len, this.limits.maxPayloadBytes)
+          if (input === undefined) return packAnswer(0, Abi.Status.badPayload)
+          return answer(run(input))
+        }
+      }
+      imports[Abi.hostFunctionModule] = host
+    }
     const wasi = this.limits.wasi
     let attach: ((instance: WebAssembly.Instance) => void) | undefined
     if (wasi !== undefined) {
@@ -204,6 +275,7 @@ export class Guest {
     attach?.(instance)
     const exports = instance.exports as unknown as Exports
     memoryRef.memory = exports.memory
+    exportsRef.exports = exports
     this.exports = exports
     return exports
   }

@@ -15,6 +15,7 @@ import { check, type InvalidOptions } from "../domain/InvalidOptions.ts"
 import type * as Manifest from "../domain/Manifest.ts"
 import type { PluginLoadError } from "../domain/PluginErrors.ts"
 import type { HookBus } from "../services/HookBus.ts"
+import type * as HostFunction from "./HostFunction.ts"
 import * as Inspect from "./Inspect.ts"
 import { PluginOptionsSchema } from "./internal/Options.ts"
 import * as Reload from "./internal/Reload.ts"
@@ -109,6 +110,11 @@ export interface PluginOptions {
   readonly breaker?: PluginInstance.BreakerOptions | false | undefined
   /** Meter calls with fuel (default true). */
   readonly fuel?: boolean | undefined
+  /**
+   * Host services the plugin may call (ABI v1.1 host functions, made by `HostFunction.make`); under a
+   * `PluginPolicy`, each one the module imports must be granted by `allowHostFunctions`. Inline execution only.
+   */
+  readonly hostFunctions?: ReadonlyArray<HostFunction.HostFunction> | undefined
 }
 
 /**

@@ -17,7 +17,7 @@ import type * as Scope from "effect/Scope"
 import { availableParallelism } from "node:os"
 import { errorMessage } from "../domain/errorMessage.ts"
 import * as HookMetrics from "../domain/HookMetrics.ts"
-import { check, type InvalidOptions } from "../domain/InvalidOptions.ts"
+import { check, InvalidOptions } from "../domain/InvalidOptions.ts"
 import {
   AbiVersionMismatch,
   InvalidModule,
@@ -34,6 +34,7 @@ import { type BreakerState, CircuitBreaker, defaults as breakerDefaults } from "
 import * as Executor from "./Executor.ts"
 import * as Fuel from "./Fuel.ts"
 import type { CallResult } from "./Guest.ts"
+import * as HostFunction from "./HostFunction.ts"
 import * as LogWindow from "./internal/LogWindow.ts"
 import { PluginInstanceOptionsSchema } from "./internal/Options.ts"
 import * as Wasi from "./internal/Wasi.ts"
@@ -138,6 +139,16 @@ export interface PluginInstanceOptions {
     /** A directory the guest may read, seen as `/<guest>`; `host` is the host's path (the caller vouches for it). */
     readonly preopen?: { readonly guest: string; readonly host: string } | undefined
   } | undefined
+  /**
+   * The settings `gn_config_get` reads, key by key (the manifest's `config` when loaded by `Plugin`): a JSON
+   * object; a value with no JSON form fails with `InvalidOptions`.
+   */
+  readonly config?: Readonly<Record<string, unknown>> | undefined
+  /**
+   * Host functions the module may import from module `host` (ABI v1.1); a module importing one not listed fails
+   * with `UnknownImport`. Inline execution only: with `execution: "worker"` they fail with `InvalidOptions`.
+   */
+  readonly hostFunctions?: ReadonlyArray<HostFunction.HostFunction> | undefined
 }
 
 /**
@@ -281,6 +292,52 @@ export interface PluginInstance {
   readonly status: Effect.Effect<PluginStatus>
 }
 
+/** Why these host functions cannot be used (a bad or repeated name, a non-HostFunction, worker mode), or `undefined`. */
+const hostFunctionsProblem = (
+  functions: ReadonlyArray<unknown>,
+  execution: "inline" | "worker"
+): string | undefined => {
+  if (!Array.isArray(functions)) return "expected an array of HostFunction.make values"
+  const seen = new Set<string>()
+  for (let i = 0; i < functions.length; i++) {
+    const f = functions[i]
+    if (!HostFunction.isHostFunction(f)) return `hostFunctions[${i}] is not made by HostFunction.make`
+    if (!HostFunction.namePattern.test(f.name)) {
+      return `hostFunctions[${i}] is named ${JSON.stringify(f.name)}: expected ${HostFunction.namePattern.source}`
+    }
+    if (seen.has(f.name)) return `hostFunctions[${i}] repeats the name "${f.name}"`
+    seen.add(f.name)
+  }
+  if (functions.length > 0 && execution === "worker") {
+    return "host functions run inside the guest's call, on the host's thread: worker mode cannot call them " +
+      "(use execution \"inline\")"
+  }
+  return undefined
+}
+
+/** Each config key's value as JSON text (for gn_config_get), or the reason it cannot be. */
+const configTexts = (
+  config: Readonly<Record<string, unknown>> | undefined
+): Readonly<Record<string, string>> | undefined | string => {
+  if (config === undefined) return undefined
+  if (typeof config !== "object" || config === null || Array.isArray(config)) return "expected a JSON object"
+  const texts: Record<string, string> = Object.create(null)
+  for (const [key, value] of Object.entries(config)) {
+    const text = Abi.toJson(value)
+    if (typeof text !== "string") return `config.${key}: ${text.error}`
+    texts[key] = text
+  }
+  return texts
+}
+
+/** The host functions by name, each run in the loading fiber's context. */
+const bindHostFunctions = (functions: ReadonlyArray<HostFunction.HostFunction>) =>
+  Effect.map(
+    Effect.context<never>(),
+    (context) =>
+      new Map(functions.map((f): [string, (input: string) => string] => [f.name, (input) => f.call(context, input)]))
+  )
+
 /** Failures the breaker counts: the plugin misbehaved, rather than reporting an error. */
 const countedByBreaker = (error: PluginCallError): boolean =>
   error._tag === "Trapped" || error._tag === "Timeout" || error._tag === "OutOfFuel"
@@ -333,10 +390,19 @@ export const make = (
     if (info.functions > maxFunctions) {
       return yield* new ModuleTooLarge({ plugin, limit: "maxFunctions", actual: info.functions, maximum: maxFunctions })
     }
+    const hostFunctions = options.hostFunctions ?? []
+    const functionProblem = hostFunctionsProblem(hostFunctions, execution)
+    if (functionProblem !== undefined) {
+      return yield* new InvalidOptions({ of: "PluginInstance", option: "hostFunctions", detail: functionProblem })
+    }
+    const config = configTexts(options.config)
+    if (typeof config === "string") {
+      return yield* new InvalidOptions({ of: "PluginInstance", option: "config", detail: config })
+    }
     const wasi = Wasi.grantOf(options.wasi)
     const ungranted = Wasi.ungranted(info.imports, wasi)
     if (ungranted.length > 0) return yield* new WasiNotGranted({ plugin, imports: ungranted })
-    const problem = Abi.checkModule(plugin, info)
+    const problem = Abi.checkModule(plugin, info, hostFunctions.map((f) => f.name))
     if (problem !== undefined) return yield* problem
     // One memory, capped below. A second one would escape the cap (and ABI v1 speaks of one).
     if (info.memories.length > 1) {
@@ -400,8 +466,10 @@ export const make = (
         logBytesPerCall: limits.logBytesPerCall ?? Abi.defaultLogBytesPerCall,
         fuel: budget,
         // Only modules that import WASI get it: the others keep the import object they always had.
-        wasi: Wasi.usesWasi(info.imports) ? wasi : undefined
-      }
+        wasi: Wasi.usesWasi(info.imports) ? wasi : undefined,
+        config
+      },
+      functions: hostFunctions.length === 0 ? undefined : yield* bindHostFunctions(hostFunctions)
     }
     const executor = execution === "worker"
       ? yield* WorkerExecutor.workers(spec, poolSize, timeoutMs)

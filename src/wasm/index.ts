@@ -2,7 +2,7 @@
  * hookbus/wasm: WebAssembly plugins on the bus. `Plugin.load` reads a plugin folder (manifest and module) and
  * registers its hooks; `PluginInstance` runs a module under the sandbox (fuel, memory cap, worker isolation,
  * circuit breaker); `Manifest` validates `plugin.json`; `Inspect` checks a plugin against ABI v1 and `Conformance`
- * runs it through every row of it; `PluginPolicy` limits what each plugin may hook and import; the plugin errors
+ * runs it through every row of it; `HostFunction` exposes host services to plugins; `PluginPolicy` limits what each plugin may hook and import; the plugin errors
  * are tagged.
  *
  * @example
@@ -24,6 +24,7 @@ export * from "../domain/PluginErrors.ts"
 export * from "../services/PluginPolicy.ts"
 export * as Abi from "./Abi.ts"
 export * as Conformance from "./Conformance.ts"
+export * as HostFunction from "./HostFunction.ts"
 export * as Inspect from "./Inspect.ts"
 export * as Limits from "./Limits.ts"
 export * as Plugin from "./Plugin.ts"

@@ -18,6 +18,7 @@ import {
   type PluginLoadError
 } from "../../domain/PluginErrors.ts"
 import { PluginPolicy } from "../../services/PluginPolicy.ts"
+import * as Abi from "../Abi.ts"
 import * as Limits from "../Limits.ts"
 import type { PluginOptions } from "../Plugin.ts"
 import * as PluginInstance from "../PluginInstance.ts"
@@ -45,13 +46,17 @@ const sha256 = (bytes: Uint8Array): Effect.Effect<string> =>
  * Checks the module's imports against the manifest's `capabilities` (when declared), then the manifest and module
  * against the host's `PluginPolicy` (when one is provided).
  */
-const checkPolicy = (manifest: Manifest.Manifest, bytes: Uint8Array) =>
+const checkPolicy = (manifest: Manifest.Manifest, bytes: Uint8Array, options: PluginOptions) =>
   Effect.gen(function*() {
-    const used = yield* Effect.try(() => WasmBinary.read(bytes).imports).pipe(
-      Effect.map((all) => all.filter((i) => i.module === "env").map((i) => i.name)),
+    const imports = yield* Effect.try(() => WasmBinary.read(bytes).imports).pipe(
       // Not a readable module: PluginInstance.make reports that precisely.
-      Effect.orElseSucceed((): ReadonlyArray<string> => [])
+      Effect.orElseSucceed((): ReadonlyArray<WasmBinary.Import> => [])
     )
+    const used = imports.filter((i) => i.module === "env").map((i) => i.name)
+    // Host functions the module imports and the host provides (one it does not provide is an UnknownImport later).
+    const provided = new Set((options.hostFunctions ?? []).map((f) => f.name))
+    const functions = imports.filter((i) => i.module === Abi.hostFunctionModule && provided.has(i.name))
+      .map((i) => i.name)
     const declared = manifest.capabilities
     if (declared !== undefined) {
       const undeclared = [...new Set(used)].filter((name) => !(declared as ReadonlyArray<string>).includes(name))
@@ -74,7 +79,8 @@ const checkPolicy = (manifest: Manifest.Manifest, bytes: Uint8Array) =>
       return
     }
     const hooks = policy.value.deniedHooks(manifest.name, manifest.hooks.map((h) => h.name))
-    const imports = policy.value.deniedImports(manifest.name, used)
+    const deniedImports = policy.value.deniedImports(manifest.name, used)
+    const hostFunctions = policy.value.deniedHostFunctions?.(manifest.name, functions) ?? functions
     const registrations = policy.value.deniedRegistrations?.(manifest.name, manifest.hooks) ?? []
     const requested = [
       ...(["clock", "random"] as const).filter((grant) => manifest.wasi?.[grant] === true),
@@ -85,13 +91,17 @@ const checkPolicy = (manifest: Manifest.Manifest, bytes: Uint8Array) =>
       // A directory is never granted by default: the policy must list "preopen" for the plugin.
       ...(requested.includes("preopen") && policy.value.options.allowWasi === undefined ? ["preopen"] : [])
     ]
-    if (hooks.length > 0 || imports.length > 0 || registrations.length > 0 || wasi.length > 0) {
+    if (
+      hooks.length > 0 || deniedImports.length > 0 || registrations.length > 0 || wasi.length > 0 ||
+      hostFunctions.length > 0
+    ) {
       return yield* new CapabilityDenied({
         plugin: manifest.name,
         hooks,
-        imports,
+        imports: deniedImports,
         ...(registrations.length > 0 ? { registrations } : {}),
-        ...(wasi.length > 0 ? { wasi } : {})
+        ...(wasi.length > 0 ? { wasi } : {}),
+        ...(hostFunctions.length > 0 ? { hostFunctions } : {})
       })
     }
   })
@@ -140,7 +150,7 @@ export const loadVersion = (
         return yield* new IntegrityMismatch({ plugin: manifest.name, expected: manifest.wasm.sha256, actual })
       }
     }
-    yield* checkPolicy(manifest, bytes)
+    yield* checkPolicy(manifest, bytes, options)
     const preopen = manifest.wasi?.preopen === undefined
       ? undefined
       : yield* preopenOf(manifest.name, manifest.wasi.preopen, folder)
@@ -152,7 +162,9 @@ export const loadVersion = (
       pool: options.pool,
       breaker: options.breaker,
       fuel: options.fuel,
-      wasi: manifest.wasi === undefined ? undefined : { ...manifest.wasi, preopen }
+      wasi: manifest.wasi === undefined ? undefined : { ...manifest.wasi, preopen },
+      config: manifest.config,
+      hostFunctions: options.hostFunctions
     }).pipe(
       Scope.provide(scope),
       Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))

@@ -36,11 +36,14 @@ const common = {
   fuel: Schema.optional(Schema.Boolean),
   execution: Schema.optional(Schema.Literals(["inline", "worker"])),
   pool: Schema.optional(Schema.Struct({ size: Schema.optional(PositiveInt) })),
-  breaker: Schema.optional(Schema.Union([Schema.Literal(false), Schema.Struct(breakerFields)]))
+  breaker: Schema.optional(Schema.Union([Schema.Literal(false), Schema.Struct(breakerFields)])),
+  // Checked one by one where they are used (names, repeats, worker mode), with a message naming the entry.
+  hostFunctions: Schema.optional(Schema.Array(Schema.Unknown))
 }
 
 const instanceFields = {
   ...common,
+  config: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
   name: Schema.optional(Schema.String),
   wasi: Schema.optional(Schema.Struct({
     clock: Schema.optional(Schema.Boolean),
