@@ -143,6 +143,24 @@ filter("the_content", (value: Value, args: Array<Value>): Result => {
     60_000
   )
 
+  for (const language of ["c", "rust"] as const) {
+    it.effect(`the ${language === "c" ? "C SDK's hb_config_get" : "Rust SDK's config_get"} reads it (test/fixtures/config-${language})`, () =>
+      Effect.gen(function*() {
+        const bus = yield* HookBus
+        const fixture = fileURLToPath(new URL(`fixtures/config-${language}`, import.meta.url))
+        yield* Plugin.load(fixture).pipe(Effect.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer)))
+        const Get = Hook.filter<unknown>("config.get")
+        assert.strictEqual(yield* bus.applyFilters(Get, "greeting"), `"Hello"`)
+        assert.strictEqual(yield* bus.applyFilters(Get, "limits"), `{"words":300}`)
+        assert.isNull(yield* bus.applyFilters(Get, "missing"))
+        // The examples, built with the same SDK, never call it and stay v1 modules.
+        const example = language === "c" ? "c/slugify/build/slugify-c.wasm" : "rust/slugify/build/slugify-rust.wasm"
+        const imports = WasmBinary.read(readFileSync(fileURLToPath(new URL(`../examples/${example}`, import.meta.url))))
+          .imports.map((i) => i.name)
+        assert.notInclude(imports, "gn_config_get")
+      }).pipe(Effect.provide(busLayer())))
+  }
+
   it.effect("with capabilities declared, gn_config_get must be among them", () =>
     Effect.gen(function*() {
       const bytes = yield* compileWat(configEcho)

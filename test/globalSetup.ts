@@ -5,6 +5,9 @@ import { buildAll } from "../scripts/build-plugins.ts"
 
 export const setup = async (): Promise<void> => {
   await buildAll()
-  // The examples, and the Rust fixture that reads a preopened directory (test/Wasi.test.ts).
-  buildGuests([fileURLToPath(new URL("fixtures/wasi-files", import.meta.url))])
+  // The examples, the Rust fixture that reads a preopened directory (test/Wasi.test.ts), and the C and Rust
+  // fixtures that read the manifest's config (test/HostFunctions.test.ts).
+  buildGuests(
+    ["wasi-files", "config-c", "config-rust"].map((f) => fileURLToPath(new URL(`fixtures/${f}`, import.meta.url)))
+  )
 }

@@ -10,6 +10,7 @@
 IMPORT("gn_log") void gn_log(int32_t level, const char *ptr, int32_t len);
 IMPORT("gn_panic") void gn_panic(const char *ptr, int32_t len);
 IMPORT("gn_time_ms") int64_t gn_time_ms(void);
+IMPORT("gn_config_get") int64_t gn_config_get(const char *ptr, int32_t len);
 
 extern const hb_hook hb_hooks[];
 extern unsigned char __heap_base;
@@ -137,6 +138,21 @@ EXPORT("gn_free") void gn_free(int32_t ptr, int32_t size) {
 EXPORT("gn_abi_version") int32_t gn_abi_version(void) { return 1; }
 
 /* --- the per-call arena -------------------------------------------------------------------------------------- */
+
+hb_str hb_config_get(hb_str key) {
+  hb_str none = { 0, 0 };
+  int64_t packed = gn_config_get(key.ptr, (int32_t)key.len);
+  uint32_t ptr = (uint32_t)((uint64_t)packed >> 32);
+  int32_t len = (int32_t)(uint32_t)packed;
+  /* (0, 0): no such key; (0, negative): the host could not answer (docs/abi-v1.md, section 8). */
+  if (ptr == 0 || len <= 0) return none;
+  char *copied = (char *)hb_scratch((size_t)len);
+  if (copied != 0) copy(copied, (const char *)(uintptr_t)ptr, (size_t)len);
+  gn_free((int32_t)ptr, len); /* the host's block is the guest's to free */
+  if (copied == 0) return none;
+  hb_str out = { copied, (size_t)len };
+  return out;
+}
 
 #define CHUNK 65536u
 

@@ -170,6 +170,12 @@ void hb_log(hb_level level, const char *ptr, size_t len);
 _Noreturn void hb_panic(const char *message);
 /** The host's wall clock, Unix milliseconds (imports `gn_time_ms`). */
 int64_t hb_time_ms(void);
+/**
+ * A key of the manifest's `config` as JSON text (`"hello"` with its quotes, `42`), copied into the call's arena;
+ * `.ptr` is NULL when the config has no such key or the host could not answer (ABI v1.1, imports
+ * `gn_config_get` only when called). `hb_parse` reads the text.
+ */
+hb_str hb_config_get(hb_str key);
 
 /* --- memory ------------------------------------------------------------------------------------------------- */
 

@@ -90,6 +90,7 @@ mod host {
         pub fn gn_log(level: i32, ptr: *const u8, len: i32);
         pub fn gn_panic(ptr: *const u8, len: i32) -> !;
         pub fn gn_time_ms() -> i64;
+        pub fn gn_config_get(ptr: *const u8, len: i32) -> i64;
     }
 }
 
@@ -107,6 +108,26 @@ pub fn panic(message: &str) -> ! {
 /// The host's wall clock, Unix milliseconds (imports `gn_time_ms`).
 pub fn now_ms() -> i64 {
     unsafe { host::gn_time_ms() }
+}
+
+/// A key of the manifest's `config` as JSON text (`"hello"` with its quotes, `42`), or `None` when the config has no
+/// such key or the host could not answer (ABI v1.1; imports `gn_config_get` only when called). `json::parse`
+/// reads the text.
+pub fn config_get(key: &str) -> Option<String> {
+    let packed = unsafe { host::gn_config_get(key.as_ptr(), key.len() as i32) };
+    let ptr = ((packed as u64) >> 32) as u32;
+    let len = packed as i32;
+    // (0, 0): no such key; (0, negative): the host could not answer (docs/abi-v1.md, section 8).
+    if ptr == 0 || len <= 0 {
+        return None;
+    }
+    let text = {
+        let bytes = unsafe { std::slice::from_raw_parts(ptr as *const u8, len as usize) };
+        String::from_utf8_lossy(bytes).into_owned()
+    };
+    // The host's block comes from gn_alloc and is the guest's to free.
+    unsafe { abi::gn_free(ptr as i32, len) };
+    Some(text)
 }
 
 /// Rust's allocator (dlmalloc on wasm32), except that running out of memory traps with "hookbus: out of memory"
