@@ -6,7 +6,7 @@
  */
 import { createPlugin } from "@extism/extism"
 import { createHooks } from "@wordpress/hooks"
-import { Effect, Exit, type Layer, ManagedRuntime, Scope, Tracer } from "effect"
+import { Effect, Exit, Layer, ManagedRuntime, Scope, Tracer } from "effect"
 import Emittery from "emittery"
 import { EventEmitter } from "eventemitter3"
 import { createHooks as createHookable } from "hookable"
@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url"
 import { SyncWaterfallHook } from "tapable"
 import { buildAll } from "../scripts/build-plugins.ts"
 import { Hook, HookBus, type HookBusOptions, type HookBusShape } from "../src/index.ts"
+import { HookInspector } from "../src/inspector/index.ts"
 import { PluginInstance } from "../src/wasm/index.ts"
 import { abiModule, compileWatPromise } from "../test/fixtures/wat.ts"
 import { barChart, markdown, Results } from "./harness.ts"
@@ -208,6 +209,40 @@ results.figure(
       modeTimes["hookbus defaults (dispatch span + metrics)"]).toFixed(0)
   } ns`
 )
+
+// ---------------------------------------------------------------------------------------------------------------
+console.log("inspector cost")
+{
+  // The inspector subscribes to bus.dispatches and renders each record in a fiber of its own. Each operation is
+  // LOOP dispatches and two turns of the event loop, in both cases, so that work lands inside the measured time.
+  const turns = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)))
+  const withTurns = (run: () => unknown) => async () => {
+    run()
+    await turns()
+  }
+  const defaults = await makeBus({})
+  const inspected = ManagedRuntime.make(
+    HookInspector.layer({ port: 0, announce: false }).pipe(Layer.provideMerge(HookBus.layerWith({})))
+  )
+  const inspectedBus = await inspected.runPromise(HookBus.use(Effect.succeed))
+  const inspectedScope = Scope.makeUnsafe()
+  for (let i = 0; i < 10; i++) {
+    register(defaults.scope, defaults.bus.addFilter(F, (v) => Effect.succeed(v + 1)))
+    register(inspectedScope, inspectedBus.addFilter(F, (v) => Effect.succeed(v + 1)))
+  }
+  const group = "inspector, filter of 10 handlers"
+  const times = await results.compareAsync(group, [
+    ["hookbus defaults", withTurns(filterLoop(defaults.bus, F)), LOOP],
+    ["hookbus defaults + HookInspector.layer", withTurns(filterLoop(inspectedBus, F)), LOOP]
+  ])
+  results.ratio(group, "hookbus defaults + HookInspector.layer", "hookbus defaults", {
+    name: "HookInspector.layer provided / defaults, 10-handler filter",
+    bound: 1.5,
+    kind: "max",
+    unit: "x"
+  }, times)
+  await inspected.dispose()
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 console.log("action fan-out")

@@ -21,13 +21,19 @@ const importsOf = (file: string, runtimeOnly: boolean): Array<string> => {
 }
 
 describe("architecture", () => {
-  it("the domain imports nothing of ours above it; wasm never reaches into layers", () => {
+  it("the domain imports nothing of ours above it; wasm never reaches into layers; the inspector into internals", () => {
     for (const file of files) {
       const imports = importsOf(file, false)
       if (file.startsWith("domain/")) {
         assert.deepStrictEqual(imports.filter((i) => !i.startsWith("domain/")), [], file)
       }
       if (file.startsWith("wasm/")) assert.deepStrictEqual(imports.filter((i) => i.startsWith("layers/")), [], file)
+      if (file.startsWith("inspector/")) {
+        const internals = imports.filter((i) =>
+          i.startsWith("layers/") || i.startsWith("services/internal/") || i.startsWith("wasm/internal/")
+        )
+        assert.deepStrictEqual(internals, [], file)
+      }
       if (file.startsWith("layers/")) {
         assert.deepStrictEqual(imports.filter((i) => i === "services/HookBus.ts" || i.startsWith("wasm/")), [], file)
       }

@@ -7,11 +7,12 @@
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Data, Effect, Exit, Layer, Redacted, Scope } from "effect"
+import { TestClock } from "effect/testing"
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { request } from "node:http"
 import { fileURLToPath } from "node:url"
-import { Hook, HookBus, ShortCircuit } from "../src/index.ts"
+import { Hook, HookBus, HookRecorder, ShortCircuit } from "../src/index.ts"
 import { HookInspector, type HookInspectorOptions } from "../src/inspector/index.ts"
 import { Plugin } from "../src/wasm/index.ts"
 
@@ -84,8 +85,13 @@ interface View {
     { readonly source: string; readonly reason: string; readonly error: string; readonly skipped: boolean }
   >
   readonly shortCircuitedBy?: string
-  readonly timings: ReadonlyArray<
-    { readonly source: string; readonly startMillis: number; readonly durationMillis?: number }
+  readonly timings?: ReadonlyArray<
+    {
+      readonly source: string
+      readonly startMillis: number
+      readonly durationMillis?: number
+      readonly outcome: string
+    }
   >
 }
 
@@ -114,6 +120,33 @@ describe("bus introspection", () => {
       // The meta hooks exist from the start, but with no handler and no dispatch they are not listed.
       assert.isFalse(hooks.some((h) => h.name.startsWith("hookbus.")))
     }).pipe(Effect.scoped, Effect.provide(Layer.fresh(HookBus.layer))))
+})
+
+describe("dispatch records' timings", () => {
+  it.effect("a dispatch is timed unless another of its hook was in the same millisecond", () =>
+    Effect.gen(function*() {
+      const bus = yield* HookBus
+      yield* bus.addFilter(Content, (s) => Effect.succeed(s + "!"), { source: "bang" })
+      yield* bus.addFilter(Content, (s) => Effect.succeed(s + "?"), { source: "ask" })
+      for (let i = 0; i < 3; i++) yield* bus.applyFilters(Content, "x")
+      yield* TestClock.adjust("1 millis")
+      yield* bus.applyFilters(Content, "y")
+      const records = yield* HookRecorder.use((r) => r.recordsOf("the_content"))
+      assert.deepStrictEqual(records.map((r) => r.timings?.map((t) => t.source)), [
+        ["bang", "ask"],
+        undefined,
+        undefined,
+        ["bang", "ask"]
+      ])
+      // Untimed or not, every record names its handlers and when it started (the TestClock's time).
+      assert.deepStrictEqual(records.map((r) => [r.handlers, r.startedAt]), [
+        [["bang", "ask"], 0],
+        [["bang", "ask"], 0],
+        [["bang", "ask"], 0],
+        [["bang", "ask"], 1]
+      ])
+      assert.isTrue(records[0].timings!.every((t) => t.outcome === "ok" && t.durationMillis === 0))
+    }).pipe(Effect.scoped, Effect.provide(Layer.fresh(HookBus.layerTest))))
 })
 
 describe("HookInspector API", () => {
@@ -176,8 +209,11 @@ describe("HookInspector API", () => {
         assert.deepStrictEqual(title.failures.map((f) => [f.source, f.reason, f.error, f.skipped]), [
           ["flaky", "Failure", "NotAllowed", true]
         ])
-        assert.deepStrictEqual(title.timings.map((t) => t.source), ["flaky", "stopper"])
-        assert.isTrue(title.timings.every((t) => t.startMillis >= 0 && t.durationMillis! >= 0))
+        assert.deepStrictEqual(title.timings!.map((t) => [t.source, t.outcome]), [["flaky", "failed"], [
+          "stopper",
+          "failed"
+        ]])
+        assert.isTrue(title.timings!.every((t) => t.startMillis >= 0 && t.durationMillis! >= 0))
         assert.match(content.value!, /^"x{39}\.\.\. \(truncated\)$/)
         const one = yield* getJson<View>(`${base}/api/dispatches/${title.id}`)
         assert.strictEqual(one.hook, "the_title")

@@ -40,8 +40,10 @@ describe("bench --quick", () => {
         "every case has a median and a fastest round"
       )
       assert.isTrue(json.cases.every((c) => c.rounds >= 2), "cases are sampled over interleaved rounds")
-      // One target per row of issue 17's table, plus per-handler cost at 1,000 handlers / at 10.
-      assert.strictEqual(json.targets.length, 13)
+      // One target per row of issue 17's table, plus per-handler cost at 1,000 handlers / at 10, plus the
+      // inspector's cost (issue 20).
+      assert.strictEqual(json.targets.length, 14)
+      assert.isTrue(json.targets.some((t) => t.name === "HookInspector.layer provided / defaults, 10-handler filter"))
       assert.isTrue(json.targets.every((t) => Number.isFinite(t.measured) && t.bound > 0))
       const md = readFileSync(join(out, "benchmarks.md"), "utf8")
       assert.match(md, /^# Benchmarks/)

@@ -47,8 +47,12 @@ export interface DispatchRecord {
   readonly startedAt: number
   /** How long the dispatch took, in milliseconds. */
   readonly durationMillis: number
-  /** Each handler that ran (async ones: that were started), in order, with its time in the dispatch. */
-  readonly timings: ReadonlyArray<HandlerTiming>
+  /**
+   * Each handler that ran (async ones: that were started), in order, with its time in the dispatch; `undefined`
+   * when the dispatch was not timed. The bus times a dispatch unless another of the same hook was already timed in
+   * the same millisecond: every dispatch made at a person's pace is timed, a hot loop only one per millisecond.
+   */
+  readonly timings: ReadonlyArray<HandlerTiming> | undefined
 }
 
 /**

@@ -203,11 +203,15 @@ const make = (options: HookInspectorOptions) =>
       ? options.plugins
       : Effect.succeed(options.plugins)
 
-    // One subscription feeds the figures, the recent dispatches and every live tail. It starts at once, so a
-    // dispatch made after the layer is built is seen.
+    // One subscription feeds the figures, the recent dispatches and every live tail, a batch at a time. It starts
+    // at once, so a dispatch made after the layer is built is seen. Views are made only while a tail is open.
     const live = yield* Effect.acquireRelease(PubSub.sliding<DispatchView>(256), PubSub.shutdown)
+    let tails = 0
     yield* Effect.forkScoped(
-      Stream.runForEach(bus.dispatches, (record) => PubSub.publish(live, model.ingest(record))),
+      Stream.runForEachArray(bus.dispatches, (records) => {
+        const views = model.ingest(records, tails > 0)
+        return views.length === 0 ? Effect.void : PubSub.publishAll(live, views)
+      }),
       { startImmediately: true }
     )
 
@@ -340,11 +344,17 @@ const make = (options: HookInspectorOptions) =>
         case "/api/events":
           // Subscribed before the first line goes out: a client that has read it sees every later dispatch.
           return HttpServerResponse.stream(
-            Stream.unwrap(Effect.map(PubSub.subscribe(live), (subscription) =>
-              Stream.concat(
-                Stream.make(encoder.encode("retry: 2000\n\n")),
-                Stream.map(Stream.fromSubscription(subscription), sseOf)
-              ))),
+            Stream.unwrap(Effect.map(
+              Effect.andThen(
+                Effect.acquireRelease(Effect.sync(() => tails++), () => Effect.sync(() => tails--)),
+                PubSub.subscribe(live)
+              ),
+              (subscription) =>
+                Stream.concat(
+                  Stream.make(encoder.encode("retry: 2000\n\n")),
+                  Stream.map(Stream.fromSubscription(subscription), sseOf)
+                )
+            )),
             { contentType: "text/event-stream", headers: { "cache-control": "no-store", "x-accel-buffering": "no" } }
           )
       }

@@ -177,8 +177,9 @@ export interface HookBusShape {
   readonly intercept: <R = never>(interceptor: Interceptor<R>) => Effect.Effect<void, never, R | Scope.Scope>
   /**
    * Every dispatch as it ends, for as long as the stream is consumed (emittery `events()`). Records are made only
-   * while someone subscribes: a subscribed bus observes each handler, as `tracing: "handlers"` does. Each
-   * subscriber keeps up to 1,024 unread records: one that falls behind loses the oldest, never holds up a dispatch.
+   * while someone subscribes: a subscribed bus lists each dispatch's handlers, and times them on one dispatch per
+   * hook per millisecond (`DispatchRecord.timings`). Each subscriber keeps up to 1,024 unread records: one that
+   * falls behind loses the oldest, never holds up a dispatch.
    */
   readonly dispatches: Stream.Stream<DispatchRecord>
   /** The arguments of each dispatch of an action hook, as it ends (emittery `events(name)`); see `dispatches`. */

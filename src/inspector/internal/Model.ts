@@ -1,7 +1,8 @@
 /**
  * What the inspector keeps and serves: per-hook figures gathered from `bus.dispatches` (errors, durations for p50
- * and p99), the recent dispatches as redacted views, and the JSON shapes of its API. Raw values are never kept:
- * a dispatch is turned into its view (redacted, truncated) as it arrives.
+ * and p99), the recent dispatches, and the JSON shapes of its API. A dispatch becomes its view (redacted,
+ * truncated) only when something shows it: a page's live tail as it arrives, or a request; the figures are all the
+ * other dispatches cost.
  *
  * @internal
  */
@@ -38,7 +39,8 @@ export interface DispatchView {
   readonly handlers: ReadonlyArray<string>
   readonly failures: ReadonlyArray<FailureView>
   readonly shortCircuitedBy: string | undefined
-  readonly timings: ReadonlyArray<HandlerTiming>
+  /** `undefined` when the bus did not time this dispatch (see `DispatchRecord.timings`). */
+  readonly timings: ReadonlyArray<HandlerTiming> | undefined
 }
 
 /** A plugin as the plugins panel shows it. */
@@ -108,8 +110,6 @@ class HookFigures {
   }
 }
 
-const keyOf = (kind: HookKind, name: string) => `${kind}\u0000${name}`
-
 /** The typed error's tag and message of a failure, or the defect's. */
 const errorOf = (failure: HandlerFailed): { readonly tag: string; readonly message: string } => {
   const error = failure.error
@@ -126,10 +126,18 @@ const errorOf = (failure: HandlerFailed): { readonly tag: string; readonly messa
   return { tag: failure.reason, message: failure.message }
 }
 
+/** A recent dispatch, and its view once something asked for it. */
+interface Kept {
+  readonly id: number
+  readonly record: DispatchRecord
+  view: DispatchView | undefined
+}
+
 /** Everything the inspector has gathered, and how it renders it. */
 export class Model {
-  private readonly figures = new Map<string, HookFigures>()
-  private readonly recent: Array<DispatchView> = []
+  /** By kind, then hook name (no key string to build per dispatch). */
+  private readonly figures = { action: new Map<string, HookFigures>(), filter: new Map<string, HookFigures>() }
+  private readonly recent: Array<Kept> = []
   private nextId = 0
   private readonly max: number
   private readonly history: number
@@ -141,16 +149,24 @@ export class Model {
     this.redact = options.redact
   }
 
-  /** Takes a dispatch: counts it, and returns its view (the only form kept). */
-  ingest(record: DispatchRecord): DispatchView {
-    const key = keyOf(record.kind, record.hook)
-    let figures = this.figures.get(key)
-    if (figures === undefined) this.figures.set(key, figures = new HookFigures())
-    figures.add(record)
-    const view = this.view(record)
-    this.recent.push(view)
-    if (this.recent.length > this.history) this.recent.shift()
-    return view
+  /** Takes dispatches: counts them, keeps the newest, and returns their views when `live` (a page is open). */
+  ingest(records: ReadonlyArray<DispatchRecord>, live: boolean): ReadonlyArray<DispatchView> {
+    const views: Array<DispatchView> = []
+    for (const record of records) {
+      const byName = this.figures[record.kind]
+      let figures = byName.get(record.hook)
+      if (figures === undefined) byName.set(record.hook, figures = new HookFigures())
+      figures.add(record)
+      const kept: Kept = { id: ++this.nextId, record, view: undefined }
+      if (live) views.push(this.viewOf(kept))
+      this.recent.push(kept)
+    }
+    if (this.recent.length > this.history) this.recent.splice(0, this.recent.length - this.history)
+    return views
+  }
+
+  private viewOf(kept: Kept): DispatchView {
+    return kept.view ??= this.view(kept.id, kept.record)
   }
 
   private show(value: unknown, record: DispatchRecord, field: "value" | "result" | "args" | "failure"): string {
@@ -162,11 +178,11 @@ export class Model {
     return present(message, this.max, this.redact, { hook: plugin, kind: "plugin", field: "failure" })
   }
 
-  private view(record: DispatchRecord): DispatchView {
+  private view(id: number, record: DispatchRecord): DispatchView {
     const isFilter = record.kind === "filter"
     const last = record.failures.length - 1
     return {
-      id: ++this.nextId,
+      id,
       hook: record.hook,
       kind: record.kind,
       outcome: record.outcome,
@@ -193,15 +209,19 @@ export class Model {
 
   /** The recent dispatches, newest last; of one hook when given. */
   dispatches(hook?: { readonly kind: HookKind; readonly name: string }): ReadonlyArray<DispatchView> {
-    return hook === undefined ? this.recent : this.recent.filter((v) => v.kind === hook.kind && v.hook === hook.name)
+    const kept = hook === undefined
+      ? this.recent
+      : this.recent.filter((k) => k.record.kind === hook.kind && k.record.hook === hook.name)
+    return kept.map((k) => this.viewOf(k))
   }
 
   dispatch(id: number): DispatchView | undefined {
-    return this.recent.find((v) => v.id === id)
+    const kept = this.recent.find((k) => k.id === id)
+    return kept === undefined ? undefined : this.viewOf(kept)
   }
 
   row(hook: HookInfo): HookRow {
-    const figures = this.figures.get(keyOf(hook.kind, hook.name))
+    const figures = this.figures[hook.kind].get(hook.name)
     const [p50, p99] = figures?.percentiles() ?? [undefined, undefined]
     return {
       name: hook.name,
@@ -225,6 +245,7 @@ export class Model {
         if (sources.has(other)) edges.push({ from: h.source, to: other, by: h.source, constraint: "before" })
       }
     }
-    return { ...this.row(hook), chain: hook.handlers, edges, recent: this.dispatches(hook).slice(-50) }
+    const recent = this.recent.filter((k) => k.record.kind === hook.kind && k.record.hook === hook.name).slice(-50)
+    return { ...this.row(hook), chain: hook.handlers, edges, recent: recent.map((k) => this.viewOf(k)) }
   }
 }

@@ -264,8 +264,20 @@ export function inspectorClient(): void {
   // ---- flame-style timeline of one dispatch ------------------------------------------------------------------------
   const flame = byId("timeline")
   const timeline = (v: DispatchView) => {
-    const total = Math.max(v.durationMillis, ...v.timings.map((t) => t.startMillis + (t.durationMillis ?? 0)), 1e-6)
-    const lanes = v.timings.map((t) => {
+    const timings = v.timings
+    if (timings === undefined) {
+      flame.replaceChildren(
+        el("h3", {}, `${v.kind} ${v.hook} · ${v.outcome} · ${ms(v.durationMillis)}`),
+        el(
+          "p",
+          { class: "muted" },
+          `not timed: the bus times at most one dispatch of a hook per millisecond (handlers: ${v.handlers.join(", ")})`
+        )
+      )
+      return
+    }
+    const total = Math.max(v.durationMillis, ...timings.map((t) => t.startMillis + (t.durationMillis ?? 0)), 1e-6)
+    const lanes = timings.map((t) => {
       const left = (t.startMillis / total) * 100
       const width = t.durationMillis === undefined ? 0 : Math.max((t.durationMillis / total) * 100, 0.6)
       const stopped = v.shortCircuitedBy === t.source

@@ -330,9 +330,12 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
   ): Effect.Effect<unknown, ChainError> => {
     let current = value
     let ran = 0
+    // Recorded, untimed dispatches stay here: the record's handler list is the only per-handler work.
+    const names = probe?.handlers
     for (let i = 0; i < chain.length; i++) {
       const entry = chain[i]
       if (!registry.claim(entry)) continue
+      names?.push(entry.source)
       const returned = callFilterHandler(entry.fn, current, args)
       if (EffectCompat.isSuccessExit(returned)) {
         current = returned.value
@@ -382,6 +385,7 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
   ): Effect.Effect<unknown, ChainError> => {
     let ran = 0
     let frame: HookStack.HookFrame | undefined
+    const names = probe?.handlers
     for (let i = 0; i < chain.length; i++) {
       const entry = chain[i]
       if (!registry.claim(entry)) continue
@@ -398,6 +402,7 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
           () => runChain(run, chain, next, NotInvoked, args, context, parent, hook, fiber)
         )
       }
+      names?.push(entry.source)
       const returned = callActionHandler(entry.fn, args)
       if (EffectCompat.isSuccessExit(returned)) {
         ran++
@@ -438,7 +443,7 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
       const slot = openSlot(registry, hook)
       const chain = chainOf(slot)
       const probe = probeOf(observer, context, slot, hook, value, args, sink)
-      if (observer.perHandler) {
+      if (observer.perHandler || (probe !== undefined && probe.timed)) {
         const run = isFilter ? new FilterRun(value, 0, probe, detailed) : new ActionRun(hook.name, 0, probe)
         return runChain(run, chain, 0, NotInvoked, args, context, parent, hook, fiber)
       }

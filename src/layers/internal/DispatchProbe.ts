@@ -37,6 +37,8 @@ export interface HookSeries {
   readonly label: string
   /** The dispatch span's name, built once. */
   readonly spanName: string
+  /** When a dispatch of this hook last had its handlers timed (Unix ms): at most one per millisecond is. */
+  lastTimed: number
 }
 
 /**
@@ -115,10 +117,24 @@ export const spanTime = (env: SpanEnv): bigint => env.timing ? env.clock.current
 
 const reasonLabel = (failure: HandlerFailed): string => failure.reason.toLowerCase()
 
+const noFailures: ReadonlyArray<HandlerFailed> = []
+
+let offsetClock: Clock.Clock | undefined
+let offsetMillis = 0
+
+/** Wall time minus monotonic time of a clock, in ms, from a one-entry cache (read once per clock). */
+const wallOffsetMillis = (clock: Clock.Clock): number => {
+  if (clock !== offsetClock) {
+    offsetClock = clock
+    offsetMillis = clock.currentTimeMillisUnsafe() - Number(clock.monotonicTimeNanosUnsafe()) / 1e6
+  }
+  return offsetMillis
+}
+
 /** One per bus: what is observed, and the bounded set of hook labels. */
 export class Observer {
   readonly options: ObserverOptions
-  /** Whether each handler is observed on its own (handler spans, recorded handler lists). */
+  /** Whether each handler gets a span of its own (the general loop runs every handler). */
   perHandler = false
   /** Whether any dispatch needs a probe at all. */
   active = false
@@ -153,7 +169,7 @@ export class Observer {
   private refresh(): void {
     const options = this.options
     this.recording = options.record !== undefined || this.subscribers > 0 || this.intercepting > 0
-    this.perHandler = options.tracing === "handlers" || this.recording
+    this.perHandler = options.tracing === "handlers"
     this.active = options.tracing !== "off" || options.metrics || this.recording
   }
 
@@ -180,7 +196,8 @@ export class Observer {
       dispatches: new MetricSeries(HookMetrics.dispatchTotalOf(label, kind), context),
       duration: new MetricSeries(HookMetrics.dispatchDurationOf(label, kind), context),
       shortCircuits: new MetricSeries(HookMetrics.shortCircuitTotalOf(label), context),
-      dropped: new MetricSeries(HookMetrics.asyncDroppedTotalOf(label), context)
+      dropped: new MetricSeries(HookMetrics.asyncDroppedTotalOf(label), context),
+      lastTimed: -1
     }
   }
 
@@ -225,7 +242,8 @@ export class Probe {
   private madeSpan: Tracer.Span | undefined = undefined
   /** Whether the span is the parent span of the chain's context (set by the engine that ran the chain). */
   framed = false
-  private readonly handlers: Array<string> | undefined
+  /** Recording: the sources of the handlers started so far (the hot loops push to it directly). */
+  readonly handlers: Array<string> | undefined
   /** Recording: each handler's start and end (clock units from `started`), and its outcome. */
   private readonly timings: Array<MutableTiming> | undefined
   /** Recording: when the dispatch started, in Unix milliseconds. */
@@ -259,10 +277,23 @@ export class Probe {
     this.handlers = observer.recording ? [] : undefined
     this.lazy = env !== undefined && env.enabled && env.tracer === Tracer.nativeTracer &&
       observer.options.tracing === "dispatch"
-    this.timings = observer.recording ? [] : undefined
-    this.startedAt = observer.recording ? (env?.clock ?? this.metricClock!).currentTimeMillisUnsafe() : 0
     // One clock read at each end serves both the span and the duration metric.
     this.started = this.clock()
+    if (observer.recording) {
+      // The same read on the wall clock, in ms (a monotonic read is shifted by its clock's offset, read once).
+      const monotonic = env === undefined || this.lazy
+      this.startedAt = Number(this.started) / 1e6 + (monotonic ? wallOffsetMillis(env?.clock ?? this.metricClock!) : 0)
+      // Timing each handler costs two clock reads apiece: a recorded dispatch is timed when no other of its hook was
+      // in the same millisecond, so every dispatch at a person's pace is, and a hot loop pays for one per ms.
+      const ms = Math.floor(this.startedAt)
+      if (series.lastTimed !== ms) {
+        series.lastTimed = ms
+        this.timings = []
+      } else this.timings = undefined
+    } else {
+      this.startedAt = 0
+      this.timings = undefined
+    }
     if (!this.lazy) {
       this.spanMade = true
       this.madeSpan = env === undefined
@@ -315,7 +346,7 @@ export class Probe {
   handlerStarted(source: string, inline = true): Tracer.Span | undefined {
     if (this.handlers !== undefined) {
       this.handlers.push(source)
-      this.timings!.push({
+      this.timings?.push({
         source,
         start: this.clock() - this.started,
         end: undefined,
@@ -345,6 +376,11 @@ export class Probe {
         if (exit._tag === "Failure") timing.outcome = "failed"
       }
     }
+  }
+
+  /** Whether this dispatch times its handlers (the general loop runs it). */
+  get timed(): boolean {
+    return this.timings !== undefined
   }
 
   /** How many handlers were started so far (recording only; 0 otherwise). */
@@ -404,11 +440,11 @@ export class Probe {
       outcome,
       handlers: this.handlers ?? [],
       result: this.kind === "filter" ? result : undefined,
-      failures: this.failures ?? [],
+      failures: this.failures ?? noFailures,
       shortCircuitedBy,
       startedAt: this.startedAt,
       durationMillis: Number(ended - this.started) / 1e6,
-      timings: (this.timings ?? []).map((t): HandlerTiming => ({
+      timings: this.timings?.map((t): HandlerTiming => ({
         source: t.source,
         startMillis: Number(t.start) / 1e6,
         durationMillis: t.end === undefined ? undefined : Number(t.end - t.start) / 1e6,
