@@ -6,6 +6,19 @@ export default defineConfig({
     setupFiles: ["./test/setup.ts"],
     globalSetup: ["./test/globalSetup.ts"],
     testTimeout: 60_000,
-    hookTimeout: 60_000
+    hookTimeout: 60_000,
+    // On with `--coverage` (`npm test` passes it): a single-file run measures nothing and checks no threshold.
+    coverage: {
+      provider: "v8",
+      include: ["src/**/*.ts"],
+      // Code that runs only in other processes or threads, where V8 coverage of this process cannot see it: the CLI
+      // (spawned as `hookbus` by the CLI tests), the guest worker thread, the inspector's browser script.
+      exclude: ["src/cli/**", "src/wasm/worker/**", "src/inspector/internal/client.ts"],
+      reporter: ["text-summary", "json-summary"],
+      reportsDirectory: "coverage",
+      // Set at what the suite reaches (2026-12-03: 91.6% statements, 83.4% branches, 94.3% functions, 93.6%
+      // lines), so coverage can only go up; docs/reliability.md lists what stays uncovered and why.
+      thresholds: { statements: 91, branches: 82.5, functions: 93.5, lines: 93 }
+    }
   }
 })
