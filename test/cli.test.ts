@@ -519,7 +519,7 @@ describe("examples", () => {
     assert.include(readFileSync(join(root, "examples/quickstart.ts"), "utf8"), "Run it with `npm run quickstart`")
     const readme = readFileSync(join(root, "README.md"), "utf8")
     assert.include(readme, "`npm run quickstart` runs [`examples/quickstart.ts`]")
-    assert.match(readme, /`npm test` runs .*: about 2\.5\s+minutes/)
+    assert.match(readme, /`npm test` runs .*: about 3\s+minutes/)
     assert.match(readme, /EBADENGINE[\s\S]{0,80}expected and harmless/)
     assert.match(readme, /exits with \*\*0\*\*[\s\S]*\*\*1\*\*[\s\S]*\*\*2\*\* for a usage error/)
   })
