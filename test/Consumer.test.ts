@@ -215,7 +215,7 @@ describe("installed from the packed tarballs", () => {
     hookbus("new", elsewhere)
     hookbus("build", elsewhere)
     assert.include(hookbus("inspect", elsewhere), "conformant")
-  })
+  }, 180_000) // Eight commands, each an npx start and most a compile: a minute is not enough on a busy machine.
 
   it("a compile error prints the compiler's message, not a stack trace", () => {
     hookbus("new", "broken")
