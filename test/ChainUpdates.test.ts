@@ -4,7 +4,7 @@
  * constraints), removals and dispatches, the handlers run and listed are `HandlerOrder.resolve` of those registered.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import * as fc from "fast-check"
 import { HandlerOrder, Hook, HookBus, type Registration } from "../src/index.ts"
 
@@ -95,4 +95,69 @@ describe("chains changed in place", () => {
       yield* bus.doAction(Ping)
       assert.deepStrictEqual(ran, ["first", "remover", "late"])
     }).pipe(Effect.provide(Layer.fresh(HookBus.layerTest))))
+})
+
+describe("a hook dispatched on several buses", () => {
+  // A hook object keeps its slot on the bus that dispatched it last (no map lookup on a big bus): these pin that
+  // the kept slot never leaks into another bus, whatever the order, and that a closed bus is let go.
+  const step = fc.record({
+    bus: fc.nat(2),
+    hook: fc.nat(3),
+    act: fc.constantFrom("add" as const, "dispatch" as const)
+  })
+
+  it.effect("each bus runs its own handlers, for equal hook objects, equal names, frozen hooks", () =>
+    Effect.promise(() =>
+      fc.assert(
+        fc.asyncProperty(fc.array(step, { maxLength: 60 }), async (steps) => {
+          await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+            const buses = [
+              yield* Layer.build(Layer.fresh(HookBus.layer)),
+              yield* Layer.build(Layer.fresh(HookBus.layer)),
+              yield* Layer.build(Layer.fresh(HookBus.layer))
+            ].map((context) => Context.get(context, HookBus))
+            // Two objects for one hook name, a frozen one, and another name.
+            const hooks = [
+              Hook.filter<string, []>("shared"),
+              Hook.filter<string, []>("shared"),
+              Object.freeze(Hook.filter<string, []>("shared")),
+              Hook.filter<string, []>("other")
+            ]
+            const model = buses.map(() => new Map<string, Array<string>>())
+            let n = 0
+            for (const { act, bus, hook } of steps) {
+              const name = hooks[hook].name
+              if (act === "add") {
+                const tag = `${bus}.${n++}`
+                yield* buses[bus].addFilter(hooks[hook], (s) => Effect.succeed(`${s}${tag};`))
+                model[bus].set(name, [...(model[bus].get(name) ?? []), tag])
+              } else {
+                const out = yield* buses[bus].applyFilters(hooks[hook], "")
+                assert.strictEqual(out, (model[bus].get(name) ?? []).map((tag) => `${tag};`).join(""))
+              }
+            }
+          })))
+        }),
+        { numRuns: 60 }
+      )
+    ))
+
+  it.effect("a closed bus is let go by the hooks it dispatched", () =>
+    Effect.gen(function*() {
+      const hook = Hook.action("chain.released")
+      const heldBy = () =>
+        Object.getOwnPropertySymbols(hook).map((symbol) =>
+          (hook as unknown as Record<symbol, { slot?: unknown }>)[symbol]
+        )
+      yield* Effect.scoped(Effect.gen(function*() {
+        const bus = Context.get(yield* Layer.build(Layer.fresh(HookBus.layer)), HookBus)
+        yield* bus.addAction(hook, () => Effect.void)
+        yield* bus.doAction(hook)
+        assert.isTrue(heldBy().some((box) => box?.slot !== undefined))
+      }))
+      assert.isTrue(heldBy().length > 0)
+      assert.isTrue(heldBy().every((box) => box?.slot === undefined))
+      // Not enumerable: the hook's own shape is unchanged.
+      assert.deepStrictEqual(Object.keys(hook), ["kind", "name", "key", "schemas"])
+    }))
 })

@@ -49,6 +49,7 @@ export const makeHookBus = (
   Effect.gen(function*() {
     const config = yield* resolveOptions(options)
     const registry = new Registry(config.filterErrors)
+    yield* Effect.addFinalizer(() => Effect.sync(() => registry.close()))
     // Each subscriber has its own sliding queue of the newest `dispatchBuffer` records it has not read: a slow one
     // never holds up a dispatch. (A sliding PubSub slides only on its effectful publish.)
     const subscribers = new Set<Queue.Queue<DispatchRecord>>()

@@ -214,7 +214,7 @@ export const tooDeep = (hook: AnyHook, parent: HookStack.HookFrame): Effect.Effe
 
 /** The hook's slot, with this dispatch counted. */
 export const openSlot = (registry: Registry, hook: AnyHook): Slot => {
-  const slot = registry.slotFor(hook.kind, hook.name, hook.key)
+  const slot = registry.slotOf(hook)
   slot.dispatches++
   return slot
 }
