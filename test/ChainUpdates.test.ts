@@ -145,6 +145,7 @@ describe("a hook dispatched on several buses", () => {
   it.effect("a closed bus is let go by the hooks it dispatched", () =>
     Effect.gen(function*() {
       const hook = Hook.action("chain.released")
+      const keys = Object.keys(hook)
       const heldBy = () =>
         Object.getOwnPropertySymbols(hook).map((symbol) =>
           (hook as unknown as Record<symbol, { slot?: unknown }>)[symbol]
@@ -158,6 +159,6 @@ describe("a hook dispatched on several buses", () => {
       assert.isTrue(heldBy().length > 0)
       assert.isTrue(heldBy().every((box) => box?.slot === undefined))
       // Not enumerable: the hook's own shape is unchanged.
-      assert.deepStrictEqual(Object.keys(hook), ["kind", "name", "key", "schemas"])
+      assert.deepStrictEqual(Object.keys(hook), keys)
     }))
 })
