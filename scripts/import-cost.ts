@@ -21,6 +21,8 @@ export interface ImportReport {
   readonly binaryen: boolean
   readonly wasmRuntime: boolean
   readonly inspector: boolean
+  /** effect/cluster, effect/workflow or effect/sql (what hookbus/durable runs on) was loaded. */
+  readonly durableEngine: boolean
 }
 
 // The probe runs from a file inside the repository so that `hookbus` resolves to this package (self-reference).
@@ -36,7 +38,8 @@ console.log(JSON.stringify({
   modules: loaded.length,
   binaryen: loaded.some((url) => url.includes("/node_modules/binaryen/")),
   wasmRuntime: loaded.some((url) => /\\/(dist|src)\\/wasm\\//.test(url)),
-  inspector: loaded.some((url) => /\\/(dist|src)\\/inspector\\//.test(url))
+  inspector: loaded.some((url) => /\\/(dist|src)\\/inspector\\//.test(url)),
+  durableEngine: loaded.some((url) => /\\/node_modules\\/effect\\/dist\\/(cluster|workflow|sql)\\//.test(url))
 }))
 `
 

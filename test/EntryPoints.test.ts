@@ -11,10 +11,11 @@ const entry = (path: string) => new URL(`../src/${path}`, import.meta.url).href
 const root = fileURLToPath(new URL("..", import.meta.url))
 
 describe("entry points", () => {
-  it("hookbus: the bus without the wasm runtime or binaryen", () => {
+  it("hookbus: the bus without the wasm runtime, binaryen or the durable engine (cluster, workflow, sql)", () => {
     const report = measure(entry("index.ts"), 0, root)
     assert.isFalse(report.wasmRuntime)
     assert.isFalse(report.binaryen)
+    assert.isFalse(report.durableEngine)
     assert.isAbove(report.modules, 10)
   })
 
@@ -32,6 +33,12 @@ describe("entry points", () => {
 
   it("hookbus: nothing of the inspector", () => {
     assert.isFalse(measure(entry("index.ts"), 0, root).inspector)
+  })
+
+  it("hookbus/durable: the durable engine, not the wasm runtime", () => {
+    const report = measure(entry("durable/index.ts"), 0, root)
+    assert.isTrue(report.durableEngine)
+    assert.isFalse(report.wasmRuntime)
   })
 
   it("hookbus/cli: no binaryen at import", () => {

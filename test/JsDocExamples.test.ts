@@ -18,7 +18,8 @@ const entries: ReadonlyArray<readonly [string, string]> = [
   ["hookbus", "index.ts"],
   ["hookbus/wasm", "wasm/index.ts"],
   ["hookbus/cli", "cli/index.ts"],
-  ["hookbus/inspector", "inspector/index.ts"]
+  ["hookbus/inspector", "inspector/index.ts"],
+  ["hookbus/durable", "durable/index.ts"]
 ]
 
 const read = (file: string) => readFileSync(join(src, file), "utf8")

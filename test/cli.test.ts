@@ -204,7 +204,7 @@ describe("hookbus usage", () => {
   }
 
   it("--help documents the exit codes, shows --hook as required, and gives an example per command", () => {
-    for (const command of ["run", "list", "inspect", "conformance", "demo", "new", "build"]) {
+    for (const command of ["run", "list", "inspect", "conformance", "jobs", "demo", "new", "build"]) {
       const { code, stdout } = hookbus(command, "--help")
       assert.strictEqual(code, 0)
       assert.include(stdout, "Exit codes: 0 ok, 1 a hook or plugin failed, 2 usage error.")
@@ -332,9 +332,12 @@ describe("hookbus list and inspect", () => {
     // One tree per request; the async handler under the dispatch it is linked to, and the link explained.
     assert.match(
       stdout,
-      /trace:\ndemo: render a post {2}\[.*\]\n {2}hook\.filter the_content .*\n {4}hook\.handler plugin:uppercase .*\n {4}hook\.handler plugin:reading-time .*\ndemo: make a slug {2}\[.*\]\n {2}hook\.filter post\.slug .*\n {4}hook\.handler plugin:slugify .*\ndemo: save a post {2}\[.*\]\n {2}hook\.action post\.saved .*\n {4}hook\.handler plugin:audit {2}\[.*\] {2}\(linked\)\n\(linked\): an async handler, run in its own fiber after the dispatch returned; .*\n\n/
+      /trace:\ndemo: render a post {2}\[.*\]\n {2}hook\.filter the_content .*\n {4}hook\.handler plugin:uppercase .*\n {4}hook\.handler plugin:reading-time .*\ndemo: make a slug {2}\[.*\]\n {2}hook\.filter post\.slug .*\n {4}hook\.handler plugin:slugify .*\ndemo: save a post {2}\[.*\]\n {2}hook\.action post\.saved .*\n {4}hook\.handler durable-audit {2}\[.*\]\n {4}hook\.handler plugin:audit {2}\[.*\] {2}\(linked\)\n\(linked\): an async handler, run in its own fiber after the dispatch returned; .*\n\n/
     )
     assert.match(stdout, /hookbus_dispatch_total\{hook="the_content",kind="filter"\} 1/)
+    // post.saved's durable audit: stored before doAction returned, then run by the demo's runner.
+    assert.match(stdout, /durable audit: post 42 saved by ada/)
+    assert.match(stdout, /durable job post\.saved\/durable-audit\/[0-9a-f-]{36}: done after 1 attempt\(s\)/)
   })
 })
 

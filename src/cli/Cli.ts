@@ -17,6 +17,7 @@ import * as Option from "effect/Option"
 import { exitCodes } from "./CommandKit.ts"
 import { conformance } from "./ConformanceCommand.ts"
 import { demo } from "./DemoCommand.ts"
+import { jobs } from "./JobsCommand.ts"
 import { inspect, list } from "./ListCommand.ts"
 import { CliInputError } from "./PluginSet.ts"
 import { run } from "./RunCommand.ts"
@@ -41,7 +42,7 @@ export { bundledPlugins } from "./CommandKit.ts"
 export const hookbus = Command.make("hookbus").pipe(
   Command.withDescription(`Hook bus and WebAssembly plugins for Effect backends. ${exitCodes}`),
   Command.withExamples([{ command: "hookbus run --help", description: "Flags and an example for one command" }]),
-  Command.withSubcommands([run, list, inspect, conformance, demo, ...authoring])
+  Command.withSubcommands([run, list, inspect, conformance, jobs, demo, ...authoring])
 )
 
 /** Help that marks required flags, since the default help shows them like the optional ones. */

@@ -8,7 +8,8 @@ import type * as Effect from "effect/Effect"
 import type { HookKind } from "./Hook.ts"
 
 /**
- * Sync handlers run inside the dispatch; async ones run in a fiber owned by the bus (actions only).
+ * Sync handlers run inside the dispatch; async ones run in a fiber owned by the bus (actions only); durable ones are
+ * persisted by the dispatch and run by a `hookbus/durable` runner, surviving restarts (actions on typed hooks only).
  *
  * @since 0.1.0
  * @category models
@@ -17,7 +18,7 @@ import type { HookKind } from "./Hook.ts"
  *
  * const mode: HandlerMode = "async"
  */
-export type HandlerMode = "sync" | "async"
+export type HandlerMode = "sync" | "async" | "durable"
 
 /**
  * What happens when a filter handler fails: stop the chain ("abort") or pass over it ("skip").
@@ -58,6 +59,28 @@ export interface HandlerOptions {
 }
 
 /**
+ * How a durable handler is retried: up to `maxAttempts` runs, waiting `initialDelay * factor^(n-1)` (at most
+ * `maxDelay`) after the n-th failed run.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { DurableRetry } from "hookbus"
+ *
+ * const retry: DurableRetry = { maxAttempts: 5, initialDelay: "1 second", factor: 2, maxDelay: "1 minute" }
+ */
+export interface DurableRetry {
+  /** Runs in all, the first included. Default 3. */
+  readonly maxAttempts?: number | undefined
+  /** The wait after the first failed run. Default 1 second. */
+  readonly initialDelay?: Duration.Input | undefined
+  /** How much each wait grows. Default 2. */
+  readonly factor?: number | undefined
+  /** The longest wait. Default 10 minutes. */
+  readonly maxDelay?: Duration.Input | undefined
+}
+
+/**
  * Options of `addAction`.
  *
  * @since 0.1.0
@@ -68,8 +91,13 @@ export interface HandlerOptions {
  * const options: ActionOptions<[postId: string]> = { mode: "async", orderBy: (postId) => postId }
  */
 export interface ActionOptions<Args extends ReadonlyArray<unknown> = ReadonlyArray<unknown>> extends HandlerOptions {
-  /** "sync" (default) runs inside `doAction`; "async" runs in a bus-owned fiber and `doAction` does not wait. */
+  /**
+   * "sync" (default) runs inside `doAction`; "async" runs in a bus-owned fiber and `doAction` does not wait;
+   * "durable" persists a job (`doAction` returns once it is stored) that a `hookbus/durable` runner executes.
+   */
   readonly mode?: HandlerMode | undefined
+  /** Durable handlers only: attempts and backoff. */
+  readonly retry?: DurableRetry | undefined
   /**
    * Async handlers only: events with the same key run one at a time in dispatch order; different keys run in
    * parallel.

@@ -134,7 +134,14 @@ export class FilterFailed<out A = unknown> extends Data.TaggedError("FilterFaile
  *
  * const why = (e: RegistrationRejected): RejectionReason => e.reason // "Cycle", "InvalidPriority", ...
  */
-export type RejectionReason = "InvalidPriority" | "InvalidHookName" | "InvalidOption" | "Cycle" | "SelfConstraint"
+export type RejectionReason =
+  | "InvalidPriority"
+  | "InvalidHookName"
+  | "InvalidOption"
+  | "Cycle"
+  | "SelfConstraint"
+  | "UntypedHook"
+  | "DurableUnavailable"
 
 /**
  * A registration was refused; the chain is unchanged.

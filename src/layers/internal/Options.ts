@@ -75,6 +75,7 @@ export interface RawOptions {
   readonly mode?: unknown
   readonly orderBy?: unknown
   readonly onError?: unknown
+  readonly retry?: unknown
 }
 
 const isStringArray = (u: unknown): u is ReadonlyArray<string> =>
@@ -109,8 +110,14 @@ export const optionProblem = (
       return ["InvalidOption", `timeout must be a positive, finite duration, got ${String(o.timeout)}`]
     }
   }
-  if (kind === "action" && o.mode !== undefined && o.mode !== "sync" && o.mode !== "async") {
-    return ["InvalidOption", `mode must be "sync" or "async", got ${String(o.mode)}`]
+  if (kind === "action" && o.mode !== undefined && o.mode !== "sync" && o.mode !== "async" && o.mode !== "durable") {
+    return ["InvalidOption", `mode must be "sync", "async" or "durable", got ${String(o.mode)}`]
+  }
+  if (o.retry !== undefined && o.mode !== "durable") {
+    return ["InvalidOption", "retry applies to durable action handlers only"]
+  }
+  if (o.mode === "durable" && o.once !== undefined) {
+    return ["InvalidOption", "once does not apply to durable handlers: each dispatch is a job"]
   }
   if (o.orderBy !== undefined) {
     if (typeof o.orderBy !== "function") return ["InvalidOption", "orderBy must be a function"]

@@ -15,6 +15,7 @@ import type { FilterErrorPolicy, HandlerInfo, HandlerMode, Registration } from "
 import * as HandlerOrder from "../../domain/HandlerOrder.ts"
 import type { AnyHook, HookKind } from "../../domain/Hook.ts"
 import { RegistrationRejected } from "../../domain/HookErrors.ts"
+import { CurrentDurableRegistrar } from "../../services/internal/DurableRegistrar.ts"
 import type { HookSeries, Observer } from "./DispatchProbe.ts"
 import * as HandlerContext from "./HandlerContext.ts"
 import { optionProblem, type RawOptions } from "./Options.ts"
@@ -278,11 +279,57 @@ export class Registry {
 
   /** Adds a handler for the life of the current scope (or until its `remove`). */
   add(hook: AnyHook, fn: AnyFn, raw: RawOptions | undefined): Effect.Effect<Registration, RegistrationRejected> {
-    const added = this.addNow(hook, fn, raw)
-    // Reported outside the uninterruptible step: a meta handler that suspends must not make registration so.
+    if (raw?.mode === "durable") return this.addDurable(hook, fn, raw)
+    return this.reported(this.addNow(hook, fn, raw))
+  }
+
+  /** The registration, once reported outside the uninterruptible step (a meta handler may suspend). */
+  private reported(
+    added: Effect.Effect<readonly [Entry, Registration], RegistrationRejected>
+  ): Effect.Effect<Registration, RegistrationRejected> {
     return Effect.flatMap(added, ([entry, registration]) => {
       const events = this.events
       return events === undefined ? Effect.succeed(registration) : Effect.as(events.added(entry), registration)
+    })
+  }
+
+  /**
+   * A durable handler: on a typed action hook, through the registrar `hookbus/durable` provides; the chain gets the
+   * function that persists a job, so dispatch treats it as a sync handler and never looks at durable itself.
+   */
+  private addDurable(hook: AnyHook, fn: AnyFn, raw: RawOptions): Effect.Effect<Registration, RegistrationRejected> {
+    return Effect.withFiber((fiber) => {
+      const reject = (reason: "UntypedHook" | "DurableUnavailable" | "InvalidOption", message: string) =>
+        Effect.fail(new RegistrationRejected({ hook: hook.name, reason, message }))
+      const problem = optionProblem(hook.kind, hook.name, raw)
+      if (problem !== undefined) {
+        return Effect.fail(new RegistrationRejected({ hook: hook.name, reason: problem[0], message: problem[1] }))
+      }
+      if (hook.kind !== "action") return reject("InvalidOption", "filter handlers are always sync: mode is for actions")
+      if (hook.schemas.args === undefined) {
+        return reject(
+          "UntypedHook",
+          `durable handlers need schema-typed arguments: define "${hook.name}" with Hook.action(name, { args: [...] })`
+        )
+      }
+      const registrar = Context.get(fiber.context, CurrentDurableRegistrar)
+      if (registrar === undefined) {
+        return reject(
+          "DurableUnavailable",
+          "mode \"durable\" needs a durable runner: provide Durable.layerSqlite or Durable.layerPostgres from hookbus/durable"
+        )
+      }
+      const source = raw.source as string | undefined
+      if (source === undefined) {
+        return reject("InvalidOption", "durable handlers need a source: it names their jobs across restarts")
+      }
+      return Effect.flatMap(
+        registrar.register(hook, fn, { source, timeout: raw.timeout, retry: raw.retry }) as Effect.Effect<
+          AnyFn,
+          RegistrationRejected
+        >,
+        (enqueue) => this.reported(this.addNow(hook, enqueue, { ...raw, timeout: undefined, retry: undefined }))
+      )
     })
   }
 
@@ -311,7 +358,7 @@ export class Registry {
         )
       }
       const slot = this.slotFor(hook.kind, hook.name, hook.key)
-      const mode: HandlerMode = o.mode === "async" ? "async" : "sync"
+      const mode: HandlerMode = o.mode === "async" ? "async" : o.mode === "durable" ? "durable" : "sync"
       const priority = (o.priority as number | undefined) ?? 10
       const once = o.once === true
       const entry: Entry = {

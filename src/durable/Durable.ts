@@ -1,0 +1,734 @@
+/**
+ * Durable hook actions: `addAction(hook, handler, { mode: "durable", source })` handlers whose runs are jobs
+ * persisted in SQL and executed by effect/workflow on effect/cluster, so they survive a crash or a deploy and can be
+ * shared by several runner processes. `doAction` returns once each durable handler's job is stored; the job runs as a
+ * workflow execution (its id derived from the dispatch, so the same dispatch submitted twice runs once), each attempt
+ * an activity, with exponential backoff between attempts on the durable clock.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as ClusterWorkflowEngine from "effect/cluster/ClusterWorkflowEngine"
+import * as RunnerAddress from "effect/cluster/RunnerAddress"
+import * as SingleRunner from "effect/cluster/SingleRunner"
+import * as Context from "effect/Context"
+import * as Digest from "effect/crypto/Digest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as SqlClient from "effect/sql/SqlClient"
+import * as Tracer from "effect/Tracer"
+import * as Activity from "effect/workflow/Activity"
+import * as DurableClock from "effect/workflow/DurableClock"
+import * as Workflow from "effect/workflow/Workflow"
+import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
+import type { DurableRetry } from "../domain/Handler.ts"
+import type { ActionHook, ArgsOf } from "../domain/Hook.ts"
+import type { ActionFailed, RecursionLimit } from "../domain/HookErrors.ts"
+import { RegistrationRejected } from "../domain/HookErrors.ts"
+import { HookBus } from "../services/HookBus.ts"
+import { CurrentDurableRegistrar, type DurableRegistrar } from "../services/internal/DurableRegistrar.ts"
+import { DurableArgsRejected, DurableJobNotFound, DurableJobState, DurableStorageError } from "./DurableErrors.ts"
+import * as Jobs from "./internal/Jobs.ts"
+import * as NodeSqlite from "./internal/NodeSqlite.ts"
+
+/**
+ * Where a job is: waiting for its first attempt, running, waiting to retry, failed for good, done, or cancelled.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { JobStatus } from "hookbus/durable"
+ *
+ * const open: ReadonlyArray<JobStatus> = ["queued", "running", "retrying"]
+ */
+export type JobStatus = Jobs.JobStatus
+
+/**
+ * A durable job as `list` and `get` show it.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { JobInfo } from "hookbus/durable"
+ *
+ * const line = (job: JobInfo) => `${job.id} ${job.status} ${job.attempts}/${job.maxAttempts} ${job.lastError ?? ""}`
+ */
+export interface JobInfo {
+  readonly id: string
+  readonly hook: string
+  readonly source: string
+  readonly status: JobStatus
+  /** Attempts started in the current round. */
+  readonly attempts: number
+  readonly maxAttempts: number
+  /** How many times `retry` restarted the job. */
+  readonly round: number
+  /** The last failed attempt's cause, rendered. */
+  readonly lastError: string | undefined
+  /** Epoch milliseconds. */
+  readonly createdAt: number
+  readonly updatedAt: number
+  /** When the first attempt may start (later than `createdAt` for scheduled jobs). */
+  readonly runAt: number
+}
+
+/**
+ * What a durable dispatch persisted: the dispatch id and one job id per durable handler.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { DurableReceipt } from "hookbus/durable"
+ *
+ * const first = (receipt: DurableReceipt) => receipt.jobs[0]
+ */
+export interface DurableReceipt {
+  readonly dispatchId: string
+  readonly jobs: ReadonlyArray<string>
+}
+
+/**
+ * The job an attempt belongs to, for handlers that make their side effects idempotent.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { JobContext } from "hookbus/durable"
+ *
+ * const key = (job: JobContext) => `${job.id}#${job.attempt}`
+ */
+export interface JobContext {
+  readonly id: string
+  readonly hook: string
+  readonly source: string
+  readonly attempt: number
+}
+
+/**
+ * When a scheduled action runs: at an instant (epoch milliseconds or a `Date`) or after a delay.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { ScheduleAt } from "hookbus/durable"
+ *
+ * const inAnHour: ScheduleAt = { delay: "1 hour" }
+ */
+export type ScheduleAt = { readonly at: number | Date } | { readonly delay: Duration.Input }
+
+/**
+ * The filter of `list`.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { ListOptions } from "hookbus/durable"
+ *
+ * const failed: ListOptions = { status: "failed", hook: "post.saved", limit: 20 }
+ */
+export interface ListOptions {
+  readonly status?: JobStatus | ReadonlyArray<JobStatus> | undefined
+  readonly hook?: string | undefined
+  /** Default 100. */
+  readonly limit?: number | undefined
+}
+
+/**
+ * The durable runner's operations.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import { Effect } from "effect"
+ * import { Durable, type DurableShape } from "hookbus/durable"
+ *
+ * const failedCount = (durable: DurableShape) => Effect.map(durable.counts, (c) => c.failed)
+ * const program = Durable.use(failedCount)
+ */
+export interface DurableShape {
+  /** `bus.doAction`, returning the ids of the durable jobs it persisted. */
+  readonly doAction: <H extends ActionHook<any>>(
+    hook: H,
+    ...args: ArgsOf<H>
+  ) => Effect.Effect<DurableReceipt, ActionFailed | RecursionLimit, HookBus>
+  /** `doAction` under a dispatch id of yours: the same id submitted again persists and runs nothing new. */
+  readonly doActionWithId: <H extends ActionHook<any>>(
+    dispatchId: string,
+    hook: H,
+    ...args: ArgsOf<H>
+  ) => Effect.Effect<DurableReceipt, ActionFailed | RecursionLimit, HookBus>
+  /** Persists a job for each durable handler of `hook` (registered in this process) that starts at `when`. */
+  readonly scheduleAction: <H extends ActionHook<any>>(
+    hook: H,
+    when: ScheduleAt,
+    ...args: ArgsOf<H>
+  ) => Effect.Effect<DurableReceipt, DurableArgsRejected | DurableStorageError>
+  /** Jobs, newest first. */
+  readonly list: (options?: ListOptions) => Effect.Effect<ReadonlyArray<JobInfo>, DurableStorageError>
+  readonly get: (id: string) => Effect.Effect<JobInfo, DurableJobNotFound | DurableStorageError>
+  /** How many jobs are in each status. */
+  readonly counts: Effect.Effect<Readonly<Record<JobStatus, number>>, DurableStorageError>
+  /** Runs a failed or cancelled job again, from attempt 1 (a new round: a new workflow execution). */
+  readonly retry: (id: string) => Effect.Effect<JobInfo, DurableJobNotFound | DurableJobState | DurableStorageError>
+  /** Cancels a job not yet finished: it does not start again; an attempt in flight is interrupted. */
+  readonly cancel: (id: string) => Effect.Effect<JobInfo, DurableJobNotFound | DurableJobState | DurableStorageError>
+}
+
+/** The dispatch a durable enqueue belongs to (set by `Durable.doAction` and friends). */
+const CurrentDispatch = Context.Reference<
+  { readonly id: string; readonly runAt: number | undefined; readonly jobs: Array<string> } | undefined
+>("hookbus/durable/CurrentDispatch", { defaultValue: () => undefined })
+
+/**
+ * The job the current attempt runs, inside a durable handler (`undefined` elsewhere).
+ *
+ * @since 0.1.0
+ * @category references
+ * @example
+ * import { Effect } from "effect"
+ * import { CurrentJob } from "hookbus/durable"
+ *
+ * const handler = (postId: string) =>
+ *   Effect.flatMap(CurrentJob, (job) => Effect.log(`audit ${postId} in job ${job?.id}`))
+ */
+export const CurrentJob = Context.Reference<JobContext | undefined>("hookbus/durable/CurrentJob", {
+  defaultValue: () => undefined
+})
+
+const jobsTotal = Metric.counter("hookbus_durable_jobs_total", {
+  description: "Durable job transitions: queued (persisted), started (an attempt), retried, failed, done, cancelled",
+  incremental: true
+})
+const count = (hook: string, event: string) => Metric.update(Metric.withAttributes(jobsTotal, { hook, event }), 1)
+
+/** Options of the durable layers. */
+interface CommonOptions {
+  /** How long `doAction` waits for the store before failing with `DurableStorageError`. Default 5 seconds. */
+  readonly enqueueTimeout?: Duration.Input | undefined
+}
+
+/**
+ * Options of `Durable.layerSqlite`.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { SqliteOptions } from "hookbus/durable"
+ *
+ * const options: SqliteOptions = { filename: "jobs.db", enqueueTimeout: "2 seconds" }
+ */
+export interface SqliteOptions extends CommonOptions {
+  /** The database file (made if missing). */
+  readonly filename: string
+  /** How often the runner looks for due messages. Default 250 ms. */
+  readonly pollInterval?: Duration.Input | undefined
+}
+
+/**
+ * Options of `Durable.layerPostgres`: the server, and the address this runner listens on for the others.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { PostgresOptions } from "hookbus/durable"
+ *
+ * const options: PostgresOptions = { url: "postgres://postgres@127.0.0.1:5432/app", runner: { host: "127.0.0.1", port: 34431 } }
+ */
+export interface PostgresOptions extends CommonOptions {
+  readonly url?: string | undefined
+  readonly host?: string | undefined
+  readonly port?: number | undefined
+  readonly database?: string | undefined
+  readonly username?: string | undefined
+  readonly password?: string | undefined
+  /** Where other runners reach this one (shard ownership moves between runners over this socket). */
+  readonly runner: { readonly host: string; readonly port: number }
+  readonly pollInterval?: Duration.Input | undefined
+  /**
+   * How long a dead runner's shards stay locked before another takes them (refreshed every third of it). Default
+   * effect/cluster's: 35 seconds, refreshed every 10.
+   */
+  readonly shardLockExpiration?: Duration.Input | undefined
+}
+
+/** A handler registered in this process. */
+interface Registered {
+  readonly hook: ActionHook<any>
+  readonly source: string
+  readonly workflow: Workflow.Any
+  readonly argsJson: Schema.Codec<any, any, never, never>
+  readonly maxAttempts: number
+  /** Submits the workflow execution of a stored job (its args decoded from the row). */
+  readonly resubmit: (row: Jobs.JobRow, round: number, runAt: number) => Effect.Effect<void, DurableStorageError>
+  /** Persists one job (args already encoded). */
+  readonly submit: (
+    args: ReadonlyArray<unknown>,
+    encoded: unknown,
+    dispatchId: string,
+    runAt: number | undefined
+  ) => Effect.Effect<string, DurableStorageError>
+}
+
+const render = (cause: Cause.Cause<unknown>): string => {
+  const text = Cause.pretty(cause)
+  return text.length > 4_000 ? `${text.slice(0, 4_000)}…` : text
+}
+
+/** A fresh dispatch id. */
+const newId = Effect.sync(() => crypto.randomUUID())
+
+const storageError = (operation: string) => (cause: unknown) =>
+  new DurableStorageError({
+    operation,
+    message: cause instanceof Error ? cause.message : String(cause),
+    cause
+  })
+
+/** Checks `retry` options; the message of the first problem. */
+/** A retry policy with every default filled in. */
+interface RetryPolicy {
+  readonly maxAttempts: number
+  readonly factor: number
+  readonly initialDelay: Duration.Input
+  readonly maxDelay: Duration.Input
+}
+
+const retryOf = (raw: unknown): { readonly value: RetryPolicy } | { readonly problem: string } => {
+  const r = (raw ?? {}) as DurableRetry
+  if (typeof r !== "object") return { problem: "retry must be an object" }
+  const maxAttempts = r.maxAttempts ?? 3
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 1_000) {
+    return { problem: `retry.maxAttempts must be an integer from 1 to 1000, got ${String(r.maxAttempts)}` }
+  }
+  const factor = r.factor ?? 2
+  if (typeof factor !== "number" || !Number.isFinite(factor) || factor < 1) {
+    return { problem: `retry.factor must be a finite number >= 1, got ${String(r.factor)}` }
+  }
+  for (const key of ["initialDelay", "maxDelay"] as const) {
+    if (r[key] === undefined) continue
+    const d = Duration.fromInput(r[key])
+    if (d._tag === "None" || !Duration.isFinite(d.value)) {
+      return { problem: `retry.${key} must be a finite duration, got ${String(r[key])}` }
+    }
+  }
+  return {
+    value: {
+      maxAttempts,
+      factor,
+      initialDelay: r.initialDelay ?? "1 second",
+      maxDelay: r.maxDelay ?? "10 minutes"
+    }
+  }
+}
+
+/** The wait after the n-th failed attempt. */
+const backoff = (retry: RetryPolicy, attempt: number): Duration.Duration => {
+  const initial = Duration.toMillis(Duration.fromInputUnsafe(retry.initialDelay))
+  const max = Duration.toMillis(Duration.fromInputUnsafe(retry.maxDelay))
+  return Duration.millis(Math.min(max, initial * retry.factor ** (attempt - 1)))
+}
+
+const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
+  const sql = yield* SqlClient.SqlClient
+  const engine = yield* WorkflowEngine.WorkflowEngine
+  const jobs = Jobs.make(sql)
+  yield* jobs.migrate.pipe(Effect.mapError(storageError("connect")))
+  const enqueueTimeout = Duration.fromInputUnsafe(options.enqueueTimeout ?? "5 seconds")
+  const registered = new Map<string, Registered>()
+  const provideEngine = Effect.provideService(WorkflowEngine.WorkflowEngine, engine)
+
+  const guard = <A, E>(operation: string, effect: Effect.Effect<A, E>) =>
+    effect.pipe(
+      Effect.catchDefect((defect) => Effect.fail(storageError(operation)(defect))),
+      Effect.timeoutOrElse({
+        duration: enqueueTimeout,
+        orElse: () =>
+          Effect.fail(
+            new DurableStorageError({
+              operation,
+              message: `the job store did not answer within ${Duration.format(enqueueTimeout)}`
+            })
+          )
+      })
+    )
+
+  const register: DurableRegistrar["register"] = (hook, handler, o) =>
+    Effect.gen(function*() {
+      const reject = (message: string) =>
+        Effect.fail(new RegistrationRejected({ hook: hook.name, reason: "InvalidOption", message }))
+      const retry = retryOf(o.retry)
+      if ("problem" in retry) return yield* reject(retry.problem)
+      const policy = retry.value
+      const timeout = o.timeout === undefined ? undefined : Duration.fromInputUnsafe(o.timeout as Duration.Input)
+      const name = `hookbus/${hook.name}/${o.source}`
+      if (registered.has(name)) {
+        return yield* reject(`a durable handler with source "${o.source}" is already registered on "${hook.name}"`)
+      }
+      const argsSchema = Schema.Tuple(hook.schemas.args ?? []) as unknown as Schema.Codec<
+        ReadonlyArray<unknown>,
+        ReadonlyArray<unknown>,
+        never,
+        never
+      >
+      const argsJson = Schema.toCodecJson(argsSchema) as unknown as Schema.Codec<any, any, never, never>
+      const workflow = Workflow.make(name, {
+        payload: {
+          job: Schema.String,
+          round: Schema.Number,
+          runAt: Schema.Number,
+          args: argsSchema,
+          traceId: Schema.optional(Schema.String),
+          spanId: Schema.optional(Schema.String)
+        },
+        idempotencyKey: (p) => `${p.job}#${p.round}`
+      })
+      // The handler's services: those of the context it was registered from.
+      const context = yield* Effect.context<never>()
+
+      const attempt = (p: typeof workflow.payloadSchema.Type, n: number) =>
+        Activity.make({
+          name: `attempt-${n}`,
+          error: Schema.String,
+          execute: Effect.gen(function*() {
+            yield* jobs.started(p.job, n, yield* Clock.currentTimeMillis).pipe(Effect.orDie)
+            yield* count(hook.name, "started")
+            const run = (handler(...(p.args as Array<unknown>)) as Effect.Effect<unknown, unknown>).pipe(
+              Effect.provideContext(context),
+              Effect.provideService(CurrentJob, { id: p.job, hook: hook.name, source: o.source, attempt: n })
+            )
+            const exit = yield* Effect.exit(timeout === undefined ? run : Effect.timeout(run, timeout))
+            const now = yield* Clock.currentTimeMillis
+            if (Exit.isSuccess(exit)) {
+              yield* jobs.done(p.job, now).pipe(Effect.orDie)
+              yield* count(hook.name, "done")
+              return
+            }
+            if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt
+            const error = render(exit.cause)
+            const final = n >= policy.maxAttempts
+            yield* jobs.attemptFailed(p.job, error, final, now).pipe(Effect.orDie)
+            yield* count(hook.name, final ? "failed" : "retried")
+            return yield* Effect.fail(error)
+          }).pipe(
+            Effect.withSpan("hookbus.durable.attempt", {
+              attributes: { "hook.name": hook.name, "hook.source": o.source, "job.id": p.job, "job.attempt": n },
+              links: p.traceId === undefined || p.spanId === undefined
+                ? []
+                : [{ span: Tracer.externalSpan({ traceId: p.traceId, spanId: p.spanId }), attributes: {} }]
+            }, { captureStackTrace: false })
+          )
+        })
+
+      yield* engine.register(workflow, (p) =>
+        Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          if (p.runAt > now) yield* DurableClock.sleep({ name: "scheduled", duration: Duration.millis(p.runAt - now) })
+          for (let n = 1; n <= policy.maxAttempts; n++) {
+            const exit = yield* Effect.exit(attempt(p, n))
+            if (Exit.isSuccess(exit)) return
+            if (n < policy.maxAttempts) {
+              yield* DurableClock.sleep({ name: `backoff-${n}`, duration: backoff(policy, n) })
+            }
+          }
+        }))
+
+      const submit: Registered["submit"] = (args, encoded, dispatchId, runAt) =>
+        Effect.gen(function*() {
+          const job = `${hook.name}/${o.source}/${dispatchId}`
+          const now = yield* Clock.currentTimeMillis
+          const span = yield* Effect.currentSpan.pipe(Effect.orElseSucceed(() => undefined))
+          const inserted = yield* jobs.insert({
+            id: job,
+            hook: hook.name,
+            source: o.source,
+            status: "queued",
+            attempts: 0,
+            maxAttempts: policy.maxAttempts,
+            round: 0,
+            createdAt: now,
+            runAt: runAt ?? now,
+            args: JSON.stringify(encoded)
+          })
+          // The row's primary key is what makes a dispatch id run once: a second submission (even a concurrent
+          // one) finds the row and submits nothing. The engine keeps one execution per id too, but two concurrent
+          // submissions of one execution were seen to run it twice on Postgres.
+          if (!inserted) return job
+          yield* workflow.execute({
+            job,
+            round: 0,
+            runAt: runAt ?? now,
+            args: args as any,
+            ...(span === undefined ? {} : { traceId: span.traceId, spanId: span.spanId })
+          }, { discard: true }).pipe(provideEngine)
+          yield* count(hook.name, "queued")
+          return job
+        }).pipe(
+          Effect.mapError(storageError("enqueue")),
+          Effect.withSpan("hookbus.durable.enqueue", {
+            attributes: { "hook.name": hook.name, "hook.source": o.source }
+          }, { captureStackTrace: false }),
+          (effect) => guard("enqueue", effect)
+        )
+
+      const resubmit: Registered["resubmit"] = (row, round, runAt) =>
+        Schema.decodeUnknownEffect(argsJson)(JSON.parse(row.args)).pipe(
+          Effect.flatMap((args) => workflow.execute({ job: row.id, round, runAt, args }, { discard: true })),
+          provideEngine,
+          Effect.mapError(storageError("resubmit")),
+          Effect.asVoid
+        )
+
+      const entry: Registered = {
+        hook,
+        source: o.source,
+        workflow,
+        argsJson,
+        maxAttempts: policy.maxAttempts,
+        submit,
+        resubmit
+      }
+      registered.set(name, entry)
+      yield* Effect.addFinalizer(() => Effect.sync(() => registered.delete(name)))
+
+      // Jobs stored before a crash whose workflow message may not have been (queued, untouched for a minute):
+      // submitted again (the engine keeps one execution per id, so a job already delivered is not run twice).
+      yield* Effect.forkScoped(
+        Effect.gen(function*() {
+          const stale = (yield* Clock.currentTimeMillis) - 60_000
+          for (const row of yield* jobs.queuedOf(hook.name, o.source, stale)) yield* resubmit(row, row.round, row.runAt)
+        }).pipe(Effect.catchCause((cause) => Effect.logWarning("durable: resubmitting queued jobs failed", cause)))
+      )
+
+      return (...args: Array<unknown>) =>
+        Effect.withFiber((fiber) => {
+          const dispatch = Context.get(fiber.context, CurrentDispatch)
+          return Schema.encodeUnknownEffect(argsJson)(args).pipe(
+            Effect.mapError((issue) =>
+              new DurableArgsRejected({ hook: hook.name, source: o.source, message: issue.message })
+            ),
+            Effect.flatMap((encoded) =>
+              Effect.flatMap(
+                dispatch === undefined ? newId : Effect.succeed(dispatch.id),
+                (id) => submit(args, encoded, id, dispatch?.runAt)
+              )
+            ),
+            Effect.tap((job) => Effect.sync(() => dispatch?.jobs.push(job)))
+          )
+        })
+    }).pipe(Effect.provideService(WorkflowEngine.WorkflowEngine, engine)) as Effect.Effect<
+      any,
+      RegistrationRejected,
+      Scope.Scope
+    >
+
+  const withDispatch = <A, E, R>(id: string, runAt: number | undefined, effect: Effect.Effect<A, E, R>) =>
+    Effect.suspend(() => {
+      const dispatch = { id, runAt, jobs: [] as Array<string> }
+      return effect.pipe(
+        Effect.provideService(CurrentDispatch, dispatch),
+        Effect.map((): DurableReceipt => ({ dispatchId: id, jobs: dispatch.jobs }))
+      )
+    })
+
+  const doActionWithId: DurableShape["doActionWithId"] = (dispatchId, hook, ...args) =>
+    withDispatch(dispatchId, undefined, HookBus.use((bus) => bus.doAction(hook, ...args)))
+
+  const toInfo = ({ args: _, ...row }: Jobs.JobRow): JobInfo => row
+
+  const find = (id: string, operation: string) =>
+    jobs.get(id).pipe(
+      Effect.mapError(storageError(operation)),
+      Effect.flatMap((row) => row === undefined ? Effect.fail(new DurableJobNotFound({ id })) : Effect.succeed(row))
+    )
+
+  const handlerOf = (row: Jobs.JobRow, operation: string) => {
+    const entry = registered.get(`hookbus/${row.hook}/${row.source}`)
+    return entry === undefined
+      ? Effect.fail(
+        new DurableJobState({
+          id: row.id,
+          status: row.status,
+          message:
+            `cannot ${operation}: no durable handler "${row.source}" on "${row.hook}" is registered in this process`
+        })
+      )
+      : Effect.succeed(entry)
+  }
+
+  const service: DurableShape = {
+    doAction: (hook, ...args) =>
+      Effect.flatMap(newId, (id) => doActionWithId(id, hook, ...(args as ArgsOf<typeof hook>))),
+    doActionWithId,
+    scheduleAction: (hook, when, ...args) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const runAt = "at" in when
+          ? (typeof when.at === "number" ? when.at : when.at.getTime())
+          : now + Duration.toMillis(Duration.fromInputUnsafe(when.delay))
+        const dispatchId = yield* newId
+        const out: Array<string> = []
+        for (const entry of registered.values()) {
+          if (entry.hook.name !== hook.name) continue
+          const encoded = yield* Schema.encodeUnknownEffect(entry.argsJson)(args).pipe(
+            Effect.mapError((issue) =>
+              new DurableArgsRejected({ hook: hook.name, source: entry.source, message: issue.message })
+            )
+          )
+          out.push(yield* entry.submit(args, encoded, dispatchId, runAt))
+        }
+        return { dispatchId, jobs: out }
+      }),
+    list: (o) =>
+      jobs.list({
+        ...(o?.status === undefined ? {} : { statuses: typeof o.status === "string" ? [o.status] : o.status }),
+        ...(o?.hook === undefined ? {} : { hook: o.hook }),
+        limit: o?.limit ?? 100
+      }).pipe(Effect.map((rows) => rows.map(toInfo)), Effect.mapError(storageError("list"))),
+    get: (id) => Effect.map(find(id, "get"), toInfo),
+    counts: jobs.counts.pipe(Effect.mapError(storageError("counts"))),
+    retry: (id) =>
+      Effect.gen(function*() {
+        const row = yield* find(id, "retry")
+        if (row.status !== "failed" && row.status !== "cancelled") {
+          return yield* new DurableJobState({ id, status: row.status, message: "only failed or cancelled jobs retry" })
+        }
+        const entry = yield* handlerOf(row, "retry")
+        const now = yield* Clock.currentTimeMillis
+        const round = row.round + 1
+        const moved = yield* jobs.requeue(id, round, now).pipe(Effect.mapError(storageError("retry")))
+        if (!moved) return yield* new DurableJobState({ id, status: row.status, message: "changed while retrying" })
+        yield* guard("retry", entry.resubmit(row, round, now))
+        yield* count(row.hook, "queued")
+        return toInfo(yield* find(id, "retry"))
+      }),
+    cancel: (id) =>
+      Effect.gen(function*() {
+        const row = yield* find(id, "cancel")
+        const now = yield* Clock.currentTimeMillis
+        const cancelled = yield* jobs.cancel(id, now).pipe(Effect.mapError(storageError("cancel")))
+        if (!cancelled) return yield* new DurableJobState({ id, status: row.status, message: "the job already ended" })
+        const name = `hookbus/${row.hook}/${row.source}`
+        // The execution id depends on the workflow's name and idempotency key only, not on the payload's schema.
+        const executionId = yield* Workflow.make(name, {
+          payload: { job: Schema.String, round: Schema.Number },
+          idempotencyKey: (p) => `${p.job}#${p.round}`
+        }).executionId({ job: id, round: row.round })
+        const workflow = registered.get(name)?.workflow ??
+          Workflow.make(name, { payload: {}, idempotencyKey: () => id })
+        yield* guard("cancel", engine.interrupt(workflow, executionId))
+        yield* count(row.hook, "cancelled")
+        return toInfo(yield* find(id, "cancel"))
+      })
+  }
+  return { service, registrar: { register } satisfies DurableRegistrar }
+})
+
+/** A layer that failed to build fails with `DurableStorageError` "connect", whatever the cause. */
+const failToConnect = <E, R>(layer: Layer.Layer<Durable, E, R>): Layer.Layer<Durable, DurableStorageError, R> =>
+  Layer.catchCause(layer, (cause) => Layer.effect(Durable, Effect.fail(storageError("connect")(Cause.squash(cause)))))
+
+const fromEngine = (options: CommonOptions) =>
+  Layer.effectContext(
+    Effect.map(makeService(options), ({ registrar, service }) =>
+      Context.make(Durable, service).pipe(Context.add(CurrentDurableRegistrar, registrar)))
+  )
+
+/**
+ * The durable runner of this process: persists jobs and runs those its shards own. Provide it next to
+ * `HookBus.layer`; `addAction(..., { mode: "durable" })` then registers durable handlers.
+ *
+ * @since 0.1.0
+ * @category services
+ * @example
+ * import { Effect, Layer, Schema } from "effect"
+ * import { Hook, HookBus } from "hookbus"
+ * import { Durable } from "hookbus/durable"
+ *
+ * const PostSaved = Hook.action("post.saved", { args: [Schema.String] })
+ * const program = Effect.gen(function*() {
+ *   const bus = yield* HookBus
+ *   yield* bus.addAction(PostSaved, (id) => Effect.log(`audit ${id}`), { mode: "durable", source: "audit" })
+ *   const durable = yield* Durable
+ *   const receipt = yield* durable.doAction(PostSaved, "post-1")
+ *   return receipt.jobs
+ * })
+ * const layer = Layer.mergeAll(HookBus.layer, Durable.layerSqlite({ filename: "jobs.db" }))
+ * Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(layer)))
+ */
+export class Durable extends Context.Service<Durable, DurableShape>()("hookbus/Durable") {
+  /**
+   * One process, a SQLite file (WAL), no server: effect/cluster's `SingleRunner` with its SQL message storage over
+   * `node:sqlite`.
+   */
+  static readonly layerSqlite = (options: SqliteOptions): Layer.Layer<Durable, DurableStorageError> =>
+    fromEngine(options).pipe(
+      Layer.provide(
+        ClusterWorkflowEngine.layer.pipe(
+          Layer.provideMerge(
+            SingleRunner.layer({
+              runnerStorage: "sql",
+              shardingConfig: { entityMessagePollInterval: options.pollInterval ?? "250 millis" }
+            })
+          ),
+          Layer.provide(Digest.layerWebCrypto)
+        )
+      ),
+      Layer.provide(NodeSqlite.layer({ filename: options.filename })),
+      failToConnect
+    )
+
+  /**
+   * Several runner processes on one Postgres (`@effect/sql-pg`, loaded only here), sharing the work by shards:
+   * each listens on `runner` for the others (effect/cluster's socket runner).
+   */
+  static readonly layerPostgres = (options: PostgresOptions): Layer.Layer<Durable, DurableStorageError> =>
+    Layer.unwrap(
+      Effect.tryPromise({
+        try: () => Promise.all([import("@effect/sql-pg/PgClient"), import("@effect/platform-node/NodeClusterSocket")]),
+        catch: storageError("connect")
+      }).pipe(
+        Effect.map(([PgClient, NodeClusterSocket]) =>
+          fromEngine(options).pipe(
+            Layer.provide(
+              ClusterWorkflowEngine.layer.pipe(
+                Layer.provideMerge(NodeClusterSocket.layer({
+                  storage: "sql",
+                  shardingConfig: {
+                    runnerAddress: Option.some(RunnerAddress.make(options.runner.host, options.runner.port)),
+                    entityMessagePollInterval: options.pollInterval ?? "250 millis",
+                    refreshAssignmentsInterval: "1 second",
+                    // A lock is refreshed three times within its expiration, or a busy runner loses shards it is
+                    // still working on and another runs the same messages.
+                    ...(options.shardLockExpiration === undefined ? {} : {
+                      shardLockExpiration: options.shardLockExpiration,
+                      shardLockRefreshInterval: Duration.divideUnsafe(
+                        Duration.fromInputUnsafe(options.shardLockExpiration),
+                        3
+                      )
+                    })
+                  }
+                }))
+              )
+            ),
+            Layer.provide(PgClient.layer({
+              ...(options.url === undefined ? {} : { url: Redacted.make(options.url) }),
+              ...(options.host === undefined ? {} : { host: options.host }),
+              ...(options.port === undefined ? {} : { port: options.port }),
+              ...(options.database === undefined ? {} : { database: options.database }),
+              ...(options.username === undefined ? {} : { username: options.username }),
+              ...(options.password === undefined ? {} : { password: Redacted.make(options.password) }),
+              connectTimeout: options.enqueueTimeout ?? "5 seconds"
+            }))
+          )
+        )
+      )
+    ).pipe(failToConnect)
+}

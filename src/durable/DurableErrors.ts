@@ -1,0 +1,74 @@
+/**
+ * The tagged errors of durable hook actions.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+
+/**
+ * A durable dispatch's arguments do not encode with the hook's `args` schemas; nothing was persisted.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import type { DurableArgsRejected } from "hookbus/durable"
+ *
+ * const line = (e: DurableArgsRejected) => `${e.hook} (${e.source}): ${e.message}`
+ */
+export class DurableArgsRejected extends Data.TaggedError("DurableArgsRejected")<{
+  readonly hook: string
+  readonly source: string
+  readonly message: string
+}> {}
+
+/**
+ * The job store could not be reached or answered with an error (or did not answer within the timeout).
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import type { DurableStorageError } from "hookbus/durable"
+ *
+ * const line = (e: DurableStorageError) => `${e.operation}: ${e.message}`
+ */
+export class DurableStorageError extends Data.TaggedError("DurableStorageError")<{
+  /** What was being done: "enqueue", "list", "retry", "cancel", "connect", ... */
+  readonly operation: string
+  readonly message: string
+  readonly cause?: unknown
+}> {}
+
+/**
+ * No job has this id.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import type { DurableJobNotFound } from "hookbus/durable"
+ *
+ * const line = (e: DurableJobNotFound) => `no job ${e.id}`
+ */
+export class DurableJobNotFound extends Data.TaggedError("DurableJobNotFound")<{
+  readonly id: string
+}> {
+  override get message(): string {
+    return `no durable job with id "${this.id}"`
+  }
+}
+
+/**
+ * The job is in a state the operation does not apply to (retrying a job that did not fail, cancelling a finished
+ * one, or acting on a job whose handler is not registered in this process).
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import type { DurableJobState } from "hookbus/durable"
+ *
+ * const line = (e: DurableJobState) => `${e.id} is ${e.status}: ${e.message}`
+ */
+export class DurableJobState extends Data.TaggedError("DurableJobState")<{
+  readonly id: string
+  readonly status: string
+  readonly message: string
+}> {}
