@@ -16,19 +16,24 @@ import {
   Ref,
   References,
   Result,
+  Schema,
   Scope
 } from "effect"
 import * as fc from "fast-check"
 import {
-  type ActionFailed,
+  ActionFailed,
   type DispatchRecord,
-  type FilterFailed,
+  FilterFailed,
+  HandlerFailed,
   Hook,
   HookBus,
   type HookBusShape,
   HookRecorder,
   type Interceptor,
+  InvalidHookName,
   MetaHook,
+  RecursionLimit,
+  RegistrationRejected,
   ShortCircuit
 } from "../src/index.ts"
 import { captureLogs, type LogEntry, messageOf } from "./helpers.ts"
@@ -702,4 +707,107 @@ describe("Hook.deprecate (hookable deprecateHook)", () => {
       })
     ).pipe(captureLogs(entries))
   })
+})
+
+describe("typed errors: a hook's declared error type, and the bus's errors as schema classes", () => {
+  class Denied extends Schema.TaggedError<Denied>()("Denied", { user: Schema.String }) {}
+  const Login = Hook.action("user.login", { args: [Schema.String], error: Denied })
+  const Greeting = Hook.filter("greeting", { value: Schema.String, error: Denied })
+
+  it.effect("a handler's declared error reaches the caller typed; an undeclared one is a defect, logged", () => {
+    const entries: Array<LogEntry> = []
+    return withBus((bus) =>
+      Effect.gen(function*() {
+        yield* bus.addAction(Login, (user) => Effect.fail(new Denied({ user })), { source: "deny" })
+        // A cast past the compile-time check: the bus still keeps `error` an E.
+        yield* bus.addAction(Login, () => Effect.fail("not a Denied") as unknown as Effect.Effect<void, Denied>, {
+          source: "liar"
+        })
+        const error = yield* Effect.flip(bus.doAction(Login, "ada"))
+        assert.strictEqual(error._tag, "ActionFailed")
+        if (error._tag !== "ActionFailed") return
+        const [deny, liar] = error.failures
+        const user: string | undefined = deny.error?.user
+        assert.deepStrictEqual([deny.reason, user, deny.error instanceof Denied], ["Failure", "ada", true])
+        assert.deepStrictEqual([liar.reason, liar.error], ["Defect", undefined])
+        assert.strictEqual(Cause.squash(liar.cause), "not a Denied")
+        assert.deepStrictEqual(
+          entries.filter((e) => e.level === "ERROR").map((e) => [messageOf(e), e.annotations.source]),
+          [["action handler died", "liar"]]
+        )
+        // A plain definition of the same hook (a plugin's, by name) is checked too once the bus met the declaration.
+        yield* bus.addFilter(Greeting, (text) =>
+          text === "" ? Effect.fail(new Denied({ user: "?" })) : Effect.succeed(text))
+        yield* bus.addFilter(Hook.filter<string>("greeting"), () =>
+          Effect.fail(new Error("plugin trap")), {
+          source: "plugin:x",
+          priority: 20
+        })
+        const filtered = yield* Effect.flip(bus.applyFilters(Greeting, ""))
+        assert.strictEqual(filtered._tag === "FilterFailed" && filtered.failure.error?.user, "?")
+        const other = yield* Effect.flip(bus.applyFilters(Greeting, "hi"))
+        assert.deepStrictEqual(
+          other._tag === "FilterFailed" ? [other.failure.source, other.failure.reason, other.value] : [],
+          ["plugin:x", "Defect", "hi"]
+        )
+        // A short-circuit is always allowed on a filter.
+        yield* bus.addFilter(Greeting, (text) => Hook.shortCircuit(`<${text}>`), { priority: 1 })
+        assert.strictEqual(yield* bus.applyFilters(Greeting, "hi"), "<hi>")
+      })
+    ).pipe(captureLogs(entries))
+  })
+
+  it.effect("the stub bus applies the declared error type the same way", () =>
+    Effect.gen(function*() {
+      const bus = yield* HookBus
+      const error = yield* Effect.flip(bus.doAction(Login, "ada"))
+      assert.deepStrictEqual(
+        error._tag === "ActionFailed" ? error.failures.map((f) => [f.reason, f.error?.user]) : [],
+        [["Defect", undefined]]
+      )
+    }).pipe(Effect.provide(HookBus.layerStub({ actions: { "user.login": () => Effect.fail("undeclared") } }))))
+
+  it.effect("every bus error encodes to JSON and decodes back with its _tag, fields and message", () =>
+    withBus((bus) =>
+      Effect.gen(function*() {
+        yield* bus.addAction(Login, (user) => Effect.fail(new Denied({ user })), { source: "deny" })
+        yield* bus.addFilter(Greeting, () => Effect.die(new TypeError("bug")), { source: "dies" })
+        const actionFailed = yield* Effect.flip(bus.doAction(Login, "ada"))
+        const filterFailed = yield* Effect.flip(bus.applyFilters(Greeting, "hi"))
+        const rejected = yield* Effect.flip(bus.addAction(Login, () => Effect.void, { priority: Number.NaN }))
+        const errors: ReadonlyArray<
+          readonly [Schema.Codec<any, any>, { readonly _tag: string; readonly message: string }]
+        > = [
+          [ActionFailed, actionFailed],
+          [FilterFailed, filterFailed],
+          [HandlerFailed, (actionFailed as ActionFailed).failures[0]],
+          [RegistrationRejected, rejected],
+          [RecursionLimit, new RecursionLimit({ hook: "deep", depth: 65 })],
+          [ShortCircuit, new ShortCircuit({ value: { cached: [1, 2] } })],
+          [InvalidHookName, new InvalidHookName({ name: "", message: "a hook name is empty" })]
+        ]
+        for (const [schema, error] of errors) {
+          const codec = Schema.fromJsonString(Schema.toCodecJson(schema))
+          const json = Schema.encodeSync(codec)(error)
+          const back = Schema.decodeSync(codec)(json) as { _tag: string; message: string }
+          assert.strictEqual(JSON.parse(json)._tag, error._tag)
+          assert.strictEqual(back._tag, error._tag)
+          assert.instanceOf(back, schema as unknown as new(...args: Array<any>) => unknown)
+          assert.strictEqual(back.message, error.message, error._tag)
+        }
+        const encoded = Schema.encodeSync(Schema.toCodecJson(ActionFailed))(actionFailed as ActionFailed)
+        assert.deepStrictEqual(encoded, {
+          _tag: "ActionFailed",
+          hook: "user.login",
+          failures: [{
+            _tag: "HandlerFailed",
+            hook: "user.login",
+            kind: "action",
+            source: "deny",
+            reason: "Failure",
+            cause: [{ _tag: "Fail", error: { name: "Denied", message: "" } }]
+          }]
+        })
+      })
+    ))
 })

@@ -73,16 +73,21 @@ export interface Deprecation {
  *
  * const PostSaved: Hook.ActionHook<[string]> = Hook.action("post.saved", { args: [Schema.String] })
  */
-export interface ActionHook<in out Args extends ReadonlyArray<unknown> = Array<unknown>> {
+export interface ActionHook<in out Args extends ReadonlyArray<unknown> = Array<unknown>, E = unknown> {
   readonly kind: "action"
   readonly name: string
   /** `kind:name`, the identity two definitions of the same hook share. */
   readonly key: string
-  readonly schemas: { readonly args?: ReadonlyArray<HookSchema> | undefined }
+  readonly schemas: {
+    readonly args?: ReadonlyArray<HookSchema> | undefined
+    readonly error?: HookSchema | undefined
+  }
   /** Set by `Hook.deprecate`: registering on or dispatching this hook logs a warning. */
   readonly deprecated?: Deprecation | undefined
   /** Phantom: the argument types. */
   readonly Args?: (args: Args) => Args
+  /** Phantom: the error type its handlers fail with (`unknown`: the hook declares none). */
+  readonly Error?: () => E
 }
 
 /**
@@ -96,7 +101,11 @@ export interface ActionHook<in out Args extends ReadonlyArray<unknown> = Array<u
  *
  * const TheContent: Hook.FilterHook<string, []> = Hook.filter("the_content", { value: Schema.String })
  */
-export interface FilterHook<in out A = unknown, in out Args extends ReadonlyArray<unknown> = Array<unknown>> {
+export interface FilterHook<
+  in out A = unknown,
+  in out Args extends ReadonlyArray<unknown> = Array<unknown>,
+  E = unknown
+> {
   readonly kind: "filter"
   readonly name: string
   /** `kind:name`, the identity two definitions of the same hook share. */
@@ -104,12 +113,33 @@ export interface FilterHook<in out A = unknown, in out Args extends ReadonlyArra
   readonly schemas: {
     readonly value?: HookSchema | undefined
     readonly args?: ReadonlyArray<HookSchema> | undefined
+    readonly error?: HookSchema | undefined
   }
   /** Set by `Hook.deprecate`: registering on or dispatching this hook logs a warning. */
   readonly deprecated?: Deprecation | undefined
   /** Phantom: the value and argument types. */
   readonly Value?: (value: A, args: Args) => A
+  /** Phantom: the error type its handlers fail with (`unknown`: the hook declares none). */
+  readonly Error?: () => E
 }
+
+/**
+ * The error type a hook declares for its handlers (`Hook.action(name, { error })`), `unknown` when it declares none.
+ *
+ * @since 0.1.0
+ * @category type-level
+ * @example
+ * import { Schema } from "effect"
+ * import { Hook } from "hookbus"
+ *
+ * class Denied extends Schema.TaggedError<Denied>()("Denied", { user: Schema.String }) {}
+ * const Login = Hook.action("user.login", { args: [Schema.String], error: Denied })
+ * type E = Hook.ErrorOf<typeof Login> // Denied
+ */
+export type ErrorOf<H> = H extends { readonly Error?: () => infer E } ? E : unknown
+
+/** The error type of a declared error schema, `unknown` when there is none. */
+type DeclaredError<Err> = [Err] extends [never] ? unknown : Err extends HookSchema ? Err["Type"] : unknown
 
 /**
  * The value type of a filter hook.
@@ -150,7 +180,7 @@ export type ArgsOf<H> = H extends FilterHook<any, infer Args> ? Args
  * const names = (hooks: ReadonlyArray<Hook.AnyHook>) => hooks.map((h) => `${h.kind} ${h.name}`)
  * names([Hook.action("init"), Hook.filter("the_content")])
  */
-export type AnyHook = ActionHook<any> | FilterHook<any, any>
+export type AnyHook = ActionHook<any, any> | FilterHook<any, any, any>
 
 /**
  * The key under which the bus keeps a hook's handlers.
@@ -171,7 +201,9 @@ const checkName = (name: string): void => {
 
 /**
  * Defines an action hook. With `args` schemas, the handler arguments are typed by them; without, they are the
- * explicit type parameter (or `unknown`). Throws `InvalidHookName` for a name that breaks the rules in `HookName`.
+ * explicit type parameter (or `unknown`). With an `error` schema, handlers must fail with that type (checked at
+ * compile time, and by `Schema.is` on the bus: another failure counts as a defect), and `doAction` fails with
+ * `ActionFailed<E>`. Throws `InvalidHookName` for a name that breaks the rules in `HookName`.
  *
  * @since 0.1.0
  * @category constructors
@@ -182,20 +214,36 @@ const checkName = (name: string): void => {
  * const Init = Hook.action("init")
  * const PostSaved = Hook.action("post.saved", { args: [Schema.String, Schema.Number] })
  * const Typed = Hook.action<[id: string]>("user.login")
+ * class Denied extends Schema.TaggedError<Denied>()("Denied", { user: Schema.String }) {}
+ * const Login = Hook.action("user.login", { args: [Schema.String], error: Denied }) // handlers fail with Denied
  */
 export function action<Args extends ReadonlyArray<unknown> = Array<unknown>>(name: string): ActionHook<Args>
-export function action<const S extends ReadonlyArray<HookSchema>>(
+export function action<const S extends ReadonlyArray<HookSchema>, Err extends HookSchema = never>(
   name: string,
-  schemas: { readonly args: S }
-): ActionHook<TypesOf<S>>
-export function action(name: string, schemas?: { readonly args?: ReadonlyArray<HookSchema> }): ActionHook<any> {
+  schemas: { readonly args: S; readonly error?: Err }
+): ActionHook<TypesOf<S>, DeclaredError<Err>>
+export function action<Err extends HookSchema>(
+  name: string,
+  schemas: { readonly error: Err }
+): ActionHook<Array<unknown>, Err["Type"]>
+export function action(
+  name: string,
+  schemas?: { readonly args?: ReadonlyArray<HookSchema>; readonly error?: HookSchema }
+): ActionHook<any, any> {
   checkName(name)
-  return { kind: "action", name, key: keyOf("action", name), schemas: { args: schemas?.args }, deprecated: undefined }
+  return {
+    kind: "action",
+    name,
+    key: keyOf("action", name),
+    schemas: { args: schemas?.args, error: schemas?.error },
+    deprecated: undefined
+  }
 }
 
 /**
  * Defines a filter hook. With a `value` schema (and `args` schemas), the value and arguments are typed by them;
- * without, by the explicit type parameters (or `unknown`). Throws `InvalidHookName` for a bad name.
+ * without, by the explicit type parameters (or `unknown`). An `error` schema types handlers' failures as for
+ * `action` (`FilterFailed<A, E>`; a `ShortCircuit` is always allowed). Throws `InvalidHookName` for a bad name.
  *
  * @since 0.1.0
  * @category constructors
@@ -209,20 +257,28 @@ export function action(name: string, schemas?: { readonly args?: ReadonlyArray<H
 export function filter<A = unknown, Args extends ReadonlyArray<unknown> = Array<unknown>>(
   name: string
 ): FilterHook<A, Args>
-export function filter<V extends HookSchema, const S extends ReadonlyArray<HookSchema> = readonly []>(
+export function filter<
+  V extends HookSchema,
+  const S extends ReadonlyArray<HookSchema> = readonly [],
+  Err extends HookSchema = never
+>(
   name: string,
-  schemas: { readonly value: V; readonly args?: S }
-): FilterHook<V["Type"], TypesOf<S>>
+  schemas: { readonly value: V; readonly args?: S; readonly error?: Err }
+): FilterHook<V["Type"], TypesOf<S>, DeclaredError<Err>>
 export function filter(
   name: string,
-  schemas?: { readonly value?: HookSchema; readonly args?: ReadonlyArray<HookSchema> }
-): FilterHook<any, any> {
+  schemas?: { readonly value?: HookSchema; readonly args?: ReadonlyArray<HookSchema>; readonly error?: HookSchema }
+): FilterHook<any, any, any> {
   checkName(name)
   return {
     kind: "filter",
     name,
     key: keyOf("filter", name),
-    schemas: { value: schemas?.value, args: schemas?.args ?? (schemas?.value ? [] : undefined) },
+    schemas: {
+      value: schemas?.value,
+      args: schemas?.args ?? (schemas?.value ? [] : undefined),
+      error: schemas?.error
+    },
     deprecated: undefined
   }
 }

@@ -1,11 +1,14 @@
 /**
- * The tagged errors of the hook bus. Every failure a caller can meet is one of these, and each names the hook.
+ * The tagged errors of the hook bus. Every failure a caller can meet is one of these, and each names the hook. They
+ * are schema classes (`Schema.TaggedError`), so they encode and cross a worker boundary like the plugin errors; as
+ * JSON with `Schema.toCodecJson(ActionFailed)`. A `Cause` encodes as its list of reasons, whose errors and defects
+ * encode as `Schema.Defect` does (an `Error` as `{ name, message }`); values (`ShortCircuit.value`,
+ * `FilterFailed.value`) as they are.
  *
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
-import * as Data from "effect/Data"
-import type { HookKind } from "./Hook.ts"
+import * as Schema from "effect/Schema"
 
 /**
  * A filter handler stops the chain with `value`. Raised by {@link Hook.shortCircuit}; from an action handler it is
@@ -22,7 +25,14 @@ import type { HookKind } from "./Hook.ts"
  * const isStop = (u: unknown): u is ShortCircuit => u instanceof ShortCircuit
  * const value = Effect.flip(stop).pipe(Effect.map((e) => e.value)) // "cached"
  */
-export class ShortCircuit<out A = unknown> extends Data.TaggedError("ShortCircuit")<{ readonly value: A }> {
+export class ShortCircuit<out A = unknown> extends Schema.TaggedError<ShortCircuit<any>>()("ShortCircuit", {
+  value: Schema.Unknown
+}) {
+  declare readonly value: A
+  // oxlint-disable-next-line no-useless-constructor -- it types the props, so `new X({ ... })` infers the parameters
+  constructor(props: { readonly value: A }, options?: Schema.MakeOptions) {
+    super(props, options)
+  }
   override get message(): string {
     return "a filter handler short-circuited the chain"
   }
@@ -40,9 +50,15 @@ export class ShortCircuit<out A = unknown> extends Data.TaggedError("ShortCircui
  */
 export type FailureReason = "Failure" | "Defect" | "Interrupt" | "Timeout"
 
+const FailureReasonSchema = Schema.Literals(["Failure", "Defect", "Interrupt", "Timeout"])
+const HookKindSchema = Schema.Literals(["action", "filter"])
+/** A handler's `Cause`: its typed errors and defects encode as `Schema.Defect` does. */
+const CauseSchema = Schema.Cause(Schema.Defect(), Schema.Defect())
+
 /**
  * One handler that did not complete: it failed, died (threw or `Effect.die`), was interrupted, or overran its
- * timeout. `cause` keeps the full `Cause`.
+ * timeout. `cause` keeps the full `Cause`. `E` is the hook's declared error type (`Hook.action(name, { error })`),
+ * `unknown` when it declares none.
  *
  * @since 0.1.0
  * @category errors
@@ -51,17 +67,17 @@ export type FailureReason = "Failure" | "Defect" | "Interrupt" | "Timeout"
  *
  * const line = (f: HandlerFailed) => `${f.source} on ${f.hook}: ${f.reason} (${String(f.error ?? "no typed error")})`
  */
-export class HandlerFailed extends Data.TaggedError("HandlerFailed")<{
-  readonly hook: string
-  readonly kind: HookKind
-  readonly source: string
-  readonly reason: FailureReason
-  readonly cause: Cause.Cause<unknown>
-}> {
+export class HandlerFailed<out E = unknown> extends Schema.TaggedError<HandlerFailed<any>>()("HandlerFailed", {
+  hook: Schema.String,
+  kind: HookKindSchema,
+  source: Schema.String,
+  reason: FailureReasonSchema,
+  cause: CauseSchema
+}) {
   /** The typed error the handler failed with, when `reason` is "Failure". */
-  get error(): unknown {
+  get error(): E | undefined {
     const reason = this.cause.reasons.find(Cause.isFailReason)
-    return reason?.error
+    return reason?.error as E | undefined
   }
   override get message(): string {
     return bounded(
@@ -73,7 +89,7 @@ export class HandlerFailed extends Data.TaggedError("HandlerFailed")<{
 }
 
 /**
- * `doAction` ran every sync handler, and these failed (in chain order).
+ * `doAction` ran every sync handler, and these failed (in chain order); `E` is the hook's declared error type.
  *
  * @since 0.1.0
  * @category errors
@@ -88,10 +104,18 @@ export class HandlerFailed extends Data.TaggedError("HandlerFailed")<{
  *   )
  * })
  */
-export class ActionFailed extends Data.TaggedError("ActionFailed")<{
-  readonly hook: string
-  readonly failures: ReadonlyArray<HandlerFailed>
-}> {
+export class ActionFailed<out E = unknown> extends Schema.TaggedError<ActionFailed<any>>()("ActionFailed", {
+  hook: Schema.String,
+  failures: Schema.Array(HandlerFailed)
+}) {
+  declare readonly failures: ReadonlyArray<HandlerFailed<E>>
+  // oxlint-disable-next-line no-useless-constructor -- it types the props, so `new X({ ... })` infers the parameters
+  constructor(
+    props: { readonly hook: string; readonly failures: ReadonlyArray<HandlerFailed<E>> },
+    options?: Schema.MakeOptions
+  ) {
+    super(props, options)
+  }
   override get message(): string {
     const sources = this.failures.map((f) => `${f.source} (${f.reason})`).join(", ")
     return bounded(`action "${this.hook}": ${this.failures.length} handler(s) failed: ${sources}`)
@@ -99,7 +123,8 @@ export class ActionFailed extends Data.TaggedError("ActionFailed")<{
 }
 
 /**
- * A filter chain stopped at a failing handler; `value` is the last value a handler accepted.
+ * A filter chain stopped at a failing handler; `value` is the last value a handler accepted, `E` the hook's declared
+ * error type.
  *
  * @since 0.1.0
  * @category errors
@@ -114,11 +139,19 @@ export class ActionFailed extends Data.TaggedError("ActionFailed")<{
  *   return yield* bus.applyFilters(TheContent, "text").pipe(Effect.catchTag("FilterFailed", (e) => Effect.succeed(e.value)))
  * })
  */
-export class FilterFailed<out A = unknown> extends Data.TaggedError("FilterFailed")<{
-  readonly hook: string
-  readonly value: A
-  readonly failure: HandlerFailed
-}> {
+export class FilterFailed<out A = unknown, out E = unknown> extends Schema.TaggedError<FilterFailed<any, any>>()(
+  "FilterFailed",
+  { hook: Schema.String, value: Schema.Unknown, failure: HandlerFailed }
+) {
+  declare readonly value: A
+  declare readonly failure: HandlerFailed<E>
+  // oxlint-disable-next-line no-useless-constructor -- it types the props, so `new X({ ... })` infers the parameters
+  constructor(
+    props: { readonly hook: string; readonly value: A; readonly failure: HandlerFailed<E> },
+    options?: Schema.MakeOptions
+  ) {
+    super(props, options)
+  }
   override get message(): string {
     return bounded(`filter "${this.hook}" stopped: ${this.failure.message}`)
   }
@@ -158,11 +191,19 @@ export type RejectionReason =
  *   return error.reason // "InvalidPriority"
  * })
  */
-export class RegistrationRejected extends Data.TaggedError("RegistrationRejected")<{
-  readonly hook: string
-  readonly reason: RejectionReason
-  readonly message: string
-}> {}
+export class RegistrationRejected extends Schema.TaggedError<RegistrationRejected>()("RegistrationRejected", {
+  hook: Schema.String,
+  reason: Schema.Literals([
+    "InvalidPriority",
+    "InvalidHookName",
+    "InvalidOption",
+    "Cycle",
+    "SelfConstraint",
+    "UntypedHook",
+    "DurableUnavailable"
+  ]) satisfies Schema.Codec<RejectionReason>,
+  message: Schema.String
+}) {}
 
 /**
  * Nested dispatch went deeper than the bus's `maxDepth`.
@@ -175,10 +216,10 @@ export class RegistrationRejected extends Data.TaggedError("RegistrationRejected
  * const layer = HookBus.layerWith({ maxDepth: 8 }) // a dispatch nested deeper fails with RecursionLimit
  * const line = (e: RecursionLimit) => `${e.hook} at depth ${e.depth}`
  */
-export class RecursionLimit extends Data.TaggedError("RecursionLimit")<{
-  readonly hook: string
-  readonly depth: number
-}> {
+export class RecursionLimit extends Schema.TaggedError<RecursionLimit>()("RecursionLimit", {
+  hook: Schema.String,
+  depth: Schema.Number
+}) {
   override get message(): string {
     return `hook "${this.hook}" dispatched at nesting depth ${this.depth}, over the bus's maxDepth`
   }
@@ -252,7 +293,7 @@ const describeCause = (cause: Cause.Cause<unknown>): string => {
  *   if (error instanceof InvalidHookName) console.log(error.message)
  * }
  */
-export class InvalidHookName extends Data.TaggedError("InvalidHookName")<{
-  readonly name: string
-  readonly message: string
-}> {}
+export class InvalidHookName extends Schema.TaggedError<InvalidHookName>()("InvalidHookName", {
+  name: Schema.String,
+  message: Schema.String
+}) {}

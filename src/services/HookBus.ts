@@ -7,12 +7,18 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { ActionOptions, FilterOptions } from "../domain/Handler.ts"
-import type { ActionHook, AnyHook, ArgsOf, FilterHook, ValueOf } from "../domain/Hook.ts"
-import type { RegistrationRejected } from "../domain/HookErrors.ts"
+import type { ActionHook, AnyHook, ArgsOf, ErrorOf, FilterHook, ValueOf } from "../domain/Hook.ts"
+import type { RegistrationRejected, ShortCircuit } from "../domain/HookErrors.ts"
 import type { InvalidOptions } from "../domain/InvalidOptions.ts"
 import { makeHookBus } from "../layers/HookBusLive.ts"
 import type { HookBusOptions } from "./HookBusOptions.ts"
-import type { ActionHandler, CheckShortCircuit, FilterHandler, HookBusShape } from "./HookBusShape.ts"
+import type {
+  ActionHandler,
+  CheckDeclaredError,
+  CheckShortCircuit,
+  FilterHandler,
+  HookBusShape
+} from "./HookBusShape.ts"
 import { type HookBusStubs, makeStubBus } from "./HookBusStub.ts"
 import { type DispatchRecord, HookRecorder } from "./HookRecorder.ts"
 import { CurrentHookFrame } from "./internal/HookStack.ts"
@@ -102,12 +108,15 @@ export class HookBus extends Context.Service<HookBus, HookBusShape>()("hookbus/H
   static readonly handler: {
     <H extends ActionHook<any>, E = never, R = never>(
       hook: H,
-      handler: ActionHandler<ArgsOf<H>, E, R>,
+      handler: ActionHandler<ArgsOf<H>, E, R> & CheckDeclaredError<NoInfer<E>, ErrorOf<H>>,
       options?: ActionOptions<ArgsOf<H>>
     ): Layer.Layer<never, RegistrationRejected, HookBus | R>
     <H extends FilterHook<any, any>, E = never, R = never>(
       hook: H,
-      handler: FilterHandler<ValueOf<H>, ArgsOf<H>, E, R> & CheckShortCircuit<E, ValueOf<H>>,
+      handler:
+        & FilterHandler<ValueOf<H>, ArgsOf<H>, E, R>
+        & CheckShortCircuit<E, ValueOf<H>>
+        & CheckDeclaredError<NoInfer<Exclude<E, ShortCircuit<any>>>, ErrorOf<H>>,
       options?: FilterOptions
     ): Layer.Layer<never, RegistrationRejected, HookBus | R>
   } = (hook: AnyHook, handler: any, options?: any): Layer.Layer<never, RegistrationRejected, any> =>

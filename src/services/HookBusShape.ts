@@ -9,7 +9,7 @@ import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { DispatchRecord } from "../domain/DispatchRecord.ts"
 import type { ActionOptions, FilterOptions, HandlerInfo, HookInfo, Registration } from "../domain/Handler.ts"
-import type { ActionHook, AnyHook, ArgsOf, FilterHook, ValueOf } from "../domain/Hook.ts"
+import type { ActionHook, AnyHook, ArgsOf, ErrorOf, FilterHook, ValueOf } from "../domain/Hook.ts"
 import type {
   ActionFailed,
   FilterFailed,
@@ -93,6 +93,21 @@ export type CheckShortCircuit<E, A> = [ShortCircuitValues<E>] extends [A] ? unkn
   : { readonly "a filter handler must short-circuit with the filter's value type": ShortCircuitValues<E> }
 
 /**
+ * Rejects, at compile time, a handler that fails with an error the hook does not declare (`Hook.action(name, {
+ * error })`); a hook that declares none (`unknown`) accepts any.
+ *
+ * @since 0.1.0
+ * @category type-level
+ * @example
+ * import type { CheckDeclaredError } from "hookbus"
+ *
+ * type Fine = CheckDeclaredError<"denied", "denied" | "expired"> // unknown: accepted
+ * type Refused = CheckDeclaredError<Error, "denied"> // an object type naming the mistake
+ */
+export type CheckDeclaredError<E, Declared> = [E] extends [Declared] ? unknown
+  : { readonly "a handler must fail with the hook's declared error type": E }
+
+/**
  * The operations of a hook bus.
  *
  * @since 0.1.0
@@ -111,20 +126,23 @@ export interface HookBusShape {
    */
   readonly addAction: <H extends ActionHook<any>, E = never, R = never>(
     hook: H,
-    handler: ActionHandler<ArgsOf<H>, E, R>,
+    handler: ActionHandler<ArgsOf<H>, E, R> & CheckDeclaredError<NoInfer<E>, ErrorOf<H>>,
     options?: ActionOptions<ArgsOf<H>>
   ) => Effect.Effect<Registration, RegistrationRejected, R | Scope.Scope>
   /** Registers a filter handler for the life of the current scope. */
   readonly addFilter: <H extends FilterHook<any, any>, E = never, R = never>(
     hook: H,
-    handler: FilterHandler<ValueOf<H>, ArgsOf<H>, E, R> & CheckShortCircuit<E, ValueOf<H>>,
+    handler:
+      & FilterHandler<ValueOf<H>, ArgsOf<H>, E, R>
+      & CheckShortCircuit<E, ValueOf<H>>
+      & CheckDeclaredError<NoInfer<Exclude<E, ShortCircuit<any>>>, ErrorOf<H>>,
     options?: FilterOptions
   ) => Effect.Effect<Registration, RegistrationRejected, R | Scope.Scope>
   /** Runs every sync handler in order (async ones are started, not awaited); fails if any sync handler failed. */
   readonly doAction: <H extends ActionHook<any>>(
     hook: H,
     ...args: ArgsOf<H>
-  ) => Effect.Effect<void, ActionFailed | RecursionLimit>
+  ) => Effect.Effect<void, ActionFailed<ErrorOf<H>> | RecursionLimit>
   /**
    * Runs every sync handler at once (at most the bus's `parallel.concurrency` in flight) and waits for all; fails
    * like `doAction`, with every failure in chain order. Async handlers are started, not awaited, as by `doAction`
@@ -133,19 +151,19 @@ export interface HookBusShape {
   readonly doActionParallel: <H extends ActionHook<any>>(
     hook: H,
     ...args: ArgsOf<H>
-  ) => Effect.Effect<void, ActionFailed | RecursionLimit>
+  ) => Effect.Effect<void, ActionFailed<ErrorOf<H>> | RecursionLimit>
   /** Threads `value` through the filter chain. */
   readonly applyFilters: <H extends FilterHook<any, any>>(
     hook: H,
     value: ValueOf<H>,
     ...args: ArgsOf<H>
-  ) => Effect.Effect<ValueOf<H>, FilterFailed<ValueOf<H>> | RecursionLimit>
+  ) => Effect.Effect<ValueOf<H>, FilterFailed<ValueOf<H>, ErrorOf<H>> | RecursionLimit>
   /** Like `applyFilters`, and tells whether the chain completed or was short-circuited, and what was skipped. */
   readonly applyFiltersResult: <H extends FilterHook<any, any>>(
     hook: H,
     value: ValueOf<H>,
     ...args: ArgsOf<H>
-  ) => Effect.Effect<FilterResult<ValueOf<H>>, FilterFailed<ValueOf<H>> | RecursionLimit>
+  ) => Effect.Effect<FilterResult<ValueOf<H>>, FilterFailed<ValueOf<H>, ErrorOf<H>> | RecursionLimit>
   /** Whether the hook has any handler. */
   readonly has: (hook: AnyHook) => Effect.Effect<boolean>
   /** The hook's handlers in resolved run order. */

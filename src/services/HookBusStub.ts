@@ -12,6 +12,7 @@ import * as Stream from "effect/Stream"
 import type { AnyHook } from "../domain/Hook.ts"
 import { ActionFailed, FilterFailed, HandlerFailed } from "../domain/HookErrors.ts"
 import { Interceptors, recordOf } from "../layers/internal/Intercept.ts"
+import { declaredGuard, undeclaredAsDefects } from "../layers/internal/Invoke.ts"
 import type { HookBusShape } from "./HookBusShape.ts"
 
 /**
@@ -34,14 +35,17 @@ export interface HookBusStubs {
   readonly actions?: Readonly<Record<string, (...args: Array<any>) => Effect.Effect<unknown, unknown>>>
 }
 
-const failureOf = (hook: AnyHook, cause: Cause.Cause<unknown>): HandlerFailed =>
-  new HandlerFailed({
+/** A stub's failure; one the hook does not declare (`Hook.action(name, { error })`) is a defect, as on the bus. */
+const failureOf = (hook: AnyHook, ended: Cause.Cause<unknown>): HandlerFailed => {
+  const cause = undeclaredAsDefects(ended, declaredGuard(hook.schemas?.error))
+  return new HandlerFailed({
     hook: hook.name,
     kind: hook.kind,
     source: "stub",
     reason: Cause.hasDies(cause) ? "Defect" : Cause.hasFails(cause) ? "Failure" : "Interrupt",
     cause
   })
+}
 
 /** The failures a stub dispatch's `FilterFailed` or `ActionFailed` carries. */
 const failuresOf = (cause: Cause.Cause<unknown>): ReadonlyArray<HandlerFailed> => {
@@ -132,8 +136,8 @@ export const makeStubBus = (stubs: HookBusStubs): HookBusShape => {
   return {
     addAction: (hook, _handler, options) => register(hook, options),
     addFilter: (hook, _handler, options) => register(hook, options),
-    doAction: (hook, ...args) => action(hook, args),
-    doActionParallel: (hook, ...args) => action(hook, args),
+    doAction: (hook, ...args) => action(hook, args) as any,
+    doActionParallel: (hook, ...args) => action(hook, args) as any,
     applyFilters: (hook, value, ...args) => Effect.map(filter(hook, value, args), (r) => r.value) as any,
     applyFiltersResult: (hook, value, ...args) =>
       Effect.map(filter(hook, value, args), (r) => ({

@@ -29,4 +29,28 @@ export const typeChecks = (bus: HookBusShape) => {
   bus.applyFilters(Saved, "x")
   // @ts-expect-error shortCircuit with the wrong value type
   bus.addFilter(TheContent, () => Hook.shortCircuit(42))
+
+  // A declared error type: handlers must fail with it; the dispatch's error carries it.
+  bus.addAction(Login, () => Effect.fail(new Denied({ user: "ada" })))
+  bus.addFilter(Greeting, (text) =>
+    Effect.gen(function*() {
+      if (text === "") return yield* new Denied({ user: "" })
+      return yield* Hook.shortCircuit(text)
+    }))
+  bus.doAction(Login, "ada").pipe(
+    Effect.catchTag("ActionFailed", (e) => Effect.succeed(e.failures.map((f) => f.error?.user)))
+  ) satisfies Effect.Effect<void | ReadonlyArray<string | undefined>, unknown>
+  bus.applyFilters(Greeting, "hi").pipe(
+    Effect.catchTag("FilterFailed", (e) => Effect.succeed(e.failure.error?.user ?? e.value))
+  ) satisfies Effect.Effect<string, unknown>
+  // Any error on a hook that declares none.
+  bus.addAction(Saved, () => Effect.fail(new Error("x")))
+  // @ts-expect-error Login's handlers fail with Denied only
+  bus.addAction(Login, () => Effect.fail("nope"))
+  // @ts-expect-error Greeting's handlers fail with Denied (or short-circuit) only
+  bus.addFilter(Greeting, () => Effect.fail(new Error("x")))
 }
+
+class Denied extends Schema.TaggedError<Denied>()("Denied", { user: Schema.String }) {}
+const Login = Hook.action("user.login", { args: [Schema.String], error: Denied })
+const Greeting = Hook.filter("greeting", { value: Schema.String, error: Denied })

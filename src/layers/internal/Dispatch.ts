@@ -25,6 +25,7 @@ import type { RecordSink } from "./Intercept.ts"
 import {
   callActionHandler,
   callFilterHandler,
+  declaredGuard,
   handlerFailed,
   NotShortCircuit,
   runSlow,
@@ -216,6 +217,7 @@ export const tooDeep = (hook: AnyHook, parent: HookStack.HookFrame): Effect.Effe
 export const openSlot = (registry: Registry, hook: AnyHook): Slot => {
   const slot = registry.slotOf(hook)
   slot.dispatches++
+  if (hook.schemas?.error !== undefined) slot.declared ??= declaredGuard(hook.schemas.error)
   return slot
 }
 

@@ -10,7 +10,9 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
 import * as Tracer from "effect/Tracer"
+import type { HookSchema } from "../../domain/Hook.ts"
 import { type FailureReason, HandlerFailed } from "../../domain/HookErrors.ts"
 import * as HookStack from "../../services/internal/HookStack.ts"
 import type { Probe } from "./DispatchProbe.ts"
@@ -88,8 +90,37 @@ const timeoutCause = (entry: Entry): Cause.Cause<unknown> =>
     )
   ])
 
+/** What `Schema.is` says of a hook's declared error schema, made once per schema. */
+const guards = new WeakMap<HookSchema, (u: unknown) => boolean>()
+
+/** The guard of a declared error schema (`Hook.action(name, { error })`), or `undefined` when there is none. */
+export const declaredGuard = (schema: HookSchema | undefined): ((u: unknown) => boolean) | undefined => {
+  if (schema === undefined) return undefined
+  let guard = guards.get(schema)
+  if (guard === undefined) guards.set(schema, guard = Schema.is(schema))
+  return guard
+}
+
+const undeclared = (reason: Cause.Reason<unknown>, guard: (u: unknown) => boolean): boolean =>
+  Cause.isFailReason(reason) && reason.error !== TimedOut && !guard(reason.error)
+
+/**
+ * `cause`, with each typed failure the hook's declared error schema does not accept turned into a defect: the
+ * handler broke the hook's contract (a plugin's errors, a cast), and `HandlerFailed<E>.error` stays an `E`.
+ */
+export const undeclaredAsDefects = (
+  cause: Cause.Cause<unknown>,
+  guard: ((u: unknown) => boolean) | undefined
+): Cause.Cause<unknown> =>
+  guard === undefined || !cause.reasons.some((r) => undeclared(r, guard))
+    ? cause
+    : Cause.fromReasons(
+      cause.reasons.map((r) => undeclared(r, guard) ? Cause.makeDieReason((r as Cause.Fail<unknown>).error) : r)
+    )
+
 /** The typed failure of a handler whose run ended in `cause`. */
-export const handlerFailed = (entry: Entry, cause: Cause.Cause<unknown>): HandlerFailed => {
+export const handlerFailed = (entry: Entry, ended: Cause.Cause<unknown>): HandlerFailed => {
+  const cause = undeclaredAsDefects(ended, entry.slot.declared)
   const reason = reasonOf(cause)
   return new HandlerFailed({
     hook: entry.slot.name,

@@ -18,6 +18,7 @@ import { RegistrationRejected } from "../../domain/HookErrors.ts"
 import { CurrentDurableRegistrar } from "../../services/internal/DurableRegistrar.ts"
 import type { HookSeries, Observer } from "./DispatchProbe.ts"
 import * as HandlerContext from "./HandlerContext.ts"
+import { declaredGuard } from "./Invoke.ts"
 import { optionProblem, type RawOptions } from "./Options.ts"
 
 /** A handler function as the bus stores it. */
@@ -55,6 +56,8 @@ export interface Slot {
   constrained: number
   /** Metric series, made on the first observed dispatch. */
   series: HookSeries | undefined
+  /** The guard of the hook's declared error schema, once a definition declaring one was met. */
+  declared: ((u: unknown) => boolean) | undefined
 }
 
 /** The metric series of a slot, made on first use. */
@@ -153,7 +156,8 @@ export class Registry {
         stale: false,
         dispatches: 0,
         constrained: 0,
-        series: undefined
+        series: undefined,
+        declared: undefined
       }
       this.slots.set(key, slot)
     }
@@ -358,6 +362,7 @@ export class Registry {
         )
       }
       const slot = this.slotFor(hook.kind, hook.name, hook.key)
+      if (hook.schemas?.error !== undefined) slot.declared ??= declaredGuard(hook.schemas.error)
       const mode: HandlerMode = o.mode === "async" ? "async" : o.mode === "durable" ? "durable" : "sync"
       const priority = (o.priority as number | undefined) ?? 10
       const once = o.once === true
