@@ -5,9 +5,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   Cause,
+  Config,
+  ConfigProvider,
   Context,
   Data,
   Deferred,
+  Duration,
   Effect,
   Exit,
   Fiber,
@@ -27,6 +30,7 @@ import {
   HandlerFailed,
   Hook,
   HookBus,
+  HookBusConfig,
   type HookBusShape,
   HookRecorder,
   type Interceptor,
@@ -809,5 +813,98 @@ describe("typed errors: a hook's declared error type, and the bus's errors as sc
           }]
         })
       })
+    ))
+})
+
+describe("HookBus.layerConfig: the bus's options from Config", () => {
+  const fromEnv = (env: Record<string, string>) => ConfigProvider.layer(ConfigProvider.fromEnv({ env }))
+
+  it.effect("reads every variable into the options layerWith takes; unset ones keep the defaults", () =>
+    Effect.gen(function*() {
+      const parse = (env: Record<string, string>) => HookBusConfig.config.parse(ConfigProvider.fromEnv({ env }))
+      assert.deepStrictEqual(yield* parse({}), {})
+      assert.deepStrictEqual(
+        yield* parse({
+          HOOKBUS_MAX_DEPTH: "8",
+          HOOKBUS_ASYNC_SHUTDOWN_GRACE: "2 seconds",
+          HOOKBUS_ASYNC_CONCURRENCY: "64",
+          HOOKBUS_ASYNC_OVERFLOW: "drop",
+          HOOKBUS_PARALLEL_CONCURRENCY: "4",
+          HOOKBUS_TRACING: "off",
+          HOOKBUS_METRICS_MAX_HOOK_LABELS: "200"
+        }),
+        {
+          maxDepth: 8,
+          asyncShutdownGrace: Duration.seconds(2),
+          async: { concurrency: 64, overflow: "drop" },
+          parallel: { concurrency: 4 },
+          tracing: "off",
+          metrics: { maxHookLabels: 200 }
+        }
+      )
+      assert.deepStrictEqual(yield* parse({ HOOKBUS_METRICS: "false", HOOKBUS_METRICS_MAX_HOOK_LABELS: "5" }), {
+        metrics: false
+      })
+      assert.deepStrictEqual(Object.values(HookBusConfig.variables).every((v) => v.startsWith("HOOKBUS_")), true)
+    }))
+
+  it.effect("the layer is a bus with those options", () =>
+    Effect.gen(function*() {
+      const bus = yield* HookBus
+      const Deep = Hook.action("deep")
+      yield* bus.addAction(Deep, () => bus.doAction(Deep))
+      const error = yield* Effect.flip(bus.doAction(Deep))
+      const failures = error._tag === "ActionFailed" ? error.failures : []
+      // Depth 1 and 2 run; the third nested dispatch is over maxDepth 2.
+      assert.strictEqual(failures[0]?.error !== undefined, true)
+      const nested = failures[0]?.error as ActionFailed
+      assert.strictEqual((nested.failures[0].error as { _tag: string; depth: number }).depth, 3)
+    }).pipe(Effect.provide(Layer.fresh(HookBus.layerConfig).pipe(Layer.provide(fromEnv({ HOOKBUS_MAX_DEPTH: "2" }))))))
+
+  it.effect("a variable that cannot be used fails the layer with a ConfigError naming it, never a defect", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [Record<string, string>, string]> = [
+        [{ HOOKBUS_MAX_DEPTH: "0" }, "HOOKBUS_MAX_DEPTH"],
+        [{ HOOKBUS_MAX_DEPTH: "1.5" }, "HOOKBUS_MAX_DEPTH"],
+        [{ HOOKBUS_ASYNC_CONCURRENCY: "many" }, "HOOKBUS_ASYNC_CONCURRENCY"],
+        [{ HOOKBUS_ASYNC_OVERFLOW: "spill" }, "HOOKBUS_ASYNC_OVERFLOW"],
+        [{ HOOKBUS_ASYNC_SHUTDOWN_GRACE: "soon" }, "HOOKBUS_ASYNC_SHUTDOWN_GRACE"],
+        [{ HOOKBUS_TRACING: "loud" }, "HOOKBUS_TRACING"],
+        [{ HOOKBUS_METRICS: "perhaps" }, "HOOKBUS_METRICS"],
+        [{ HOOKBUS_PARALLEL_CONCURRENCY: "-1" }, "HOOKBUS_PARALLEL_CONCURRENCY"]
+      ]
+      for (const [env, variable] of cases) {
+        const exit = yield* Effect.exit(Layer.build(Layer.fresh(HookBus.layerConfig).pipe(Layer.provide(fromEnv(env)))))
+        assert.isTrue(Exit.isFailure(exit) && !Cause.hasDies(exit.cause), variable)
+        const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
+        assert.isTrue(Option.isSome(error) && error.value instanceof Config.ConfigError, variable)
+        assert.include(Option.isSome(error) ? error.value.message : "", variable)
+      }
+    }))
+
+  it.live("any HOOKBUS_MAX_DEPTH: a positive integer builds, anything refused is a ConfigError naming it, never a defect", () =>
+    Effect.promise(() =>
+      fc.assert(
+        fc.asyncProperty(fc.oneof(fc.string({ maxLength: 6 }), fc.integer().map(String)), (value) =>
+          Effect.runPromise(
+            Effect.gen(function*() {
+              const exit = yield* Effect.exit(
+                Layer.build(Layer.fresh(HookBus.layerConfig).pipe(Layer.provide(fromEnv({ HOOKBUS_MAX_DEPTH: value }))))
+              )
+              if (Exit.isSuccess(exit)) {
+                // Built: the variable was empty (unset) or a positive integer.
+                const n = Number(value)
+                assert.isTrue(value.trim() === "" || (Number.isInteger(n) && n >= 1), value)
+              } else {
+                assert.isFalse(Cause.hasDies(exit.cause), value)
+                const error = Cause.findErrorOption(exit.cause)
+                assert.isTrue(Option.isSome(error) && error.value.message.includes("HOOKBUS_MAX_DEPTH"), value)
+                const n = Number(value)
+                assert.isFalse(Number.isInteger(n) && n >= 1 && /^\d+$/.test(value), value)
+              }
+            }).pipe(Effect.scoped)
+          )),
+        { numRuns: 60 }
+      )
     ))
 })

@@ -1,7 +1,7 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, FileSystem, Layer, Schema } from "effect"
+import { Cause, Effect, Exit, FileSystem, Layer, Schema, Scope } from "effect"
 import { createHash } from "node:crypto"
 import { type FilterFailed, Hook, HookBus } from "../src/index.ts"
 import { InvalidOptions, Manifest, Plugin } from "../src/wasm/index.ts"
@@ -275,6 +275,30 @@ describe("Plugin.load", () => {
     })
 
   const Platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer)
+
+  it.effect("Plugin.layer loads the plugin for the layer's life and fails with the load's error", () =>
+    withBus(Effect.gen(function*() {
+      const bus = yield* HookBus
+      const bytes = yield* fixture("abi-fixture.wat")
+      const sha256 = createHash("sha256").update(bytes).digest("hex")
+      const dir = yield* writePlugin({
+        "plugin.json": JSON.stringify(manifest("disk", [{ name: "the_content", kind: "filter" }], {
+          wasm: { path: "build/disk.wasm", sha256 }
+        })),
+        "build/disk.wasm": bytes
+      }).pipe(Effect.orDie)
+      const scope = yield* Scope.make()
+      yield* Layer.buildWithScope(Plugin.layer(dir), scope)
+      assert.strictEqual(yield* bus.applyFilters(TheContent, "layer"), "LAYER")
+      assert.deepStrictEqual((yield* bus.handlers(TheContent)).map((h) => h.source), ["plugin:disk"])
+      yield* Scope.close(scope, Exit.void)
+      assert.isFalse(yield* bus.has(TheContent))
+      const missing = yield* Effect.flip(Layer.build(Plugin.layer(`${dir}/nope`)))
+      assert.strictEqual(missing._tag, "PluginNotFound")
+      const badOptions = yield* Effect.flip(Layer.build(Plugin.layer(dir, { limits: { fuel: 0 } })))
+      assert.strictEqual(badOptions._tag, "InvalidOptions")
+      assert.isFalse(yield* bus.has(TheContent))
+    })).pipe(Effect.provide(Platform)))
 
   it.effect("reads plugin.json and the module it names, checks integrity, registers the hooks", () =>
     withBus(Effect.gen(function*() {

@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+import type * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -11,6 +12,7 @@ import type { ActionHook, AnyHook, ArgsOf, ErrorOf, FilterHook, ValueOf } from "
 import type { RegistrationRejected, ShortCircuit } from "../domain/HookErrors.ts"
 import type { InvalidOptions } from "../domain/InvalidOptions.ts"
 import { makeHookBus } from "../layers/HookBusLive.ts"
+import * as HookBusConfig from "./HookBusConfig.ts"
 import type { HookBusOptions } from "./HookBusOptions.ts"
 import type {
   ActionHandler,
@@ -125,6 +127,28 @@ export class HookBus extends Context.Service<HookBus, HookBusShape>()("hookbus/H
         hook.kind === "action" ? bus.addAction(hook, handler, options) : bus.addFilter(hook, handler, options)
       )
     )
+
+  /**
+   * A bus whose options are read from `Config` (environment variables by default: `HookBusConfig.variables`, such as
+   * `HOOKBUS_MAX_DEPTH` or `HOOKBUS_TRACING`); a variable that cannot be used fails the layer with a `ConfigError`
+   * naming it, an unset one keeps the option's default.
+   *
+   * @example
+   * import { ConfigProvider, Layer } from "effect"
+   * import { HookBus } from "hookbus"
+   *
+   * const Bus = HookBus.layerConfig.pipe(
+   *   Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env: { HOOKBUS_TRACING: "off" } })))
+   * )
+   */
+  static readonly layerConfig: Layer.Layer<HookBus, Config.ConfigError> = Layer.effect(
+    HookBus,
+    // The config checks every option as `layerWith` does, so an `InvalidOptions` here would be a bug of ours.
+    Effect.gen(function*() {
+      const options = yield* HookBusConfig.config
+      return yield* Effect.orDie(makeHookBus(options))
+    })
+  )
 
   /** `layerTest` with bus options; options that cannot be used fail the layer with `InvalidOptions`. */
   static readonly layerTestWith = (options: HookBusOptions): Layer.Layer<HookBus | HookRecorder, InvalidOptions> =>

@@ -6,6 +6,7 @@
  */
 import * as Effect from "effect/Effect"
 import type * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
 import type * as Path from "effect/Path"
 import * as Predicate from "effect/Predicate"
 import type * as Scope from "effect/Scope"
@@ -235,6 +236,29 @@ export const load = (
     const { bytes, manifest } = yield* readPluginDir(dir, fileLimits(options))
     return yield* attachFrom(bytes, manifest, options, dir)
   })
+
+/**
+ * Loads the plugin in `dir` (as `load` does) for the life of a Layer: its hooks are registered while the layer is
+ * built, and removed, then the instance released, when it closes. The layer fails with the load's error.
+ *
+ * @since 0.1.0
+ * @category layers
+ * @example
+ * import { NodeFileSystem, NodePath } from "@effect/platform-node"
+ * import { Layer } from "effect"
+ * import { HookBus } from "hookbus"
+ * import { Plugin } from "hookbus/wasm"
+ *
+ * const Seo = Plugin.layer("plugins/seo", { execution: "worker" })
+ * const App = Seo.pipe(
+ *   Layer.provideMerge(HookBus.layer),
+ *   Layer.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
+ * )
+ */
+export const layer = (
+  dir: string,
+  options: PluginOptions = {}
+): Layer.Layer<never, LoadError, HookBus | FileSystem.FileSystem | Path.Path> => Layer.effectDiscard(load(dir, options))
 
 /**
  * Replaces a loaded plugin with a new version, from a folder or from `{ bytes, manifest }`. The new version is
