@@ -276,17 +276,22 @@ describe("Plugin.load", () => {
 
   const Platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer)
 
+  /** A folder holding the fixture plugin "disk" (one filter on the_content), with its module's checksum. */
+  const diskPlugin = Effect.gen(function*() {
+    const bytes = yield* fixture("abi-fixture.wat")
+    const sha256 = createHash("sha256").update(bytes).digest("hex")
+    return yield* writePlugin({
+      "plugin.json": JSON.stringify(manifest("disk", [{ name: "the_content", kind: "filter" }], {
+        wasm: { path: "build/disk.wasm", sha256 }
+      })),
+      "build/disk.wasm": bytes
+    }).pipe(Effect.orDie)
+  })
+
   it.effect("Plugin.layer loads the plugin for the layer's life and fails with the load's error", () =>
     withBus(Effect.gen(function*() {
       const bus = yield* HookBus
-      const bytes = yield* fixture("abi-fixture.wat")
-      const sha256 = createHash("sha256").update(bytes).digest("hex")
-      const dir = yield* writePlugin({
-        "plugin.json": JSON.stringify(manifest("disk", [{ name: "the_content", kind: "filter" }], {
-          wasm: { path: "build/disk.wasm", sha256 }
-        })),
-        "build/disk.wasm": bytes
-      }).pipe(Effect.orDie)
+      const dir = yield* diskPlugin
       const scope = yield* Scope.make()
       yield* Layer.buildWithScope(Plugin.layer(dir), scope)
       assert.strictEqual(yield* bus.applyFilters(TheContent, "layer"), "LAYER")
@@ -302,14 +307,7 @@ describe("Plugin.load", () => {
 
   it.effect("reads plugin.json and the module it names, checks integrity, registers the hooks", () =>
     withBus(Effect.gen(function*() {
-      const bytes = yield* fixture("abi-fixture.wat")
-      const sha256 = createHash("sha256").update(bytes).digest("hex")
-      const dir = yield* writePlugin({
-        "plugin.json": JSON.stringify(manifest("disk", [{ name: "the_content", kind: "filter" }], {
-          wasm: { path: "build/disk.wasm", sha256 }
-        })),
-        "build/disk.wasm": bytes
-      }).pipe(Effect.orDie)
+      const dir = yield* diskPlugin
       const handle = yield* Plugin.load(dir)
       assert.strictEqual(handle.name, "disk")
       assert.strictEqual(yield* HookBus.use((bus) => bus.applyFilters(TheContent, "from disk")), "FROM DISK")
