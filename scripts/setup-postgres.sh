@@ -7,15 +7,9 @@ if compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || command -v pg_ctl
   echo "postgresql ready: $(compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" | tail -1 || command -v pg_ctl)"
   exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "missing: postgresql (install it with your package manager; Debian's package is postgresql)" >&2
-  exit 1
-fi
+bash "$(dirname "$0")/apt-install.sh" postgresql
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-echo "installing: postgresql"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql >/dev/null
 # Debian starts a system cluster on install; the tests use their own, so stop it where a service manager runs.
 $sudo pg_ctlcluster --help >/dev/null 2>&1 && $sudo sh -c 'for c in $(pg_lsclusters -h | awk "{print \$1\"/\"\$2}"); do pg_ctlcluster ${c%/*} ${c#*/} stop || true; done' || true
 echo "postgresql ready"

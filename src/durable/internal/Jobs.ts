@@ -8,6 +8,7 @@
 import * as Effect from "effect/Effect"
 import type * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
+import type { JobInfo } from "../Durable.ts"
 
 /** Where a job is. */
 export type JobStatus = "queued" | "running" | "retrying" | "failed" | "done" | "cancelled"
@@ -15,19 +16,8 @@ export type JobStatus = "queued" | "running" | "retrying" | "failed" | "done" | 
 /** The statuses, in the order `hookbus jobs` shows them. */
 export const statuses: ReadonlyArray<JobStatus> = ["queued", "running", "retrying", "failed", "done", "cancelled"]
 
-/** A job as stored. */
-export interface JobRow {
-  readonly id: string
-  readonly hook: string
-  readonly source: string
-  readonly status: JobStatus
-  readonly attempts: number
-  readonly maxAttempts: number
-  readonly round: number
-  readonly lastError: string | undefined
-  readonly createdAt: number
-  readonly updatedAt: number
-  readonly runAt: number
+/** A job as stored: what `list` shows, and its encoded arguments. */
+export interface JobRow extends JobInfo {
   readonly args: string
 }
 
