@@ -19,6 +19,8 @@
  *
  * @since 0.1.0
  */
+export * from "./domain/DurableErrors.ts"
+export type * from "./domain/DurableJob.ts"
 export type * from "./domain/Handler.ts"
 export * as HandlerOrder from "./domain/HandlerOrder.ts"
 export * as Hook from "./domain/Hook.ts"

@@ -146,6 +146,91 @@ describe("durable execution (SQLite)", () => {
       })
     ))
 
+  it.live("bus.doAction and doActionParallel return the ids of the jobs they stored; other actions return none", () =>
+    withDurable((bus, durable) =>
+      Effect.gen(function*() {
+        const Plain = Hook.action<[string]>("post.plain")
+        yield* bus.addAction(Plain, () => Effect.void)
+        yield* bus.addAction(PostSaved, () => Effect.void, { mode: "durable", source: "audit" })
+        yield* bus.addAction(PostSaved, () => Effect.void, { mode: "durable", source: "search" })
+        yield* bus.addAction(PostSaved, () => Effect.void, { source: "sync" })
+        const jobs = yield* bus.doAction(PostSaved, "p1", 1)
+        assert.strictEqual(jobs.length, 2)
+        assert.deepStrictEqual(jobs.map((id) => id.split("/").slice(0, 2).join("/")), [
+          "post.saved/audit",
+          "post.saved/search"
+        ])
+        // One dispatch id for the dispatch's jobs; a new one for the next dispatch.
+        const dispatchOf = (id: string) => id.split("/")[2]
+        assert.strictEqual(dispatchOf(jobs[0]), dispatchOf(jobs[1]))
+        const stored = yield* durable.get(jobs[0])
+        assert.strictEqual(stored.hook, "post.saved")
+        const parallel = yield* bus.doActionParallel(PostSaved, "p2", 2)
+        assert.sameMembers(parallel.map((id) => id.split("/")[1]), ["audit", "search"])
+        assert.notStrictEqual(dispatchOf(parallel[0]), dispatchOf(jobs[0]))
+        assert.deepStrictEqual(yield* bus.doAction(Plain, "x"), [])
+        assert.strictEqual((yield* durable.list({ hook: "post.saved" })).length, 4)
+      })
+    ))
+
+  it.live("a dispatch id asked for is taken by that hook's dispatch only, not by the dispatches it makes", () =>
+    withDurable((bus, durable) =>
+      Effect.gen(function*() {
+        const Outer = Hook.action("order.placed", { args: [Schema.String] })
+        yield* bus.addAction(Outer, (id) => Effect.asVoid(bus.doAction(PostSaved, id, 1)), { source: "fan" })
+        yield* bus.addAction(Outer, () => Effect.void, { mode: "durable", source: "mail" })
+        yield* bus.addAction(PostSaved, () => Effect.void, { mode: "durable", source: "audit" })
+        const receipt = yield* durable.doActionWithId("order-7", Outer, "p9")
+        assert.deepStrictEqual(receipt.jobs, ["order.placed/mail/order-7"])
+        const nested = yield* durable.list({ hook: "post.saved" })
+        assert.strictEqual(nested.length, 1)
+        assert.notInclude(nested[0].id, "order-7")
+      })
+    ))
+
+  it.live("bus.durable lists, gets, counts, retries and cancels the jobs of the runner provided", () =>
+    withDurable((bus) =>
+      Effect.gen(function*() {
+        yield* bus.addAction(PostSaved, () => Effect.fail("boom"), {
+          mode: "durable",
+          source: "audit",
+          retry: { maxAttempts: 1 }
+        })
+        const [id] = yield* bus.doAction(PostSaved, "p1", 1)
+        let job = yield* bus.durable.get(id)
+        for (let i = 0; i < 500 && job.status !== "failed"; i++) {
+          yield* Effect.sleep("10 millis")
+          job = yield* bus.durable.get(id)
+        }
+        assert.strictEqual(job.status, "failed")
+        assert.include(job.lastError, "boom")
+        assert.deepStrictEqual((yield* bus.durable.list({ status: "failed" })).map((j) => j.id), [id])
+        assert.strictEqual((yield* bus.durable.counts).failed, 1)
+        const retried = yield* bus.durable.retry(id)
+        assert.strictEqual(retried.round, 1)
+        const cancelled = yield* Effect.exit(bus.durable.cancel(id))
+        // Cancelled, or already failed again: either way the operation reached the runner.
+        if (Exit.isFailure(cancelled)) assert.include(Cause.pretty(cancelled.cause), "DurableJobState")
+        const missing = yield* Effect.flip(bus.durable.get("no/such/job"))
+        assert.strictEqual(missing._tag, "DurableJobNotFound")
+      })
+    ))
+
+  it.effect("without a durable runner, bus.durable fails with DurableUnavailable naming the operation", () =>
+    Effect.gen(function*() {
+      const bus = yield* HookBus
+      const error = yield* Effect.flip(bus.durable.list())
+      assert.strictEqual(error._tag, "DurableUnavailable")
+      assert.include(error.message, "bus.durable.list")
+      assert.include(error.message, "Durable.layerSqlite")
+      const counted = yield* Effect.flip(bus.durable.counts)
+      assert.strictEqual(counted._tag, "DurableUnavailable")
+      const stub = yield* Effect.flip(
+        Effect.flatMap(HookBus, (b) => b.durable.cancel("x")).pipe(Effect.provide(HookBus.layerStub({})))
+      )
+      assert.strictEqual(stub._tag, "DurableUnavailable")
+    }).pipe(Effect.provide(HookBus.layer)))
+
   it.live("arguments that do not encode fail doAction with DurableArgsRejected and persist nothing", () =>
     withDurable((bus, durable) =>
       Effect.gen(function*() {

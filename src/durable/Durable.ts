@@ -29,56 +29,26 @@ import * as Activity from "effect/workflow/Activity"
 import * as DurableClock from "effect/workflow/DurableClock"
 import * as Workflow from "effect/workflow/Workflow"
 import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
+import {
+  DurableArgsRejected,
+  DurableJobNotFound,
+  DurableJobState,
+  DurableStorageError
+} from "../domain/DurableErrors.ts"
+import type { DurableJobs, JobInfo } from "../domain/DurableJob.ts"
 import type { DurableRetry } from "../domain/Handler.ts"
 import type { ActionHook, ArgsOf } from "../domain/Hook.ts"
 import type { ActionFailed, RecursionLimit } from "../domain/HookErrors.ts"
 import { RegistrationRejected } from "../domain/HookErrors.ts"
 import { HookBus } from "../services/HookBus.ts"
-import { CurrentDurableRegistrar, type DurableRegistrar } from "../services/internal/DurableRegistrar.ts"
-import { DurableArgsRejected, DurableJobNotFound, DurableJobState, DurableStorageError } from "./DurableErrors.ts"
+import {
+  CurrentDurableDispatch,
+  CurrentDurableRegistrar,
+  type DurableRegistrar,
+  RequestedDurableDispatch
+} from "../services/internal/DurableRegistrar.ts"
 import * as Jobs from "./internal/Jobs.ts"
 import * as NodeSqlite from "./internal/NodeSqlite.ts"
-
-/**
- * Where a job is: waiting for its first attempt, running, waiting to retry, failed for good, done, or cancelled.
- *
- * @since 0.1.0
- * @category models
- * @example
- * import type { JobStatus } from "hookbus/durable"
- *
- * const open: ReadonlyArray<JobStatus> = ["queued", "running", "retrying"]
- */
-export type JobStatus = Jobs.JobStatus
-
-/**
- * A durable job as `list` and `get` show it.
- *
- * @since 0.1.0
- * @category models
- * @example
- * import type { JobInfo } from "hookbus/durable"
- *
- * const line = (job: JobInfo) => `${job.id} ${job.status} ${job.attempts}/${job.maxAttempts} ${job.lastError ?? ""}`
- */
-export interface JobInfo {
-  readonly id: string
-  readonly hook: string
-  readonly source: string
-  readonly status: JobStatus
-  /** Attempts started in the current round. */
-  readonly attempts: number
-  readonly maxAttempts: number
-  /** How many times `retry` restarted the job. */
-  readonly round: number
-  /** The last failed attempt's cause, rendered. */
-  readonly lastError: string | undefined
-  /** Epoch milliseconds. */
-  readonly createdAt: number
-  readonly updatedAt: number
-  /** When the first attempt may start (later than `createdAt` for scheduled jobs). */
-  readonly runAt: number
-}
 
 /**
  * What a durable dispatch persisted: the dispatch id and one job id per durable handler.
@@ -125,23 +95,6 @@ export interface JobContext {
 export type ScheduleAt = { readonly at: number | Date } | { readonly delay: Duration.Input }
 
 /**
- * The filter of `list`.
- *
- * @since 0.1.0
- * @category models
- * @example
- * import type { ListOptions } from "hookbus/durable"
- *
- * const failed: ListOptions = { status: "failed", hook: "post.saved", limit: 20 }
- */
-export interface ListOptions {
-  readonly status?: JobStatus | ReadonlyArray<JobStatus> | undefined
-  readonly hook?: string | undefined
-  /** Default 100. */
-  readonly limit?: number | undefined
-}
-
-/**
  * The durable runner's operations.
  *
  * @since 0.1.0
@@ -153,7 +106,7 @@ export interface ListOptions {
  * const failedCount = (durable: DurableShape) => Effect.map(durable.counts, (c) => c.failed)
  * const program = Durable.use(failedCount)
  */
-export interface DurableShape {
+export interface DurableShape extends DurableJobs {
   /** `bus.doAction`, returning the ids of the durable jobs it persisted. */
   readonly doAction: <H extends ActionHook<any>>(
     hook: H,
@@ -171,21 +124,7 @@ export interface DurableShape {
     when: ScheduleAt,
     ...args: ArgsOf<H>
   ) => Effect.Effect<DurableReceipt, DurableArgsRejected | DurableStorageError>
-  /** Jobs, newest first. */
-  readonly list: (options?: ListOptions) => Effect.Effect<ReadonlyArray<JobInfo>, DurableStorageError>
-  readonly get: (id: string) => Effect.Effect<JobInfo, DurableJobNotFound | DurableStorageError>
-  /** How many jobs are in each status. */
-  readonly counts: Effect.Effect<Readonly<Record<JobStatus, number>>, DurableStorageError>
-  /** Runs a failed or cancelled job again, from attempt 1 (a new round: a new workflow execution). */
-  readonly retry: (id: string) => Effect.Effect<JobInfo, DurableJobNotFound | DurableJobState | DurableStorageError>
-  /** Cancels a job not yet finished: it does not start again; an attempt in flight is interrupted. */
-  readonly cancel: (id: string) => Effect.Effect<JobInfo, DurableJobNotFound | DurableJobState | DurableStorageError>
 }
-
-/** The dispatch a durable enqueue belongs to (set by `Durable.doAction` and friends). */
-const CurrentDispatch = Context.Reference<
-  { readonly id: string; readonly runAt: number | undefined; readonly jobs: Array<string> } | undefined
->("hookbus/durable/CurrentDispatch", { defaultValue: () => undefined })
 
 /**
  * The job the current attempt runs, inside a durable handler (`undefined` elsewhere).
@@ -509,7 +448,7 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
 
       return (...args: Array<unknown>) =>
         Effect.withFiber((fiber) => {
-          const dispatch = Context.get(fiber.context, CurrentDispatch)
+          const dispatch = Context.get(fiber.context, CurrentDurableDispatch)
           return Schema.encodeUnknownEffect(argsJson)(args).pipe(
             Effect.mapError((issue) =>
               new DurableArgsRejected({ hook: hook.name, source: o.source, message: issue.message })
@@ -517,7 +456,7 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
             Effect.flatMap((encoded) =>
               Effect.flatMap(
                 dispatch === undefined ? newId : Effect.succeed(dispatch.id),
-                (id) => submit(args, encoded, id, dispatch?.runAt)
+                (id) => submit(args, encoded, id, undefined)
               )
             ),
             Effect.tap((job) => Effect.sync(() => dispatch?.jobs.push(job)))
@@ -529,17 +468,15 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
       Scope.Scope
     >
 
-  const withDispatch = <A, E, R>(id: string, runAt: number | undefined, effect: Effect.Effect<A, E, R>) =>
-    Effect.suspend(() => {
-      const dispatch = { id, runAt, jobs: [] as Array<string> }
-      return effect.pipe(
-        Effect.provideService(CurrentDispatch, dispatch),
-        Effect.map((): DurableReceipt => ({ dispatchId: id, jobs: dispatch.jobs }))
-      )
-    })
-
   const doActionWithId: DurableShape["doActionWithId"] = (dispatchId, hook, ...args) =>
-    withDispatch(dispatchId, undefined, HookBus.use((bus) => bus.doAction(hook, ...args)))
+    Effect.map(
+      Effect.provideService(
+        HookBus.use((bus) => bus.doAction(hook, ...args)),
+        RequestedDurableDispatch,
+        { id: dispatchId, hook: hook.name, claimed: false }
+      ),
+      (jobs): DurableReceipt => ({ dispatchId, jobs })
+    )
 
   const toInfo = ({ args: _, ...row }: Jobs.JobRow): JobInfo => row
 
@@ -628,7 +565,7 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
         return toInfo(yield* find(id, "cancel"))
       })
   }
-  return { service, registrar: { register } satisfies DurableRegistrar }
+  return { service, registrar: { register, jobs: service } satisfies DurableRegistrar }
 })
 
 /** A layer that failed to build fails with `DurableStorageError` "connect", whatever the cause. */

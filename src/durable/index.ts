@@ -22,5 +22,6 @@
  *
  * @since 0.1.0
  */
+export * from "../domain/DurableErrors.ts"
+export type * from "../domain/DurableJob.ts"
 export * from "./Durable.ts"
-export * from "./DurableErrors.ts"

@@ -17,6 +17,7 @@ import { type ActionHook, type AnyHook, type ArgsOf, type FilterHook, keyOf } fr
 import type { InvalidOptions } from "../domain/InvalidOptions.ts"
 import type { HookBusOptions } from "../services/HookBusOptions.ts"
 import type { HookBusShape } from "../services/HookBusShape.ts"
+import { busDurable } from "../services/internal/BusDurable.ts"
 import * as HookStack from "../services/internal/HookStack.ts"
 import { makeSubmitAsync } from "./internal/Async.ts"
 import { AsyncRunner } from "./internal/AsyncRunner.ts"
@@ -137,6 +138,7 @@ export const makeHookBus = (
       applyFiltersResult: function(hook: FilterHook<any, any>, value: unknown) {
         return run(hook, value, arguments.length <= 2 ? noArgs : sliceArgs(arguments, 2), true)
       } as HookBusShape["applyFiltersResult"],
+      durable: busDurable,
       has: (hook) => Effect.sync(() => registry.chainOf(hook).some((e) => !e.removed)),
       handlers: (hook) => Effect.sync(() => registry.chainOf(hook).filter((e) => !e.removed).map(infoOf)),
       dispatchCount: (hook) => Effect.sync(() => registry.find(hook)?.dispatches ?? 0),

@@ -8,6 +8,7 @@ import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { DispatchRecord } from "../domain/DispatchRecord.ts"
+import type { BusDurableJobs } from "../domain/DurableJob.ts"
 import type { ActionOptions, FilterOptions, HandlerInfo, HookInfo, Registration } from "../domain/Handler.ts"
 import type { ActionHook, AnyHook, ArgsOf, ErrorOf, FilterHook, ValueOf } from "../domain/Hook.ts"
 import type {
@@ -138,20 +139,25 @@ export interface HookBusShape {
       & CheckDeclaredError<NoInfer<Exclude<E, ShortCircuit<any>>>, ErrorOf<H>>,
     options?: FilterOptions
   ) => Effect.Effect<Registration, RegistrationRejected, R | Scope.Scope>
-  /** Runs every sync handler in order (async ones are started, not awaited); fails if any sync handler failed. */
+  /**
+   * Runs every sync handler in order (async ones are started, not awaited); fails if any sync handler failed.
+   * Returns the ids of the durable jobs it stored, once they are stored (`mode: "durable"` handlers, `hookbus/durable`):
+   * none, one shared empty array, for a hook without durable handlers.
+   */
   readonly doAction: <H extends ActionHook<any>>(
     hook: H,
     ...args: ArgsOf<H>
-  ) => Effect.Effect<void, ActionFailed<ErrorOf<H>> | RecursionLimit>
+  ) => Effect.Effect<ReadonlyArray<string>, ActionFailed<ErrorOf<H>> | RecursionLimit>
   /**
    * Runs every sync handler at once (at most the bus's `parallel.concurrency` in flight) and waits for all; fails
    * like `doAction`, with every failure in chain order. Async handlers are started, not awaited, as by `doAction`
-   * (hookable `callHookParallel`, tapable `AsyncParallelHook`, emittery `emit`).
+   * (hookable `callHookParallel`, tapable `AsyncParallelHook`, emittery `emit`). Returns the durable job ids, as
+   * `doAction` does.
    */
   readonly doActionParallel: <H extends ActionHook<any>>(
     hook: H,
     ...args: ArgsOf<H>
-  ) => Effect.Effect<void, ActionFailed<ErrorOf<H>> | RecursionLimit>
+  ) => Effect.Effect<ReadonlyArray<string>, ActionFailed<ErrorOf<H>> | RecursionLimit>
   /** Threads `value` through the filter chain. */
   readonly applyFilters: <H extends FilterHook<any, any>>(
     hook: H,
@@ -164,6 +170,12 @@ export interface HookBusShape {
     value: ValueOf<H>,
     ...args: ArgsOf<H>
   ) => Effect.Effect<FilterResult<ValueOf<H>>, FilterFailed<ValueOf<H>, ErrorOf<H>> | RecursionLimit>
+  /**
+   * The stored durable jobs of the runner provided where the operation runs (`Durable.layerSqlite` or
+   * `Durable.layerPostgres` from `hookbus/durable`): `list`, `get`, `counts`, `retry`, `cancel` (Action Scheduler's
+   * list of pending, running, failed and complete actions). Without a runner each fails with `DurableUnavailable`.
+   */
+  readonly durable: BusDurableJobs
   /** Whether the hook has any handler. */
   readonly has: (hook: AnyHook) => Effect.Effect<boolean>
   /** The hook's handlers in resolved run order. */

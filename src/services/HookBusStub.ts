@@ -14,6 +14,10 @@ import { ActionFailed, FilterFailed, HandlerFailed } from "../domain/HookErrors.
 import { Interceptors, recordOf } from "../layers/internal/Intercept.ts"
 import { declaredGuard, undeclaredAsDefects } from "../layers/internal/Invoke.ts"
 import type { HookBusShape } from "./HookBusShape.ts"
+import { busDurable } from "./internal/BusDurable.ts"
+
+/** A stubbed action stores no durable job. */
+const noJobs: Effect.Effect<ReadonlyArray<string>> = Effect.succeed([])
 
 /**
  * What a stub bus answers, by hook name: a filter's next value, or an action's effect. A hook not named passes the
@@ -116,9 +120,9 @@ export const makeStubBus = (stubs: HookBusStubs): HookBusShape => {
     const fn = stubs.actions?.[hook.name]
     const run = Effect.suspend(() => {
       count(hook)
-      if (fn === undefined) return Effect.void
+      if (fn === undefined) return noJobs
       return fn(...args).pipe(
-        Effect.asVoid,
+        Effect.andThen(noJobs),
         Effect.catchCause((cause) =>
           Effect.fail(new ActionFailed({ hook: hook.name, failures: [failureOf(hook, cause)] }))
         )
@@ -138,6 +142,7 @@ export const makeStubBus = (stubs: HookBusStubs): HookBusShape => {
     addFilter: (hook, _handler, options) => register(hook, options),
     doAction: (hook, ...args) => action(hook, args) as any,
     doActionParallel: (hook, ...args) => action(hook, args) as any,
+    durable: busDurable,
     applyFilters: (hook, value, ...args) => Effect.map(filter(hook, value, args), (r) => r.value) as any,
     applyFiltersResult: (hook, value, ...args) =>
       Effect.map(filter(hook, value, args), (r) => ({

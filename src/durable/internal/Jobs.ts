@@ -8,10 +8,9 @@
 import * as Effect from "effect/Effect"
 import type * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
-import type { JobInfo } from "../Durable.ts"
+import type { JobInfo, JobStatus } from "../../domain/DurableJob.ts"
 
-/** Where a job is. */
-export type JobStatus = "queued" | "running" | "retrying" | "failed" | "done" | "cancelled"
+export type { JobStatus }
 
 /** The statuses, in the order `hookbus jobs` shows them. */
 export const statuses: ReadonlyArray<JobStatus> = ["queued", "running", "retrying", "failed", "done", "cancelled"]

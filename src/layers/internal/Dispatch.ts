@@ -17,6 +17,11 @@ import * as Tracer from "effect/Tracer"
 import type { AnyHook } from "../../domain/Hook.ts"
 import { ActionFailed, FilterFailed, type HandlerFailed, RecursionLimit } from "../../domain/HookErrors.ts"
 import type { FilterResult } from "../../services/HookBusShape.ts"
+import {
+  CurrentDurableDispatch,
+  type DurableDispatch,
+  RequestedDurableDispatch
+} from "../../services/internal/DurableRegistrar.ts"
 import * as HookStack from "../../services/internal/HookStack.ts"
 import type { SubmitAsync } from "./Async.ts"
 import { type Observer, Probe } from "./DispatchProbe.ts"
@@ -181,16 +186,39 @@ export class ActionRun implements ChainRun {
     if (failure.reason === "Defect") (this.defects ??= []).push(failure)
     return true
   }
-  finish(): Effect.Effect<void, ActionFailed> {
+  finish(): Effect.Effect<ReadonlyArray<string>, ActionFailed> {
     this.probe?.finish(this.failures === undefined ? "ok" : "failed", this.ran, undefined, undefined)
     return this.failures === undefined
-      ? Effect.void
+      ? succeedNoJobs
       : afterDefects(
         this.defects,
         Effect.fail(new ActionFailed({ hook: this.name, failures: this.failures })),
         this.probe
       )
   }
+}
+
+/** What an action dispatch returns when its hook has no durable handler: no job ids (one shared, frozen array). */
+export const succeedNoJobs: Effect.Effect<ReadonlyArray<string>> = Effect.succeed(Object.freeze([]))
+
+/**
+ * A dispatch of a hook with durable handlers, run under the `DurableDispatch` their enqueues add job ids to, and
+ * returning those ids. The dispatch id is the one `Durable.doActionWithId` asked for when it is this hook's first
+ * dispatch under it, a fresh UUID otherwise.
+ */
+export const collectingJobs = <E>(
+  context: Context.Context<never>,
+  hook: AnyHook,
+  dispatch: Effect.Effect<unknown, E>
+): Effect.Effect<ReadonlyArray<string>, E> => {
+  const requested = Context.get(context, RequestedDurableDispatch)
+  let id: string
+  if (requested !== undefined && !requested.claimed && requested.hook === hook.name) {
+    requested.claimed = true
+    id = requested.id
+  } else id = crypto.randomUUID()
+  const collector: DurableDispatch = { id, hook: hook.name, jobs: [] }
+  return Effect.as(Effect.provideService(dispatch, CurrentDurableDispatch, collector), collector.jobs)
 }
 
 /** Marks a handler not yet called when the general loop starts. */
@@ -423,7 +451,31 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
       return runChain(new ActionRun(hook.name, ran, probe), chain, i, pending, args, context, parent, hook, fiber)
     }
     if (probe !== undefined) probe.finish("ok", ran, undefined, undefined)
-    return Effect.void
+    return succeedNoJobs
+  }
+
+  /** The dispatch once its slot is open: the hot loop of its kind, or the general loop when observed per handler. */
+  const start = (
+    fiber: Fiber.Fiber<unknown, unknown>,
+    parent: HookStack.HookFrame | undefined,
+    hook: AnyHook,
+    slot: Slot,
+    value: unknown,
+    args: ReadonlyArray<unknown>,
+    detailed: boolean,
+    sink: RecordSink | undefined
+  ): Effect.Effect<unknown, ChainError> => {
+    const context = fiber.context
+    const isFilter = hook.kind === "filter"
+    const chain = chainOf(slot)
+    const probe = probeOf(observer, context, slot, hook, value, args, sink)
+    if (observer.perHandler || (probe !== undefined && probe.timed)) {
+      const run = isFilter ? new FilterRun(value, 0, probe, detailed) : new ActionRun(hook.name, 0, probe)
+      return runChain(run, chain, 0, NotInvoked, args, context, parent, hook, fiber)
+    }
+    return isFilter
+      ? filterHot(chain, value, args, detailed, probe, context, parent, hook, fiber)
+      : actionHot(chain, args, probe, context, parent, hook, fiber)
   }
 
   // Contexts are immutable, so the hook frame found in one stays valid; a fiber dispatching in a loop presents the
@@ -441,16 +493,14 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
         lastParent = parent
       }
       if (parent !== undefined && parent.depth >= maxDepth) return tooDeep(hook, parent)
-      const isFilter = hook.kind === "filter"
       const slot = openSlot(registry, hook)
-      const chain = chainOf(slot)
-      const probe = probeOf(observer, context, slot, hook, value, args, sink)
-      if (observer.perHandler || (probe !== undefined && probe.timed)) {
-        const run = isFilter ? new FilterRun(value, 0, probe, detailed) : new ActionRun(hook.name, 0, probe)
-        return runChain(run, chain, 0, NotInvoked, args, context, parent, hook, fiber)
+      if (slot.durable) {
+        return collectingJobs(
+          context,
+          hook,
+          Effect.withFiber((inner) => start(inner, parent, hook, slot, value, args, detailed, sink))
+        )
       }
-      return isFilter
-        ? filterHot(chain, value, args, detailed, probe, context, parent, hook, fiber)
-        : actionHot(chain, args, probe, context, parent, hook, fiber)
+      return start(fiber, parent, hook, slot, value, args, detailed, sink)
     })
 }

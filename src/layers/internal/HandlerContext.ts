@@ -12,6 +12,7 @@ import * as References from "effect/References"
 import * as Scheduler from "effect/Scheduler"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
+import { CurrentDurableDispatch, RequestedDurableDispatch } from "../../services/internal/DurableRegistrar.ts"
 import { CurrentHookFrame } from "../../services/internal/HookStack.ts"
 import * as EffectCompat from "./EffectCompat.ts"
 
@@ -23,7 +24,7 @@ const referencesOf = (module: Record<string, unknown>): ReadonlyArray<Context.Ke
 
 /**
  * Keys that describe where a fiber is rather than what it was given: Effect's own References (tracer, log level and
- * annotations, scheduler, clock, random, console), the parent span, the hook stack and the Scope. They are always
+ * annotations, scheduler, clock, random, console), the parent span, the hook stack, the durable dispatch and the Scope. They are always
  * taken from the dispatching fiber, never lent by the registration. A handler's scoped work belongs to the dispatch
  * that runs it (or to an `Effect.scoped` inside the handler); lending it the registration's scope would keep its
  * resources until unregistration.
@@ -35,6 +36,8 @@ export const notLent: ReadonlyArray<Context.Key<any, unknown>> = [
     ),
     Tracer.ParentSpan,
     CurrentHookFrame,
+    CurrentDurableDispatch,
+    RequestedDurableDispatch,
     Scope.Scope
   ])
 ]

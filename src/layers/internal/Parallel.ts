@@ -11,29 +11,32 @@ import type * as Exit from "effect/Exit"
 import type { AnyHook } from "../../domain/Hook.ts"
 import type { ActionFailed, RecursionLimit } from "../../domain/HookErrors.ts"
 import * as HookStack from "../../services/internal/HookStack.ts"
-import { ActionRun, type DispatchDeps, inFrame, openSlot, probeOf, tooDeep } from "./Dispatch.ts"
+import { ActionRun, collectingJobs, type DispatchDeps, inFrame, openSlot, probeOf, tooDeep } from "./Dispatch.ts"
 import * as EffectCompat from "./EffectCompat.ts"
 import type { RecordSink } from "./Intercept.ts"
 import { callActionHandler, runSlow } from "./Invoke.ts"
-import { chainOf, type Entry } from "./Registry.ts"
+import { chainOf, type Entry, type Slot } from "./Registry.ts"
 
 /** The bus's parallel action dispatch. */
 export type ParallelDispatch = (
   hook: AnyHook,
   args: ReadonlyArray<unknown>,
   sink?: RecordSink | undefined
-) => Effect.Effect<void, ActionFailed | RecursionLimit>
+) => Effect.Effect<ReadonlyArray<string>, ActionFailed | RecursionLimit>
 
 export const makeParallel = (
   { maxDepth, observer, registry, submitAsync }: DispatchDeps,
   concurrency: number
-): ParallelDispatch =>
-(hook, args, sink) =>
-  Effect.withFiber<void, ActionFailed | RecursionLimit>((fiber) => {
-    const context = fiber.context
-    const parent = Context.get(context, HookStack.CurrentHookFrame)
-    if (parent !== undefined && parent.depth >= maxDepth) return tooDeep(hook, parent)
-    const slot = openSlot(registry, hook)
+): ParallelDispatch => {
+  /** The dispatch once its slot is open. */
+  const start = (
+    context: Context.Context<never>,
+    parent: HookStack.HookFrame | undefined,
+    hook: AnyHook,
+    slot: Slot,
+    args: ReadonlyArray<unknown>,
+    sink: RecordSink | undefined
+  ): Effect.Effect<ReadonlyArray<string>, ActionFailed> => {
     const chain = chainOf(slot)
     const probe = probeOf(observer, context, slot, hook, undefined, args, sink)
     const frame = HookStack.push(parent, hook)
@@ -70,4 +73,18 @@ export const makeParallel = (
     })
     const framed = inFrame(Effect.andThen(all, finish), frame, probe?.frameSpan)
     return probe === undefined ? framed : Effect.onInterrupt(framed, () => Effect.sync(() => probe.interrupted()))
-  })
+  }
+  return (hook, args, sink) =>
+    Effect.withFiber<ReadonlyArray<string>, ActionFailed | RecursionLimit>((fiber) => {
+      const parent = Context.get(fiber.context, HookStack.CurrentHookFrame)
+      if (parent !== undefined && parent.depth >= maxDepth) return tooDeep(hook, parent)
+      const slot = openSlot(registry, hook)
+      return slot.durable
+        ? collectingJobs(
+          fiber.context,
+          hook,
+          Effect.withFiber((inner) => start(inner.context, parent, hook, slot, args, sink))
+        )
+        : start(fiber.context, parent, hook, slot, args, sink)
+    })
+}

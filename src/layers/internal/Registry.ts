@@ -58,6 +58,8 @@ export interface Slot {
   series: HookSeries | undefined
   /** The guard of the hook's declared error schema, once a definition declaring one was met. */
   declared: ((u: unknown) => boolean) | undefined
+  /** A durable handler was registered here once: its dispatches collect job ids (`doAction`'s result). */
+  durable: boolean
 }
 
 /** The metric series of a slot, made on first use. */
@@ -157,7 +159,8 @@ export class Registry {
         dispatches: 0,
         constrained: 0,
         series: undefined,
-        declared: undefined
+        declared: undefined,
+        durable: false
       }
       this.slots.set(key, slot)
     }
@@ -364,6 +367,7 @@ export class Registry {
       const slot = this.slotFor(hook.kind, hook.name, hook.key)
       if (hook.schemas?.error !== undefined) slot.declared ??= declaredGuard(hook.schemas.error)
       const mode: HandlerMode = o.mode === "async" ? "async" : o.mode === "durable" ? "durable" : "sync"
+      if (mode === "durable") slot.durable = true
       const priority = (o.priority as number | undefined) ?? 10
       const once = o.once === true
       const entry: Entry = {

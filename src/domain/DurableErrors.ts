@@ -1,5 +1,6 @@
 /**
- * The tagged errors of durable hook actions.
+ * The tagged errors of durable hook actions, exported by `hookbus` (what `bus.durable` fails with) and by
+ * `hookbus/durable`.
  *
  * @since 0.1.0
  */
@@ -11,7 +12,7 @@ import * as Data from "effect/Data"
  * @since 0.1.0
  * @category errors
  * @example
- * import type { DurableArgsRejected } from "hookbus/durable"
+ * import type { DurableArgsRejected } from "hookbus"
  *
  * const line = (e: DurableArgsRejected) => `${e.hook} (${e.source}): ${e.message}`
  */
@@ -27,7 +28,7 @@ export class DurableArgsRejected extends Data.TaggedError("DurableArgsRejected")
  * @since 0.1.0
  * @category errors
  * @example
- * import type { DurableStorageError } from "hookbus/durable"
+ * import type { DurableStorageError } from "hookbus"
  *
  * const line = (e: DurableStorageError) => `${e.operation}: ${e.message}`
  */
@@ -44,7 +45,7 @@ export class DurableStorageError extends Data.TaggedError("DurableStorageError")
  * @since 0.1.0
  * @category errors
  * @example
- * import type { DurableJobNotFound } from "hookbus/durable"
+ * import type { DurableJobNotFound } from "hookbus"
  *
  * const line = (e: DurableJobNotFound) => `no job ${e.id}`
  */
@@ -63,7 +64,7 @@ export class DurableJobNotFound extends Data.TaggedError("DurableJobNotFound")<{
  * @since 0.1.0
  * @category errors
  * @example
- * import type { DurableJobState } from "hookbus/durable"
+ * import type { DurableJobState } from "hookbus"
  *
  * const line = (e: DurableJobState) => `${e.id} is ${e.status}: ${e.message}`
  */
@@ -72,3 +73,23 @@ export class DurableJobState extends Data.TaggedError("DurableJobState")<{
   readonly status: string
   readonly message: string
 }> {}
+
+/**
+ * `bus.durable` was used where no durable runner is provided (`Durable.layerSqlite` or `Durable.layerPostgres` from
+ * `hookbus/durable`).
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import type { DurableUnavailable } from "hookbus"
+ *
+ * const line = (e: DurableUnavailable) => e.message
+ */
+export class DurableUnavailable extends Data.TaggedError("DurableUnavailable")<{
+  /** What was asked: "list", "get", "counts", "retry" or "cancel". */
+  readonly operation: string
+}> {
+  override get message(): string {
+    return `bus.durable.${this.operation} needs a durable runner: provide Durable.layerSqlite or Durable.layerPostgres from hookbus/durable`
+  }
+}
