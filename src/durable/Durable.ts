@@ -475,7 +475,7 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
         RequestedDurableDispatch,
         { id: dispatchId, hook: hook.name, claimed: false }
       ),
-      (jobs): DurableReceipt => ({ dispatchId, jobs })
+      (ids): DurableReceipt => ({ dispatchId, jobs: ids })
     )
 
   const toInfo = ({ args: _, ...row }: Jobs.JobRow): JobInfo => row
