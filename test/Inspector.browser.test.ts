@@ -7,13 +7,14 @@
  * 0.0.0.0 answers the same browser (over 127.0.0.1) with 401 until the printed token is given.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, ManagedRuntime } from "effect"
+import { Effect, Layer, ManagedRuntime, Schema } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { chromium } from "playwright-core"
+import { Durable } from "../src/durable/index.ts"
 import { Hook, HookBus } from "../src/index.ts"
 import { HookInspector } from "../src/inspector/index.ts"
 
@@ -61,6 +62,14 @@ describe("the inspector page in Chromium", () => {
       assert.isTrue(existsSync(executablePath), `no ${executablePath}: run npm run setup:browser`)
       mkdirSync(output, { recursive: true })
       const userDataDir = mkdtempSync(join(tmpdir(), "hookbus-chromium-"))
+      // The exposed inspector's bus has a durable handler, to see the mode on the page.
+      const jobsDir = mkdtempSync(join(tmpdir(), "hookbus-inspector-jobs-"))
+      const ExposedSaved = Hook.action("exposed.saved", { args: [Schema.String] })
+      const durableHandler = Layer.effectDiscard(
+        HookBus.use((bus) =>
+          bus.addAction(ExposedSaved, () => Effect.void, { mode: "durable", source: "exposed:audit" })
+        )
+      )
       const child = spawn(process.execPath, ["examples/blog-server/main.ts"], {
         cwd: root,
         env: { ...process.env, PORT: "0", INSPECTOR_PORT: "0" }
@@ -70,7 +79,14 @@ describe("the inspector page in Chromium", () => {
       child.stderr!.on("data", (c) => (log.text += c))
       const context = await launch(userDataDir)
       const exposed = ManagedRuntime.make(
-        HookInspector.layer({ port: 0, host: "0.0.0.0", announce: false }).pipe(Layer.provideMerge(HookBus.layer))
+        Layer.mergeAll(
+          HookInspector.layer({ port: 0, host: "0.0.0.0", announce: false }),
+          durableHandler
+        ).pipe(
+          Layer.provideMerge(
+            Layer.mergeAll(HookBus.layer, Durable.layerSqlite({ filename: join(jobsDir, "jobs.db") }))
+          )
+        )
       )
       try {
         const { blog, inspector } = await startDemo(child, log)
@@ -140,7 +156,14 @@ describe("the inspector page in Chromium", () => {
         assert.deepStrictEqual([...plugins].sort(), ["audit", "reading-time", "slugify", "uppercase"])
         assert.include(await page.textContent(`#plugins-body tr[data-plugin="uppercase"]`), "closed")
         assert.strictEqual(await page.locator("#plugins-body button").count(), 0)
+        assert.match(await page.textContent(`#plugins-body tr[data-plugin="uppercase"]`) ?? "", /\d+ \/ 64/)
         await page.screenshot({ path: join(output, "inspector.png"), fullPage: true })
+
+        // An async handler's mode, with the bus's bound on runs in flight.
+        await page.locator(`#hooks-body tr[data-hook="post.viewed"]`).click()
+        await page.locator(`[data-testid="chain-item"][data-source="blog:view-counter"]`).waitFor()
+        const viewed = await page.textContent(`[data-testid="chain-item"][data-source="blog:view-counter"] .mode`)
+        assert.strictEqual(viewed, "async · bounded: 1024 in flight, then wait")
 
         // Bound to 0.0.0.0: the browser, over 127.0.0.1, gets 401 until it brings the token.
         const exposedInspector = await exposed.runPromise(
@@ -157,12 +180,18 @@ describe("the inspector page in Chromium", () => {
         await page.goto(`${base}/?token=${exposedInspector.token}`)
         assert.strictEqual(page.url(), `${base}/`)
         await page.locator(`#hooks-body tr[data-hook="exposed_hook"]`).waitFor()
+        // A durable handler shows as durable.
+        await page.locator(`#hooks-body tr[data-hook="exposed.saved"]`).click()
+        const durable = page.locator(`[data-testid="chain-item"][data-source="exposed:audit"] .mode`)
+        await durable.waitFor()
+        assert.strictEqual(await durable.textContent(), "durable")
         assert.strictEqual((await page.goto(`${base}/api/hooks`))?.status(), 200)
       } finally {
         await context.close()
         await exposed.dispose()
         child.kill("SIGKILL")
         rmSync(userDataDir, { recursive: true, force: true })
+        rmSync(jobsDir, { recursive: true, force: true })
       }
     },
     180_000

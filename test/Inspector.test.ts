@@ -111,6 +111,9 @@ describe("bus introspection", () => {
       ])
       const login = hooks.find((h) => h.name === "user.login")!
       assert.deepStrictEqual([login.kind, login.handlers[0].mode, login.handlers[0].ordered], ["action", "async", true])
+      // Async handlers show the bus's bound on runs in flight; others have none.
+      assert.deepStrictEqual(login.handlers[0].bound, { concurrency: 1024, overflow: "wait" })
+      assert.isUndefined(content.handlers[0].bound)
       assert.deepStrictEqual(hooks.find((h) => h.name === "the_title"), {
         name: "the_title",
         kind: "filter",
@@ -326,6 +329,7 @@ describe("HookInspector API", () => {
                 execution: "inline",
                 breaker: "closed",
                 memoryPages: 64,
+                memoryPagesUsed: 1,
                 calls: 1,
                 reloadable: allowReload
               })

@@ -112,9 +112,23 @@ describe("2. memory cap", () => {
   it.effect("a memory bomb sees memory.grow fail at the cap; the host stays bounded", () =>
     Effect.gen(function*() {
       const d = yield* make({ limits: { memoryPages: 8 } })
+      const before = yield* d.status
+      assert.deepStrictEqual([before.memoryPagesUsed, before.memoryPages], [1, 8])
       const error = yield* callError(d, "bomb")
       assert.include(error.message, "unknown status -108")
+      // status shows the memory in use, not only the cap.
+      assert.deepStrictEqual([(yield* d.status).memoryPagesUsed, (yield* d.status).memoryPages], [8, 8])
     }))
+
+  it.live("in worker mode, status shows each worker's memory as of its last answer", () =>
+    Effect.gen(function*() {
+      const d = yield* make({ execution: "worker", fuel: false, pool: { size: 1 }, limits: { memoryPages: 6 } })
+      assert.strictEqual((yield* d.status).memoryPagesUsed, 0)
+      yield* d.invokeFilter("fine", 1)
+      assert.strictEqual((yield* d.status).memoryPagesUsed, 1)
+      yield* callError(d, "bomb")
+      assert.deepStrictEqual([(yield* d.status).memoryPagesUsed, (yield* d.status).memoryPages], [6, 6])
+    }).pipe(Effect.scoped))
 
   it.effect("deep recursion traps as a stack overflow and the plugin recovers", () =>
     Effect.gen(function*() {

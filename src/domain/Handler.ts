@@ -149,6 +149,11 @@ export interface HandlerInfo {
   readonly timeoutMillis: number | undefined
   /** Filters: what a failure of this handler does ("abort" or "skip"); `undefined` for actions. */
   readonly onError: FilterErrorPolicy | undefined
+  /**
+   * Async action handlers: the bus's bound on async runs in flight and what a dispatch does when it is reached
+   * (`HookBusOptions.async`); `undefined` for other handlers.
+   */
+  readonly bound: { readonly concurrency: number; readonly overflow: "wait" | "drop" } | undefined
 }
 
 /**

@@ -251,6 +251,7 @@ const make = (options: HookInspectorOptions) =>
           lastFuelUsed: status.lastFuelUsed,
           averageFuelUsed: status.averageFuelUsed,
           memoryPages: status.memoryPages,
+          memoryPagesUsed: status.memoryPagesUsed,
           lastError: status.lastError === undefined
             ? undefined
             : {

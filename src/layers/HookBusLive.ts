@@ -27,7 +27,7 @@ import { Observer } from "./internal/DispatchProbe.ts"
 import { Interceptors } from "./internal/Intercept.ts"
 import { type RawOptions, resolveOptions } from "./internal/Options.ts"
 import { makeParallel } from "./internal/Parallel.ts"
-import { type AnyFn, chainOf, infoOf, Registry, seriesOf } from "./internal/Registry.ts"
+import { type AnyFn, chainOf, type Entry, infoOf, Registry, seriesOf } from "./internal/Registry.ts"
 import { makeRegistryEvents } from "./internal/RegistryEvents.ts"
 
 /** Internal settings the public options do not expose (the test layer's recorder). */
@@ -49,7 +49,8 @@ export const makeHookBus = (
 ): Effect.Effect<HookBusShape, InvalidOptions, Scope.Scope> =>
   Effect.gen(function*() {
     const config = yield* resolveOptions(options)
-    const registry = new Registry(config.filterErrors)
+    const registry = new Registry(config.filterErrors, { concurrency: config.concurrency, overflow: config.overflow })
+    const info = (entry: Entry) => infoOf(entry, registry.asyncBound)
     yield* Effect.addFinalizer(() => Effect.sync(() => registry.close()))
     // Each subscriber has its own sliding queue of the newest `dispatchBuffer` records it has not read: a slow one
     // never holds up a dispatch. (A sliding PubSub slides only on its effectful publish.)
@@ -140,12 +141,12 @@ export const makeHookBus = (
       } as HookBusShape["applyFiltersResult"],
       durable: busDurable,
       has: (hook) => Effect.sync(() => registry.chainOf(hook).some((e) => !e.removed)),
-      handlers: (hook) => Effect.sync(() => registry.chainOf(hook).filter((e) => !e.removed).map(infoOf)),
+      handlers: (hook) => Effect.sync(() => registry.chainOf(hook).filter((e) => !e.removed).map(info)),
       dispatchCount: (hook) => Effect.sync(() => registry.find(hook)?.dispatches ?? 0),
       hooks: Effect.sync(() => {
         const hooks: Array<HookInfo> = []
         for (const slot of registry.allSlots()) {
-          const handlers = chainOf(slot).filter((e) => !e.removed).map(infoOf)
+          const handlers = chainOf(slot).filter((e) => !e.removed).map(info)
           if (handlers.length > 0 || slot.dispatches > 0) {
             hooks.push({ name: slot.name, kind: slot.kind, handlers, dispatches: slot.dispatches })
           }

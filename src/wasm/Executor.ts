@@ -25,6 +25,8 @@ export interface Executor {
   readonly callSync?: ((hook: string, payload: string, clock: Clock.Clock) => Answer) | undefined
   /** Instances (inline) or workers made so far: one more after every trap or timeout. */
   readonly instances: () => number
+  /** The guest memory in use, in bytes: the largest instance's (a worker's as of its last answer). */
+  readonly memoryBytes: () => number
   /** Releases every instance or worker. */
   readonly close: Effect.Effect<void>
   /** What `gn_abi_version` returned, when the module exports it. */
@@ -78,6 +80,7 @@ export const inline = (spec: ExecutorSpec, size: number): Effect.Effect<Executor
         Effect.withFiber((fiber) => Effect.succeed(callSync(hook, payload, Context.get(fiber.context, Clock.Clock)))),
       callSync,
       instances: () => guests.reduce((n, g) => n + g.instances, 0),
+      memoryBytes: () => guests.reduce((n, g) => Math.max(n, g.memoryBytes()), 0),
       close: Effect.sync(() => {
         for (const guest of guests) guest.drop()
       })

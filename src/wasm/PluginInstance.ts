@@ -248,6 +248,11 @@ export interface PluginStatus {
   readonly averageFuelUsed: number | undefined
   /** The memory cap, in 64 KiB pages. */
   readonly memoryPages: number
+  /**
+   * The guest memory in use, in 64 KiB pages: the largest instance's now (in worker mode, as of each worker's last
+   * answer; 0 before the first).
+   */
+  readonly memoryPagesUsed: number
   /** The last call's failure (a refusal while suspended included), if any call failed. */
   readonly lastError: { readonly _tag: string; readonly message: string } | undefined
 }
@@ -629,6 +634,7 @@ export const make = (
           lastFuelUsed,
           averageFuelUsed: meteredCalls === 0 ? undefined : fuelUsedTotal / meteredCalls,
           memoryPages,
+          memoryPagesUsed: Math.ceil(executor.memoryBytes() / 65_536),
           lastError
         })
       })

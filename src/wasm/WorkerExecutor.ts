@@ -42,6 +42,8 @@ interface Slot {
   readonly pending: Map<number, { readonly hook: string; readonly deferred: Deferred.Deferred<Answer> }>
   /** The worker exited on its own (or never started): the next call starts a fresh one. */
   dead: boolean
+  /** Its instance's memory as of its last answer (0 before one). */
+  memoryBytes: number
 }
 
 type Ready = Extract<FromWorker, { _tag: "Ready" }>
@@ -113,6 +115,7 @@ export const workers = (
         slot.scope = scope
         slot.id = id
         slot.dead = false
+        slot.memoryBytes = 0
         spawned++
         const ready = Deferred.makeUnsafe<Ready, Trapped>()
         const instantiating = Deferred.makeUnsafe<void, Trapped>()
@@ -124,6 +127,7 @@ export const workers = (
               const entry = slot.pending.get(message.id)
               if (entry === undefined) return
               slot.pending.delete(message.id)
+              slot.memoryBytes = message.memoryBytes
               Deferred.doneUnsafe(
                 entry.deferred,
                 Exit.succeed({ result: decodeResult(message.result), logs: message.logs })
@@ -169,7 +173,7 @@ export const workers = (
     const free = yield* Queue.unbounded<Slot>()
     yield* Effect.addFinalizer(() => Effect.forEach(slots, stop, { discard: true }))
     for (let i = 0; i < size; i++) {
-      const slot = { pending: new Map(), dead: false } as unknown as Slot
+      const slot = { pending: new Map(), dead: false, memoryBytes: 0 } as unknown as Slot
       slots.push(slot)
       yield* start(slot)
       yield* Queue.offer(free, slot)
@@ -230,6 +234,7 @@ export const workers = (
           )
         }),
       instances: () => spawned,
+      memoryBytes: () => slots.reduce((n, slot) => Math.max(n, slot.memoryBytes), 0),
       close: Effect.forEach(slots, stop, { discard: true })
     }
     return executor

@@ -55,7 +55,9 @@ export interface PluginView {
   readonly rejected: number
   readonly lastFuelUsed: number | undefined
   readonly averageFuelUsed: number | undefined
+  /** The cap, and what the guest uses now, in 64 KiB pages. */
   readonly memoryPages: number
+  readonly memoryPagesUsed: number
   readonly lastError: { readonly error: string; readonly message: string } | undefined
   readonly reloads: number
   readonly hooks: ReadonlyArray<string>

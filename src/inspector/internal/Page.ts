@@ -106,7 +106,7 @@ export const pageHtml = `<!doctype html>
     <h2>Plugins</h2>
     <table>
       <thead><tr><th>plugin</th><th>version</th><th>integrity</th><th>mode</th><th class="num">fuel / call</th>
-      <th class="num">memory pages</th><th>breaker</th><th class="num">calls</th><th>last error</th><th></th></tr></thead>
+      <th class="num">memory pages (used / cap)</th><th>breaker</th><th class="num">calls</th><th>last error</th><th></th></tr></thead>
       <tbody id="plugins-body"></tbody>
     </table>
   </section>

@@ -91,7 +91,8 @@ export function inspectorClient(): void {
   // ---- hook detail: the chain and the constraints that ordered it -----------------------------------------------
   const detail = byId("detail")
   const modeOf = (h: HandlerInfo): string =>
-    [h.mode === "async" ? (h.ordered ? "async, ordered" : "async") : "sync", h.once ? "once" : ""]
+    [h.mode === "async" && h.ordered ? "async, ordered" : h.mode, h.once ? "once" : ""]
+      .concat(h.bound === undefined ? [] : [`bounded: ${h.bound.concurrency} in flight, then ${h.bound.overflow}`])
       .concat(h.timeoutMillis === undefined ? [] : [`timeout ${ms(h.timeoutMillis)}`])
       .concat(h.onError === undefined ? [] : [`on error: ${h.onError}`])
       .filter((s) => s !== "")
@@ -341,7 +342,11 @@ export function inspectorClient(): void {
           { class: "num" },
           p.averageFuelUsed === undefined ? "–" : Math.round(p.averageFuelUsed).toLocaleString()
         ),
-        el("td", { class: "num" }, String(p.memoryPages)),
+        el(
+          "td",
+          { class: "num", title: "in use / cap, 64 KiB pages" },
+          `${p.memoryPagesUsed} / ${p.memoryPages}`
+        ),
         el("td", { class: p.breaker === "closed" || p.breaker === "disabled" ? "" : "bad" }, p.breaker),
         el("td", { class: "num" }, `${p.calls} (${p.rejected} refused)`),
         el(

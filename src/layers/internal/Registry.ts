@@ -66,8 +66,11 @@ export interface Slot {
 export const seriesOf = (observer: Observer, slot: Slot): HookSeries =>
   slot.series ??= observer.series(slot.kind, slot.name)
 
+/** The bus's bound on async runs, as `HandlerInfo.bound` shows it. */
+export type AsyncBound = NonNullable<HandlerInfo["bound"]>
+
 /** What `handlers()` and the meta hooks show of a handler (made when asked: most registrations never are). */
-export const infoOf = (entry: Entry): HandlerInfo => ({
+export const infoOf = (entry: Entry, bound: AsyncBound): HandlerInfo => ({
   id: entry.id,
   source: entry.source,
   priority: entry.priority,
@@ -77,7 +80,8 @@ export const infoOf = (entry: Entry): HandlerInfo => ({
   once: entry.once,
   ordered: entry.orderBy !== undefined,
   timeoutMillis: entry.timeout === undefined ? undefined : Duration.toMillis(entry.timeout),
-  onError: entry.slot.kind === "filter" ? entry.policy : undefined
+  onError: entry.slot.kind === "filter" ? entry.policy : undefined,
+  bound: entry.mode === "async" ? bound : undefined
 })
 
 /** The fields logs about a handler are annotated with. */
@@ -142,8 +146,12 @@ export class Registry {
   private lastLent: HandlerContext.Lent | undefined
   private readonly filterErrors: Readonly<Record<string, FilterErrorPolicy>>
 
-  constructor(filterErrors: Readonly<Record<string, FilterErrorPolicy>>) {
+  /** The bus's bound on async runs (shown by `infoOf`). */
+  readonly asyncBound: AsyncBound
+
+  constructor(filterErrors: Readonly<Record<string, FilterErrorPolicy>>, asyncBound: AsyncBound) {
     this.filterErrors = filterErrors
+    this.asyncBound = asyncBound
   }
 
   /** The slot of a hook, made on first use. */

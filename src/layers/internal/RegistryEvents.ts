@@ -12,10 +12,10 @@ import type { Dispatch } from "./Dispatch.ts"
 import type { Interceptors } from "./Intercept.ts"
 import { type Entry, infoOf, type Registry, type RegistryEvents, type Slot } from "./Registry.ts"
 
-const eventOf = (entry: Entry): MetaHook.HandlerEvent => ({
+const eventOf = (entry: Entry, registry: Registry): MetaHook.HandlerEvent => ({
   hook: entry.slot.name,
   kind: entry.slot.kind,
-  handler: infoOf(entry)
+  handler: infoOf(entry, registry.asyncBound)
 })
 
 /** The events of a bus: meta hooks fired through its own dispatch. */
@@ -31,7 +31,7 @@ export const makeRegistryEvents = (
   // A meta handler's failure belongs to it, not to the registration that fired it: logged, never returned.
   const fire = (hook: ActionHook<[MetaHook.HandlerEvent]>, entries: ReadonlyArray<Entry>) =>
     Effect.forEach(entries, (entry) =>
-      dispatch(hook, undefined, [eventOf(entry)], false).pipe(
+      dispatch(hook, undefined, [eventOf(entry, registry)], false).pipe(
         Effect.catch((error) =>
           Effect.logError(`${hook.name} handler failed`, error.message).pipe(
             Effect.annotateLogs({ hook: entry.slot.name, kind: entry.slot.kind, source: entry.source })
@@ -44,7 +44,7 @@ export const makeRegistryEvents = (
       const meta = isMeta(entry.slot) || addedSlot.entries.length === 0
         ? Effect.void
         : fire(MetaHook.HandlerAdded, [entry])
-      return interceptors.registering ? Effect.andThen(meta, interceptors.registered(eventOf(entry))) : meta
+      return interceptors.registering ? Effect.andThen(meta, interceptors.registered(eventOf(entry, registry))) : meta
     },
     removed: (entries) => {
       if (removedSlot.entries.length === 0) return Effect.void

@@ -50,7 +50,8 @@ Effect.gen(function*() {
       result: result._tag === "Ok"
         ? result
         : { _tag: "Err", error: encodeError(result.error), fuelUsed: result.fuelUsed },
-      logs: logs.splice(0)
+      logs: logs.splice(0),
+      memoryBytes: guest!.memoryBytes()
     })
   })
 }).pipe(Effect.provide(NodeWorkerRunner.layer), NodeRuntime.runMain({ disableErrorReporting: true }))

@@ -36,4 +36,6 @@ export type FromWorker =
     readonly id: number
     readonly result: EncodedResult
     readonly logs: ReadonlyArray<readonly [number, string]>
+    /** The instance's memory after the call (it only grows), for `Plugin.status`. */
+    readonly memoryBytes: number
   }
