@@ -2,7 +2,7 @@
  * Durable hook actions on real SQLite storage (node:sqlite files in a temporary directory): registration rules,
  * persistence before `doAction` returns, idempotent dispatch ids, retries with backoff (under TestClock), a failed
  * job keeping its last cause, retry/cancel, scheduled actions, bad arguments persisting nothing, and a runner
- * process killed with SIGKILL while jobs are in flight, restarted, finishing every job once.
+ * process killed with SIGKILL while transactional jobs are in flight, restarted, every side effect happening once.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Ref, Schema, type Scope } from "effect"
@@ -13,7 +13,14 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { fileURLToPath } from "node:url"
-import { CurrentJob, Durable, DurableArgsRejected, type DurableShape, type JobInfo } from "../src/durable/index.ts"
+import {
+  CurrentJob,
+  Durable,
+  DurableArgsRejected,
+  type DurableShape,
+  type JobInfo,
+  JobSql
+} from "../src/durable/index.ts"
 import { type ActionFailed, Hook, HookBus, type RegistrationRejected } from "../src/index.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
@@ -92,6 +99,14 @@ describe("durable registration", () => {
         assert.include(badRetry.message, "retry.maxAttempts")
         const retryOnSync = yield* Effect.flip(bus.addAction(PostSaved, () => Effect.void, { retry: {} }))
         assert.include(retryOnSync.message, "durable")
+        const transactionalOnAsync = yield* Effect.flip(
+          bus.addAction(PostSaved, () => Effect.void, { mode: "async", transactional: true })
+        )
+        assert.include(transactionalOnAsync.message, "transactional applies to durable action handlers only")
+        const notBoolean = yield* Effect.flip(
+          bus.addAction(PostSaved, () => Effect.void, { mode: "durable", source: "a", transactional: "yes" as any })
+        )
+        assert.include(notBoolean.message, "transactional must be a boolean")
         yield* bus.addAction(PostSaved, () => Effect.void, { mode: "durable", source: "audit" })
         const twice = yield* Effect.flip(
           bus.addAction(PostSaved, () => Effect.void, { mode: "durable", source: "audit" })
@@ -231,6 +246,50 @@ describe("durable execution (SQLite)", () => {
       assert.strictEqual(stub._tag, "DurableUnavailable")
     }).pipe(Effect.provide(HookBus.layer)))
 
+  it.live("a transactional handler's writes commit with its job's done mark, and roll back with a failed attempt", () =>
+    withDurable((bus, durable) =>
+      Effect.gen(function*() {
+        const Write = Hook.action("note.write", { args: [Schema.String, Schema.Boolean] })
+        const Read = Hook.action("note.read", { args: [] })
+        const seen = yield* Ref.make<ReadonlyArray<string>>([])
+        yield* bus.addAction(
+          Write,
+          (note, fail) =>
+            Effect.flatMap(JobSql, (sql) =>
+              sql`CREATE TABLE IF NOT EXISTS notes (note TEXT NOT NULL)`.pipe(
+                Effect.andThen(sql`INSERT INTO notes (note) VALUES (${note})`),
+                Effect.andThen(fail ? Effect.fail(`refused ${note}`) : Effect.void)
+              )),
+          { mode: "durable", source: "notes", transactional: true, retry: { maxAttempts: 1 } }
+        )
+        yield* bus.addAction(
+          Read,
+          () =>
+            Effect.flatMap(JobSql, (sql) =>
+              Effect.flatMap(sql<{ note: string }>`SELECT note FROM notes ORDER BY note`, (rows) =>
+                Ref.set(
+                  seen,
+                  rows.map((r) =>
+                    r.note
+                  )
+                ))),
+          { mode: "durable", source: "reader", transactional: true }
+        )
+        const [kept] = yield* bus.doAction(Write, "kept", false)
+        const [refused] = yield* bus.doAction(Write, "refused", true)
+        yield* awaitStatus(durable, kept, ["done"])
+        const failed = yield* awaitStatus(durable, refused, ["failed"])
+        assert.include(failed.lastError, "refused refused")
+        const [read] = yield* bus.doAction(Read)
+        yield* awaitStatus(durable, read, ["done"])
+        assert.deepStrictEqual(yield* Ref.get(seen), ["kept"])
+        // Outside a transactional attempt, JobSql is a typed failure.
+        const outside = yield* Effect.flip(JobSql)
+        assert.strictEqual(outside._tag, "DurableNotTransactional")
+        assert.include(outside.message, "transactional: true")
+      })
+    ))
+
   it.live("arguments that do not encode fail doAction with DurableArgsRejected and persist nothing", () =>
     withDurable((bus, durable) =>
       Effect.gen(function*() {
@@ -365,7 +424,7 @@ const exited = (child: ChildProcess) =>
 
 const effectRows = (file: string) =>
   Effect.sync(() => {
-    const db = new DatabaseSync(`${file}.effects`, { timeout: 10_000 })
+    const db = new DatabaseSync(file, { timeout: 10_000, readOnly: true })
     try {
       const exists = db.prepare("SELECT name FROM sqlite_master WHERE name = 'effects'").get()
       return exists === undefined
@@ -378,7 +437,7 @@ const effectRows = (file: string) =>
 
 describe("durable runner crash", () => {
   it.live(
-    "SIGKILL with jobs in flight; after a restart every job completes, each run once or, if cut short, twice",
+    "SIGKILL with jobs in flight; after a restart every transactional job's side effect happened exactly once",
     () =>
       Effect.gen(function*() {
         const file = yield* tempDb
@@ -397,13 +456,11 @@ describe("durable runner crash", () => {
         const second = yield* runner(["sqlite", file, "B", "--until", String(jobs)])
         assert.strictEqual(yield* exited(second), 0)
         const after = yield* effectRows(file)
-        // Every job has its side effect (one row per job, by the idempotent key)...
+        // Every job has its side effect, counted once: an attempt the kill cut short rolled back with its
+        // transaction, and one whose done mark committed before its stored result is not run again on replay.
         assert.strictEqual(after.length, jobs)
         assert.deepStrictEqual(new Set(after.map((r) => r.job)).size, jobs)
-        // ...and each ran once, or twice when its attempt was cut short by the kill between the side effect and
-        // the attempt's stored result (at least once per attempt, never more: the replay does not repeat a stored
-        // attempt).
-        for (const r of after) assert.include([1, 2], r.runs, `${r.job} ran ${r.runs} times`)
+        for (const r of after) assert.strictEqual(r.runs, 1, `${r.job} ran ${r.runs} times`)
         const db = new DatabaseSync(file)
         const statuses = db.prepare("SELECT status, COUNT(*) AS n FROM hookbus_durable_jobs GROUP BY status").all()
         db.close()

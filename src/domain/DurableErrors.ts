@@ -93,3 +93,19 @@ export class DurableUnavailable extends Data.TaggedError("DurableUnavailable")<{
     return `bus.durable.${this.operation} needs a durable runner: provide Durable.layerSqlite or Durable.layerPostgres from hookbus/durable`
   }
 }
+
+/**
+ * `JobSql` was used outside a `transactional: true` durable handler's attempt.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import type { DurableNotTransactional } from "hookbus"
+ *
+ * const line = (e: DurableNotTransactional) => e.message
+ */
+export class DurableNotTransactional extends Data.TaggedError("DurableNotTransactional")<{}> {
+  override get message(): string {
+    return "JobSql is available inside a transactional durable handler only: register it with { mode: \"durable\", transactional: true }"
+  }
+}

@@ -99,6 +99,13 @@ export interface ActionOptions<Args extends ReadonlyArray<unknown> = ReadonlyArr
   /** Durable handlers only: attempts and backoff. */
   readonly retry?: DurableRetry | undefined
   /**
+   * Durable handlers only: each attempt runs in a transaction of the job store (the handler reaches the store's
+   * `SqlClient` through `JobSql` from `hookbus/durable`), and the job is marked done in that same transaction. The handler's writes to that
+   * database then happen exactly once per job, whatever crash comes; a failed attempt's writes roll back. Default
+   * false (the handler holds the transaction open while it runs: keep it short; on SQLite it holds the store).
+   */
+  readonly transactional?: boolean | undefined
+  /**
    * Async handlers only: events with the same key run one at a time in dispatch order; different keys run in
    * parallel.
    */

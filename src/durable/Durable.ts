@@ -33,6 +33,7 @@ import {
   DurableArgsRejected,
   DurableJobNotFound,
   DurableJobState,
+  DurableNotTransactional,
   DurableStorageError
 } from "../domain/DurableErrors.ts"
 import type { DurableJobs, JobInfo } from "../domain/DurableJob.ts"
@@ -140,6 +141,29 @@ export interface DurableShape extends DurableJobs {
  */
 export const CurrentJob = Context.Reference<JobContext | undefined>("hookbus/durable/CurrentJob", {
   defaultValue: () => undefined
+})
+
+/** The store's client of the current transactional attempt. */
+const CurrentJobSql = Context.Reference<SqlClient.SqlClient | undefined>("hookbus/durable/CurrentJobSql", {
+  defaultValue: () => undefined
+})
+
+/**
+ * The job store's `SqlClient`, inside a `transactional: true` durable handler: its queries run in the attempt's
+ * transaction, so they commit with the job's done mark or roll back with a failed attempt. Elsewhere it fails with
+ * `DurableNotTransactional`.
+ *
+ * @since 0.1.0
+ * @category references
+ * @example
+ * import { Effect } from "effect"
+ * import { JobSql } from "hookbus/durable"
+ *
+ * const handler = (postId: string) => Effect.flatMap(JobSql, (sql) => sql`INSERT INTO audit (post) VALUES (${postId})`)
+ */
+export const JobSql: Effect.Effect<SqlClient.SqlClient, DurableNotTransactional> = Effect.withFiber((fiber) => {
+  const sql = Context.get(fiber.context, CurrentJobSql)
+  return sql === undefined ? Effect.fail(new DurableNotTransactional()) : Effect.succeed(sql)
 })
 
 const jobsTotal = Metric.counter("hookbus_durable_jobs_total", {
@@ -337,16 +361,28 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
           name: `attempt-${n}`,
           error: Schema.String,
           execute: Effect.gen(function*() {
+            // Done (or cancelled) in this round already: a crash lost the attempt's stored result after the job's
+            // row was marked, so the replay must not run the handler again.
+            const row = yield* jobs.get(p.job).pipe(Effect.orDie)
+            if (row !== undefined && row.round === p.round && (row.status === "done" || row.status === "cancelled")) {
+              return
+            }
             yield* jobs.started(p.job, n, yield* Clock.currentTimeMillis).pipe(Effect.orDie)
             yield* count(hook.name, "started")
-            const run = (handler(...(p.args as Array<unknown>)) as Effect.Effect<unknown, unknown>).pipe(
+            let run = (handler(...(p.args as Array<unknown>)) as Effect.Effect<unknown, unknown>).pipe(
               Effect.provideContext(context),
               Effect.provideService(CurrentJob, { id: p.job, hook: hook.name, source: o.source, attempt: n })
             )
-            const exit = yield* Effect.exit(timeout === undefined ? run : Effect.timeout(run, timeout))
+            if (timeout !== undefined) run = Effect.timeout(run, timeout)
+            const markDone = Effect.flatMap(Clock.currentTimeMillis, (now) => jobs.done(p.job, now)).pipe(Effect.orDie)
+            // Transactional: the handler's writes and the done mark commit together, or neither does.
+            const exit = yield* Effect.exit(
+              o.transactional
+                ? sql.withTransaction(Effect.andThen(Effect.provideService(run, CurrentJobSql, sql), markDone))
+                : Effect.andThen(run, markDone)
+            )
             const now = yield* Clock.currentTimeMillis
             if (Exit.isSuccess(exit)) {
-              yield* jobs.done(p.job, now).pipe(Effect.orDie)
               yield* count(hook.name, "done")
               return
             }

@@ -76,6 +76,7 @@ export interface RawOptions {
   readonly orderBy?: unknown
   readonly onError?: unknown
   readonly retry?: unknown
+  readonly transactional?: unknown
 }
 
 const isStringArray = (u: unknown): u is ReadonlyArray<string> =>
@@ -115,6 +116,15 @@ export const optionProblem = (
   }
   if (o.retry !== undefined && o.mode !== "durable") {
     return ["InvalidOption", "retry applies to durable action handlers only"]
+  }
+  if (o.transactional !== undefined) {
+    if (o.mode !== "durable") return ["InvalidOption", "transactional applies to durable action handlers only"]
+    if (typeof o.transactional !== "boolean") {
+      return [
+        "InvalidOption",
+        `transactional must be a boolean, got ${typeof o.transactional} ${String(o.transactional)}`
+      ]
+    }
   }
   if (o.mode === "durable" && o.once !== undefined) {
     return ["InvalidOption", "once does not apply to durable handlers: each dispatch is a job"]

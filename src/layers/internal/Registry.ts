@@ -339,11 +339,19 @@ export class Registry {
         return reject("InvalidOption", "durable handlers need a source: it names their jobs across restarts")
       }
       return Effect.flatMap(
-        registrar.register(hook, fn, { source, timeout: raw.timeout, retry: raw.retry }) as Effect.Effect<
+        registrar.register(hook, fn, {
+          source,
+          timeout: raw.timeout,
+          retry: raw.retry,
+          transactional: raw.transactional === true
+        }) as Effect.Effect<
           AnyFn,
           RegistrationRejected
         >,
-        (enqueue) => this.reported(this.addNow(hook, enqueue, { ...raw, timeout: undefined, retry: undefined }))
+        (enqueue) =>
+          this.reported(
+            this.addNow(hook, enqueue, { ...raw, timeout: undefined, retry: undefined, transactional: undefined })
+          )
       )
     })
   }

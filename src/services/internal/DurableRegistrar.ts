@@ -22,6 +22,7 @@ export interface DurableOptions {
   readonly source: string
   readonly timeout: unknown
   readonly retry: unknown
+  readonly transactional: boolean
 }
 
 /** Turns a durable handler into the function the dispatch calls: one that persists a job and returns its id. */
