@@ -11,9 +11,7 @@ import {
   Effect,
   Exit,
   Layer,
-  MutableRef,
   Random,
-  Ref,
   References,
   Scheduler,
   Scope,
@@ -181,14 +179,6 @@ describe("EffectCompat: context services", () => {
     for (const key of expected) assert.isTrue(keys.has(key.key), key.key)
     assert.isTrue(keys.has("hookbus/CurrentHookFrame"))
   })
-
-  it("a Ref's chain written through its MutableRef is what Ref.get reads", () =>
-    Effect.gen(function*() {
-      const ref = Ref.makeUnsafe<ReadonlyArray<number>>([])
-      MutableRef.set(ref.ref, [1, 2])
-      assert.deepStrictEqual(yield* Ref.get(ref), [1, 2])
-      assert.deepStrictEqual(Ref.getUnsafe(ref), [1, 2])
-    }).pipe(Effect.runSync))
 })
 
 describe("a handler returning an object that looks like an Exit", () => {

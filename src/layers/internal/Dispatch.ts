@@ -30,7 +30,6 @@ import type { RecordSink } from "./Intercept.ts"
 import {
   callActionHandler,
   callFilterHandler,
-  declaredGuard,
   handlerFailed,
   NotShortCircuit,
   runSlow,
@@ -241,11 +240,10 @@ export const inFrame = <A, E>(
 export const tooDeep = (hook: AnyHook, parent: HookStack.HookFrame): Effect.Effect<never, RecursionLimit> =>
   Effect.fail(new RecursionLimit({ hook: hook.name, depth: parent.depth + 1 }))
 
-/** The hook's slot, with this dispatch counted. */
+/** The hook's slot, with this dispatch counted (`slotOf` has met the hook's declared error schema, if any). */
 export const openSlot = (registry: Registry, hook: AnyHook): Slot => {
   const slot = registry.slotOf(hook)
   slot.dispatches++
-  if (hook.schemas?.error !== undefined) slot.declared ??= declaredGuard(hook.schemas.error)
   return slot
 }
 
@@ -262,6 +260,20 @@ export const probeOf = (
   observer.active
     ? new Probe(observer, context, hook.kind, hook.name, seriesOf(observer, slot), value, args, sink)
     : undefined
+
+/** The probe of a lean dispatch (`started` set) that leaves its hot loop, made with its start time. */
+const leanProbe = (
+  observer: Observer,
+  started: bigint | undefined,
+  context: Context.Context<never>,
+  slot: Slot,
+  hook: AnyHook,
+  value: unknown,
+  args: ReadonlyArray<unknown>
+): Probe | undefined =>
+  started === undefined
+    ? undefined
+    : new Probe(observer, context, hook.kind, hook.name, seriesOf(observer, slot), value, args, undefined, started)
 
 /** What a dispatch needs from the bus. */
 export interface DispatchDeps {
@@ -356,7 +368,9 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
     context: Context.Context<never>,
     parent: HookStack.HookFrame | undefined,
     hook: AnyHook,
-    fiber: Fiber.Fiber<unknown, unknown>
+    fiber: Fiber.Fiber<unknown, unknown>,
+    slot: Slot,
+    started: bigint | undefined
   ): Effect.Effect<unknown, ChainError> => {
     let current = value
     let ran = 0
@@ -385,7 +399,7 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
         pending = computed.exit
       }
       return runChain(
-        new FilterRun(current, ran, probe, detailed),
+        new FilterRun(current, ran, probe ?? leanProbe(observer, started, context, slot, hook, value, args), detailed),
         chain,
         i,
         pending,
@@ -397,6 +411,7 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
       )
     }
     if (probe !== undefined) probe.finish("ok", ran, current, undefined)
+    else if (started !== undefined) observer.leanFinish(seriesOf(observer, slot), started, context)
     return Effect.succeed(
       detailed
         ? { value: current, shortCircuitedBy: Option.none(), ran, skipped: [] } satisfies FilterResult<unknown>
@@ -411,7 +426,9 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
     context: Context.Context<never>,
     parent: HookStack.HookFrame | undefined,
     hook: AnyHook,
-    fiber: Fiber.Fiber<unknown, unknown>
+    fiber: Fiber.Fiber<unknown, unknown>,
+    slot: Slot,
+    started: bigint | undefined
   ): Effect.Effect<unknown, ChainError> => {
     let ran = 0
     let frame: HookStack.HookFrame | undefined
@@ -420,6 +437,8 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
       const entry = chain[i]
       if (!registry.claim(entry)) continue
       if (entry.mode === "async") {
+        // An async handler's span is a child of the dispatch span: a lean dispatch makes its probe here.
+        probe ??= leanProbe(observer, started, context, slot, hook, undefined, args)
         probe?.handlerStarted(entry.source, false)
         ran++
         frame ??= HookStack.push(parent, hook)
@@ -448,9 +467,15 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
         }
         pending = computed.exit
       }
-      return runChain(new ActionRun(hook.name, ran, probe), chain, i, pending, args, context, parent, hook, fiber)
+      const run = new ActionRun(
+        hook.name,
+        ran,
+        probe ?? leanProbe(observer, started, context, slot, hook, undefined, args)
+      )
+      return runChain(run, chain, i, pending, args, context, parent, hook, fiber)
     }
     if (probe !== undefined) probe.finish("ok", ran, undefined, undefined)
+    else if (started !== undefined) observer.leanFinish(seriesOf(observer, slot), started, context)
     return succeedNoJobs
   }
 
@@ -468,14 +493,22 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
     const context = fiber.context
     const isFilter = hook.kind === "filter"
     const chain = chainOf(slot)
+    if (observer.active && observer.lean && sink === undefined) {
+      const started = observer.leanStart(context)
+      if (started !== undefined) {
+        return isFilter
+          ? filterHot(chain, value, args, detailed, undefined, context, parent, hook, fiber, slot, started)
+          : actionHot(chain, args, undefined, context, parent, hook, fiber, slot, started)
+      }
+    }
     const probe = probeOf(observer, context, slot, hook, value, args, sink)
     if (observer.perHandler || (probe !== undefined && probe.timed)) {
       const run = isFilter ? new FilterRun(value, 0, probe, detailed) : new ActionRun(hook.name, 0, probe)
       return runChain(run, chain, 0, NotInvoked, args, context, parent, hook, fiber)
     }
     return isFilter
-      ? filterHot(chain, value, args, detailed, probe, context, parent, hook, fiber)
-      : actionHot(chain, args, probe, context, parent, hook, fiber)
+      ? filterHot(chain, value, args, detailed, probe, context, parent, hook, fiber, slot, undefined)
+      : actionHot(chain, args, probe, context, parent, hook, fiber, slot, undefined)
   }
 
   // Contexts are immutable, so the hook frame found in one stays valid; a fiber dispatching in a loop presents the

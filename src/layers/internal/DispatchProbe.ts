@@ -140,6 +140,12 @@ export class Observer {
   active = false
   /** Whether dispatch records are wanted (the test recorder, or a subscriber to `bus.dispatches`). */
   recording = false
+  /**
+   * Whether a dispatch may start without a probe: nothing records it and no handler gets a span, so one that
+   * completes in its hot loop needs only its start time (for the duration metric; a lazy span stays unmade). The
+   * probe is made, with that start time, if it hands over to the general loop.
+   */
+  lean = false
   private readonly labels = new Set<string>()
   private subscribers = 0
   /** How many installed interceptors have `afterEach` (they get the records too). */
@@ -171,6 +177,25 @@ export class Observer {
     this.recording = options.record !== undefined || this.subscribers > 0 || this.intercepting > 0
     this.perHandler = options.tracing === "handlers"
     this.active = options.tracing !== "off" || options.metrics || this.recording
+    this.lean = !this.recording && options.tracing !== "handlers"
+  }
+
+  /**
+   * The start time of a lean dispatch in `context` (the monotonic reading a probe would take), or `undefined` when
+   * its span would be made up front (an installed tracer, tracing disabled there): then it needs a probe.
+   */
+  leanStart(context: Context.Context<never>): bigint | undefined {
+    const env = spanEnv(context)
+    if (this.options.tracing !== "off" && !(env.enabled && env.tracer === Tracer.nativeTracer)) return undefined
+    return env.clock.monotonicTimeNanosUnsafe()
+  }
+
+  /** A lean dispatch completed in its hot loop: what its probe's `finish("ok")` would have recorded. */
+  leanFinish(series: HookSeries, started: bigint, context: Context.Context<never>): void {
+    if (!this.options.metrics) return
+    const ended = spanEnv(context).clock.monotonicTimeNanosUnsafe()
+    series.dispatches.update(1)
+    series.duration.update(Number(ended - started) / 1e9)
   }
 
   /** Hands a finished dispatch's record to the recorder and the subscribers. */
@@ -261,7 +286,9 @@ export class Probe {
     series: HookSeries,
     value: unknown,
     args: ReadonlyArray<unknown>,
-    sink?: ((record: DispatchRecord) => void) | undefined
+    sink?: ((record: DispatchRecord) => void) | undefined,
+    /** The start time, when a lean dispatch took it (`Observer.leanStart`) before handing over. */
+    started?: bigint | undefined
   ) {
     this.observer = observer
     this.sink = sink
@@ -278,7 +305,7 @@ export class Probe {
     this.lazy = env !== undefined && env.enabled && env.tracer === Tracer.nativeTracer &&
       observer.options.tracing === "dispatch"
     // One clock read at each end serves both the span and the duration metric.
-    this.started = this.clock()
+    this.started = started ?? this.clock()
     if (observer.recording) {
       // The same read on the wall clock, in ms (a monotonic read is shifted by its clock's offset, read once).
       const monotonic = env === undefined || this.lazy
