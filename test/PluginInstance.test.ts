@@ -293,6 +293,17 @@ describe("result bodies and nesting", () => {
       { numRuns: 400 }
     )
   })
+
+  it("a body both too deep and not UTF-8 is refused as too deep; one only not UTF-8, as not UTF-8", () => {
+    const invalid = (text: string) => {
+      const bytes = new TextEncoder().encode(text)
+      bytes[bytes.indexOf(0x78)] = 0xff // the "x"
+      return Abi.parseBody("p", "h", bytes)
+    }
+    const deep = `${"[".repeat(Abi.maxJsonDepth + 1)}"x"${"]".repeat(Abi.maxJsonDepth + 1)}`
+    assert.include((invalid(`{"value":${deep}}`) as Error).message, "nests deeper")
+    assert.include((invalid(`{"value":"x"}`) as Error).message, "not valid UTF-8")
+  })
 })
 
 describe("4. packed results", () => {

@@ -500,15 +500,19 @@ const nestingDepth = (bytes: Uint8Array, limit: number): number => {
 }
 
 /**
- * Whether the bytes hold at most `limit` opening brackets (strings included), so no nesting can pass `limit`.
- * Found with `indexOf`, natively: most bodies have a few, and then the byte-by-byte scan is not needed.
+ * Whether the text holds at most `limit` opening brackets (strings included), so no nesting can pass `limit`. Read
+ * from the decoded text with the string's `indexOf` (much faster than a typed array's): most bodies have a few,
+ * and then the byte-by-byte scan is not needed. A bracket is one byte in UTF-8, so text and bytes count alike.
  */
-const fewBrackets = (bytes: Uint8Array, limit: number): boolean => {
+const fewBrackets = (text: string, limit: number): boolean => {
   let count = 0
-  for (let i = bytes.indexOf(0x7b); i !== -1; i = bytes.indexOf(0x7b, i + 1)) if (++count > limit) return false
-  for (let i = bytes.indexOf(0x5b); i !== -1; i = bytes.indexOf(0x5b, i + 1)) if (++count > limit) return false
+  for (let i = text.indexOf("{"); i !== -1; i = text.indexOf("{", i + 1)) if (++count > limit) return false
+  for (let i = text.indexOf("["); i !== -1; i = text.indexOf("[", i + 1)) if (++count > limit) return false
   return true
 }
+
+/** Whether a number in the text may have an exponent: an `e` or `E` after a digit or a point. */
+const exponent = /[0-9.][eE]/
 
 /** The path of the first number that is not finite (`1e400` parses as `Infinity`), or `undefined`. */
 const nonFinite = (value: unknown, path: string): string | undefined => {
@@ -541,17 +545,20 @@ const nonFinite = (value: unknown, path: string): string | undefined => {
  * // { value: "HELLO" }, or BadPayload for invalid UTF-8 or JSON, a non-object, a too deep or non-finite value
  */
 export const parseBody = (plugin: string, hook: string, bytes: Uint8Array): Record<string, unknown> | BadPayload => {
-  if (fewBrackets(bytes, maxJsonDepth)) {
-    // No nesting can pass the bound; a number can overflow only with an exponent or past 300 digits.
-    mayOverflow = bytes.length > 300 || bytes.indexOf(0x65) !== -1 || bytes.indexOf(0x45) !== -1
-  } else if (nestingDepth(bytes, maxJsonDepth) > maxJsonDepth) {
-    return new BadPayload({ plugin, hook, detail: `the result body nests deeper than ${maxJsonDepth} levels` })
-  }
   let text: string
   try {
     text = decoder.decode(bytes)
   } catch {
-    return new BadPayload({ plugin, hook, detail: "the result body is not valid UTF-8" })
+    // Too deep is reported before invalid UTF-8, whichever the body is also.
+    return nestingDepth(bytes, maxJsonDepth) > maxJsonDepth
+      ? new BadPayload({ plugin, hook, detail: `the result body nests deeper than ${maxJsonDepth} levels` })
+      : new BadPayload({ plugin, hook, detail: "the result body is not valid UTF-8" })
+  }
+  if (fewBrackets(text, maxJsonDepth)) {
+    // No nesting can pass the bound; a number can overflow only with an exponent or past 300 digits.
+    mayOverflow = text.length > 300 || ((text.includes("e") || text.includes("E")) && exponent.test(text))
+  } else if (nestingDepth(bytes, maxJsonDepth) > maxJsonDepth) {
+    return new BadPayload({ plugin, hook, detail: `the result body nests deeper than ${maxJsonDepth} levels` })
   }
   let parsed: unknown
   try {
