@@ -5,67 +5,19 @@
  * process killed with SIGKILL while transactional jobs are in flight, restarted, every side effect happening once.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Layer, Ref, Schema, type Scope } from "effect"
+import { Cause, Effect, Exit, Layer, Ref, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { fileURLToPath } from "node:url"
-import {
-  CurrentJob,
-  Durable,
-  DurableArgsRejected,
-  type DurableShape,
-  type JobInfo,
-  JobSql
-} from "../src/durable/index.ts"
+import { CurrentJob, Durable, DurableArgsRejected, type JobInfo, JobSql } from "../src/durable/index.ts"
 import { type ActionFailed, Hook, HookBus, type RegistrationRejected } from "../src/index.ts"
+import { awaitStatus, tempDb, withDurable, withDurableAt } from "./fixtures/durable/harness.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const PostSaved = Hook.action("post.saved", { args: [Schema.String, Schema.Number] })
 const Untyped = Hook.action<[string]>("post.untyped")
-
-const tempDb = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "hookbus-durable-"))),
-  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-).pipe(Effect.map((dir) => join(dir, "jobs.db")))
-
-type Body<A, E> = (
-  bus: typeof HookBus.Service,
-  durable: DurableShape,
-  file: string
-) => Effect.Effect<A, E, HookBus | Scope.Scope>
-
-/** Runs `body` with a bus and a durable runner on this SQLite file (closed when it ends). */
-const withDurableAt = <A, E>(file: string, body: Body<A, E>) =>
-  Effect.scoped(
-    Effect.gen(function*() {
-      return yield* body(yield* HookBus, yield* Durable, file)
-    }).pipe(
-      Effect.provide(
-        Layer.mergeAll(HookBus.layer, Durable.layerSqlite({ filename: file, pollInterval: "20 millis" })),
-        {
-          local: true
-        }
-      )
-    )
-  )
-
-/** Runs `body` with a bus and a durable runner on a fresh SQLite file. */
-const withDurable = <A, E>(body: Body<A, E>) => Effect.flatMap(tempDb, (file) => withDurableAt(file, body))
-
-/** Waits (by polling the store) until the job's status is one of `statuses`. */
-const awaitStatus = (durable: DurableShape, id: string, statuses: ReadonlyArray<JobInfo["status"]>) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 1_000; i++) {
-      const job = yield* durable.get(id)
-      if (statuses.includes(job.status)) return job
-      yield* Effect.sleep("10 millis")
-    }
-    return yield* Effect.die(new Error(`job ${id} never reached ${statuses.join("/")}`))
-  })
 
 describe("durable registration", () => {
   it.live("an untyped hook is refused with RegistrationRejected UntypedHook naming the hook", () =>

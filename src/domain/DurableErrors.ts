@@ -109,3 +109,38 @@ export class DurableNotTransactional extends Data.TaggedError("DurableNotTransac
     return "JobSql is available inside a transactional durable handler only: register it with { mode: \"durable\", transactional: true }"
   }
 }
+
+/**
+ *  * A recurring schedule's cron expression or time zone is not valid, or the expression matches no date; nothing was
+ * stored.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import type { DurableScheduleInvalid } from "hookbus/durable"
+ *
+ * const line = (e: DurableScheduleInvalid) => e.message // invalid cron "61 * * * *": Expected a value between 0 and 59
+ */
+export class DurableScheduleInvalid extends Data.TaggedError("DurableScheduleInvalid")<{
+  readonly cron: string
+  readonly tz: string
+  readonly message: string
+}> {}
+
+/**
+ * No recurring schedule has this id.
+ *
+ * @since 0.1.0
+ * @category errors
+ * @example
+ * import type { DurableScheduleNotFound } from "hookbus/durable"
+ *
+ * const line = (e: DurableScheduleNotFound) => e.message
+ */
+export class DurableScheduleNotFound extends Data.TaggedError("DurableScheduleNotFound")<{
+  readonly id: string
+}> {
+  override get message(): string {
+    return `no durable schedule with id "${this.id}"`
+  }
+}

@@ -21,6 +21,8 @@ import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as SqlClient from "effect/sql/SqlClient"
@@ -34,6 +36,8 @@ import {
   DurableJobNotFound,
   DurableJobState,
   DurableNotTransactional,
+  DurableScheduleInvalid,
+  DurableScheduleNotFound,
   DurableStorageError
 } from "../domain/DurableErrors.ts"
 import type { DurableJobs, JobInfo } from "../domain/DurableJob.ts"
@@ -50,6 +54,7 @@ import {
 } from "../services/internal/DurableRegistrar.ts"
 import * as Jobs from "./internal/Jobs.ts"
 import * as NodeSqlite from "./internal/NodeSqlite.ts"
+import * as Schedules from "./internal/Schedules.ts"
 
 /**
  * What a durable dispatch persisted: the dispatch id and one job id per durable handler.
@@ -96,6 +101,53 @@ export interface JobContext {
 export type ScheduleAt = { readonly at: number | Date } | { readonly delay: Duration.Input }
 
 /**
+ * A recurring schedule: a cron expression (five fields, or six with seconds first) in a time zone. Each tick stores
+ * one job per durable handler of the hook, with the dispatch id `<schedule id>#<tick as ISO time>`.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { Recurring } from "hookbus/durable"
+ *
+ * const nightly: Recurring = { cron: "0 3 * * *", id: "nightly-digest", tz: "Europe/Paris" }
+ */
+export interface Recurring {
+  readonly cron: string
+  /**
+   * The schedule's stable id. Declaring the same id again (at every start, say) keeps the schedule as it is, or
+   * replaces it when the hook, expression, zone or arguments differ. Default: the hook's name, the expression and
+   * the encoded arguments.
+   */
+  readonly id?: string | undefined
+  /** An IANA time zone (`"Europe/Paris"`) or an offset (`"+02:00"`). Default `"UTC"`. */
+  readonly tz?: string | undefined
+}
+
+/**
+ * A recurring schedule as `schedules` shows it.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * import type { ScheduleInfo } from "hookbus/durable"
+ *
+ * const line = (s: ScheduleInfo) => `${s.id} ${s.cron} next ${new Date(s.nextTickAt).toISOString()}`
+ */
+export interface ScheduleInfo {
+  readonly id: string
+  readonly hook: string
+  readonly cron: string
+  readonly tz: string
+  /** Epoch milliseconds. */
+  readonly createdAt: number
+  readonly updatedAt: number
+  /** The latest tick that fired, if one did. */
+  readonly lastTickAt: number | undefined
+  /** The next tick after now. */
+  readonly nextTickAt: number
+}
+
+/**
  * The durable runner's operations.
  *
  * @since 0.1.0
@@ -119,12 +171,29 @@ export interface DurableShape extends DurableJobs {
     hook: H,
     ...args: ArgsOf<H>
   ) => Effect.Effect<DurableReceipt, ActionFailed | RecursionLimit, HookBus>
-  /** Persists a job for each durable handler of `hook` (registered in this process) that starts at `when`. */
-  readonly scheduleAction: <H extends ActionHook<any>>(
-    hook: H,
-    when: ScheduleAt,
-    ...args: ArgsOf<H>
-  ) => Effect.Effect<DurableReceipt, DurableArgsRejected | DurableStorageError>
+  /**
+   * With `{ at }` or `{ delay }`: persists a job for each durable handler of `hook` (registered in this process)
+   * that starts then. With `{ cron }`: stores a recurring schedule (it survives restarts) whose every tick persists a
+   * job for each durable handler of `hook`, once across all runners.
+   */
+  readonly scheduleAction: {
+    <H extends ActionHook<any>>(
+      hook: H,
+      when: Recurring,
+      ...args: ArgsOf<H>
+    ): Effect.Effect<ScheduleInfo, DurableArgsRejected | DurableScheduleInvalid | DurableStorageError>
+    <H extends ActionHook<any>>(
+      hook: H,
+      when: ScheduleAt,
+      ...args: ArgsOf<H>
+    ): Effect.Effect<DurableReceipt, DurableArgsRejected | DurableStorageError>
+  }
+  /** The recurring schedules, by id. */
+  readonly schedules: (
+    options?: { readonly hook?: string | undefined }
+  ) => Effect.Effect<ReadonlyArray<ScheduleInfo>, DurableStorageError>
+  /** Removes a recurring schedule: no tick fires after it (jobs already stored stay). Returns what it was. */
+  readonly unschedule: (id: string) => Effect.Effect<ScheduleInfo, DurableScheduleNotFound | DurableStorageError>
 }
 
 /**
@@ -231,12 +300,15 @@ interface Registered {
   readonly maxAttempts: number
   /** Submits the workflow execution of a stored job (its args decoded from the row). */
   readonly resubmit: (row: Jobs.JobRow, round: number, runAt: number) => Effect.Effect<void, DurableStorageError>
+  /** Starts the ticks of a recurring schedule for this handler from the first tick after `now` (idempotent). */
+  readonly startTicks: (row: Schedules.ScheduleRow, now: number) => Effect.Effect<void>
   /** Persists one job (args already encoded). */
   readonly submit: (
     args: ReadonlyArray<unknown>,
     encoded: unknown,
     dispatchId: string,
-    runAt: number | undefined
+    runAt: number | undefined,
+    again?: boolean
   ) => Effect.Effect<string, DurableStorageError>
 }
 
@@ -255,7 +327,21 @@ const storageError = (operation: string) => (cause: unknown) =>
     cause
   })
 
-/** Checks `retry` options; the message of the first problem. */
+/** The JSON codec of a hook's arguments (what a job row and a schedule row store); undefined for an untyped hook. */
+const argsCodecOf = (hook: ActionHook<any>) => {
+  if (hook.schemas.args === undefined) return undefined
+  const schema = Schema.Tuple(hook.schemas.args) as unknown as Schema.Codec<
+    ReadonlyArray<unknown>,
+    ReadonlyArray<unknown>,
+    never,
+    never
+  >
+  return { schema, json: Schema.toCodecJson(schema) as unknown as Schema.Codec<any, any, never, never> }
+}
+
+/** Storage calls that fire a tick: retried until the store answers, as a lost tick would end its schedule. */
+const untilStored = Schedule.min([Schedule.exponential("200 millis", 1.5), Schedule.spaced("1 minute")])
+
 /** A retry policy with every default filled in. */
 interface RetryPolicy {
   readonly maxAttempts: number
@@ -303,7 +389,8 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
   const sql = yield* SqlClient.SqlClient
   const engine = yield* WorkflowEngine.WorkflowEngine
   const jobs = Jobs.make(sql)
-  yield* jobs.migrate.pipe(Effect.mapError(storageError("connect")))
+  const schedules = Schedules.make(sql)
+  yield* Effect.andThen(jobs.migrate, schedules.migrate).pipe(Effect.mapError(storageError("connect")))
   const enqueueTimeout = Duration.fromInputUnsafe(options.enqueueTimeout ?? "5 seconds")
   const registered = new Map<string, Registered>()
   const provideEngine = Effect.provideService(WorkflowEngine.WorkflowEngine, engine)
@@ -335,13 +422,7 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
       if (registered.has(name)) {
         return yield* reject(`a durable handler with source "${o.source}" is already registered on "${hook.name}"`)
       }
-      const argsSchema = Schema.Tuple(hook.schemas.args ?? []) as unknown as Schema.Codec<
-        ReadonlyArray<unknown>,
-        ReadonlyArray<unknown>,
-        never,
-        never
-      >
-      const argsJson = Schema.toCodecJson(argsSchema) as unknown as Schema.Codec<any, any, never, never>
+      const { json: argsJson, schema: argsSchema } = argsCodecOf(hook)!
       const workflow = Workflow.make(name, {
         payload: {
           job: Schema.String,
@@ -415,7 +496,7 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
           }
         }))
 
-      const submit: Registered["submit"] = (args, encoded, dispatchId, runAt) =>
+      const submit: Registered["submit"] = (args, encoded, dispatchId, runAt, again = false) =>
         Effect.gen(function*() {
           const job = `${hook.name}/${o.source}/${dispatchId}`
           const now = yield* Clock.currentTimeMillis
@@ -434,16 +515,19 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
           })
           // The row's primary key is what makes a dispatch id run once: a second submission (even a concurrent
           // one) finds the row and submits nothing. The engine keeps one execution per id too, but two concurrent
-          // submissions of one execution were seen to run it twice on Postgres.
-          if (!inserted) return job
+          // submissions of one execution were seen to run it twice on Postgres. `again` (a tick firing a second
+          // time, after a timeout or a crash between the row and the message) submits a job still queued again:
+          // one execution at a time fires a tick, so this is never concurrent.
+          if (!inserted && !(again && (yield* jobs.get(job))?.status === "queued")) return job
+          // Detached: a job stored from inside a workflow (a tick, a durable handler) is not that workflow's child.
           yield* workflow.execute({
             job,
             round: 0,
             runAt: runAt ?? now,
             args: args as any,
             ...(span === undefined ? {} : { traceId: span.traceId, spanId: span.spanId })
-          }, { discard: true }).pipe(provideEngine)
-          yield* count(hook.name, "queued")
+          }, { discard: true, detached: true }).pipe(provideEngine)
+          if (inserted) yield* count(hook.name, "queued")
           return job
         }).pipe(
           Effect.mapError(storageError("enqueue")),
@@ -461,12 +545,61 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
           Effect.asVoid
         )
 
+      // A recurring schedule's ticks for this handler: one execution per tick that sleeps on the durable clock until
+      // the tick, stores the tick's job (its id from the schedule and the tick: the job table's primary key makes a
+      // tick fire once, whichever runner or replay gets there), then submits the next tick's execution. Each
+      // journal stays a few entries long; a schedule removed or replaced ends its waiting tick when it wakes.
+      const ticks = Workflow.make(`hookbus-cron/${hook.name}/${o.source}`, {
+        payload: { schedule: Schema.String, generation: Schema.String, tick: Schema.Number },
+        idempotencyKey: (p) => `${p.schedule}#${p.generation}#${p.tick}`
+      })
+      const fire = (p: typeof ticks.payloadSchema.Type) =>
+        Effect.gen(function*() {
+          const row = yield* schedules.get(p.schedule).pipe(Effect.mapError(storageError("schedule")))
+          if (row === undefined || row.generation !== p.generation || row.hook !== hook.name) return null
+          const cron = Schedules.parse(row.cron, row.tz)
+          if (Result.isFailure(cron)) return null
+          const encoded = JSON.parse(row.args) as unknown
+          const args = yield* Effect.result(Schema.decodeUnknownEffect(argsJson)(encoded))
+          if (Result.isFailure(args)) {
+            yield* Effect.logWarning(
+              `durable: schedule "${row.id}" skips a tick: its arguments no longer decode with "${hook.name}"'s schemas`,
+              args.failure.message
+            )
+          } else {
+            yield* submit(args.success, encoded, `${row.id}#${new Date(p.tick).toISOString()}`, p.tick, true)
+          }
+          yield* schedules.ticked(row.id, row.generation, p.tick).pipe(Effect.mapError(storageError("schedule")))
+          return Schedules.nextTick(cron.success, Math.max(p.tick, yield* Clock.currentTimeMillis))
+        }).pipe(
+          Effect.tapError((error) =>
+            Effect.logWarning("durable: a schedule tick could not be stored, retrying", error)
+          ),
+          Effect.retry(untilStored),
+          Effect.orDie
+        )
+      yield* engine.register(ticks, (p) =>
+        Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          if (p.tick > now) yield* DurableClock.sleep({ name: "tick", duration: Duration.millis(p.tick - now) })
+          const next = yield* Activity.make({ name: "fire", success: Schema.NullOr(Schema.Number), execute: fire(p) })
+          if (next !== null) yield* ticks.execute({ ...p, tick: next }, { discard: true, detached: true })
+        }))
+      const startTicks: Registered["startTicks"] = (row, now) => {
+        const cron = Schedules.parse(row.cron, row.tz)
+        return Result.isFailure(cron) ? Effect.void : ticks.execute(
+          { schedule: row.id, generation: row.generation, tick: Schedules.nextTick(cron.success, now) },
+          { discard: true, detached: true }
+        ).pipe(provideEngine, Effect.asVoid)
+      }
+
       const entry: Registered = {
         hook,
         source: o.source,
         workflow,
         argsJson,
         maxAttempts: policy.maxAttempts,
+        startTicks,
         submit,
         resubmit
       }
@@ -480,6 +613,14 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
           const stale = (yield* Clock.currentTimeMillis) - 60_000
           for (const row of yield* jobs.queuedOf(hook.name, o.source, stale)) yield* resubmit(row, row.round, row.runAt)
         }).pipe(Effect.catchCause((cause) => Effect.logWarning("durable: resubmitting queued jobs failed", cause)))
+      )
+      // The stored schedules of this hook tick for this handler from now on (a tick already waiting is the same
+      // execution, so this starts nothing twice).
+      yield* Effect.forkScoped(
+        Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          for (const row of yield* schedules.list(hook.name)) yield* startTicks(row, now)
+        }).pipe(Effect.catchCause((cause) => Effect.logWarning("durable: starting schedules failed", cause)))
       )
 
       return (...args: Array<unknown>) =>
@@ -536,28 +677,96 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
       : Effect.succeed(entry)
   }
 
+  const scheduleInfo = ({ args: _, generation: __, ...row }: Schedules.ScheduleRow, now: number): ScheduleInfo => {
+    const cron = Schedules.parse(row.cron, row.tz)
+    return { ...row, nextTickAt: Result.isFailure(cron) ? Number.NaN : Schedules.nextTick(cron.success, now) }
+  }
+
+  const scheduleRecurring = (hook: ActionHook<any>, when: Recurring, args: ReadonlyArray<unknown>) =>
+    Effect.gen(function*() {
+      const tz = when.tz ?? "UTC"
+      const expression = typeof when.cron === "string" ? when.cron.trim().split(/\s+/).join(" ") : when.cron
+      yield* Effect.fromResult(Schedules.parse(expression, tz))
+      const codec = argsCodecOf(hook)
+      if (codec === undefined) {
+        return yield* new DurableArgsRejected({
+          hook: hook.name,
+          source: "schedule",
+          message: `"${hook.name}" defines no args schemas, so its arguments cannot be stored`
+        })
+      }
+      const encoded = yield* Schema.encodeUnknownEffect(codec.json)(args).pipe(
+        Effect.mapError((issue) =>
+          new DurableArgsRejected({ hook: hook.name, source: "schedule", message: issue.message })
+        )
+      )
+      const id = when.id ?? `${hook.name} ${expression}${args.length === 0 ? "" : ` ${JSON.stringify(encoded)}`}`
+      if (typeof id !== "string" || id.trim().length === 0) {
+        return yield* new DurableScheduleInvalid({
+          cron: expression,
+          tz,
+          message: `the schedule id must be a non-empty string, got ${JSON.stringify(id)}`
+        })
+      }
+      const now = yield* Clock.currentTimeMillis
+      const row = yield* guard(
+        "schedule",
+        schedules.put({
+          id,
+          hook: hook.name,
+          cron: expression,
+          tz,
+          args: JSON.stringify(encoded),
+          generation: crypto.randomUUID()
+        }, now).pipe(Effect.mapError(storageError("schedule")))
+      )
+      for (const entry of registered.values()) {
+        if (entry.hook.name === hook.name) yield* guard("schedule", entry.startTicks(row, now))
+      }
+      return scheduleInfo(row, now)
+    })
+
+  const scheduleOnce = (hook: ActionHook<any>, when: ScheduleAt, args: ReadonlyArray<unknown>) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const runAt = "at" in when
+        ? (typeof when.at === "number" ? when.at : when.at.getTime())
+        : now + Duration.toMillis(Duration.fromInputUnsafe(when.delay))
+      const dispatchId = yield* newId
+      const out: Array<string> = []
+      for (const entry of registered.values()) {
+        if (entry.hook.name !== hook.name) continue
+        const encoded = yield* Schema.encodeUnknownEffect(entry.argsJson)(args).pipe(
+          Effect.mapError((issue) =>
+            new DurableArgsRejected({ hook: hook.name, source: entry.source, message: issue.message })
+          )
+        )
+        out.push(yield* entry.submit(args, encoded, dispatchId, runAt))
+      }
+      return { dispatchId, jobs: out } satisfies DurableReceipt
+    })
+
   const service: DurableShape = {
     doAction: (hook, ...args) =>
       Effect.flatMap(newId, (id) => doActionWithId(id, hook, ...(args as ArgsOf<typeof hook>))),
     doActionWithId,
-    scheduleAction: (hook, when, ...args) =>
+    scheduleAction: ((hook: ActionHook<any>, when: Recurring | ScheduleAt, ...args: ReadonlyArray<unknown>) =>
+      "cron" in when ? scheduleRecurring(hook, when, args) : scheduleOnce(hook, when, args)) as DurableShape[
+        "scheduleAction"
+      ],
+    schedules: (o) =>
+      Effect.flatMap(
+        schedules.list(o?.hook).pipe(Effect.mapError(storageError("schedules"))),
+        (rows) =>
+          Effect.map(Clock.currentTimeMillis, (now) => rows.map((row) => scheduleInfo(row, now)))
+      ),
+    unschedule: (id) =>
       Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const runAt = "at" in when
-          ? (typeof when.at === "number" ? when.at : when.at.getTime())
-          : now + Duration.toMillis(Duration.fromInputUnsafe(when.delay))
-        const dispatchId = yield* newId
-        const out: Array<string> = []
-        for (const entry of registered.values()) {
-          if (entry.hook.name !== hook.name) continue
-          const encoded = yield* Schema.encodeUnknownEffect(entry.argsJson)(args).pipe(
-            Effect.mapError((issue) =>
-              new DurableArgsRejected({ hook: hook.name, source: entry.source, message: issue.message })
-            )
-          )
-          out.push(yield* entry.submit(args, encoded, dispatchId, runAt))
-        }
-        return { dispatchId, jobs: out }
+        const row = yield* schedules.get(id).pipe(Effect.mapError(storageError("unschedule")))
+        if (row === undefined) return yield* new DurableScheduleNotFound({ id })
+        const removed = yield* schedules.remove(id).pipe(Effect.mapError(storageError("unschedule")))
+        if (!removed) return yield* new DurableScheduleNotFound({ id })
+        return scheduleInfo(row, yield* Clock.currentTimeMillis)
       }),
     list: (o) =>
       jobs.list({
