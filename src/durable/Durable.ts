@@ -241,10 +241,16 @@ const jobsTotal = Metric.counter("hookbus_durable_jobs_total", {
 })
 const count = (hook: string, event: string) => Metric.update(Metric.withAttributes(jobsTotal, { hook, event }), 1)
 
+const jobsNow = Metric.gauge("hookbus_durable_jobs", {
+  description: "Durable jobs in each status now, in the whole store (all runners), as the job table counts them"
+})
+
 /** Options of the durable layers. */
 interface CommonOptions {
   /** How long `doAction` waits for the store before failing with `DurableStorageError`. Default 5 seconds. */
   readonly enqueueTimeout?: Duration.Input | undefined
+  /** How often the runner counts the jobs per status for the `hookbus_durable_jobs` gauge. Default 5 seconds. */
+  readonly metricsInterval?: Duration.Input | undefined
 }
 
 /**
@@ -392,6 +398,32 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
   const schedules = Schedules.make(sql)
   yield* Effect.andThen(jobs.migrate, schedules.migrate).pipe(Effect.mapError(storageError("connect")))
   const enqueueTimeout = Duration.fromInputUnsafe(options.enqueueTimeout ?? "5 seconds")
+  const metricsInterval = Duration.fromInput(options.metricsInterval ?? "5 seconds")
+  if (
+    Option.isNone(metricsInterval) || !Duration.isFinite(metricsInterval.value) ||
+    Duration.isZero(metricsInterval.value)
+  ) {
+    return yield* new DurableStorageError({
+      operation: "connect",
+      message: `metricsInterval must be a finite, positive duration, got ${String(options.metricsInterval)}`
+    })
+  }
+  // The gauge of jobs per status: counted from the store at start and every metricsInterval, not on each
+  // transition (a COUNT per transition would cost more than the transition). A store that does not answer leaves
+  // the last values.
+  yield* Effect.forkScoped(
+    jobs.counts.pipe(
+      Effect.flatMap((counts) =>
+        Effect.forEach(
+          Jobs.statuses,
+          (status) => Metric.update(Metric.withAttributes(jobsNow, { status }), counts[status]),
+          { discard: true }
+        )
+      ),
+      Effect.catchCause((cause) => Effect.logDebug("durable: counting jobs for the metrics failed", cause)),
+      Effect.repeat(Schedule.spaced(metricsInterval.value))
+    )
+  )
   const registered = new Map<string, Registered>()
   const provideEngine = Effect.provideService(WorkflowEngine.WorkflowEngine, engine)
 
