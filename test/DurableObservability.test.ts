@@ -7,6 +7,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Metric, Schema, Tracer } from "effect"
 import { TestClock } from "effect/testing"
+import { recorder } from "../src/cli/TraceTree.ts"
 import { Durable } from "../src/durable/index.ts"
 import { Hook, HookBus } from "../src/index.ts"
 import { advanceUntil, awaitStatus, tempDb } from "./fixtures/durable/harness.ts"
@@ -85,14 +86,7 @@ describe("durable metrics", () => {
 describe("durable spans", () => {
   it.live("enqueue is a child of the dispatch span; each attempt is linked to the enqueue span", () =>
     Effect.gen(function*() {
-      const spans: Array<Tracer.NativeSpan> = []
-      const tracer = Tracer.make({
-        span(options) {
-          const span = new Tracer.NativeSpan(options)
-          spans.push(span)
-          return span
-        }
-      })
+      const { spans, tracer } = recorder()
       const file = yield* tempDb
       const jobId = yield* Effect.gen(function*() {
         const bus = yield* HookBus

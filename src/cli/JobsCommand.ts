@@ -1,11 +1,15 @@
 /**
  * `hookbus jobs`: the durable jobs in a store (a SQLite file or a Postgres database), with their status, attempts
- * and last error. It reads the job table only: it starts no runner, so it takes no shard and runs nothing.
+ * and last error. It starts no runner, so it takes no shard and runs nothing: `--retry <id>` and `--cancel <id>`
+ * write a request on the job's row, which a runner with the job's handler applies (runners look about once a
+ * second), and wait for its outcome.
  *
  * @internal
  */
 import { Command, Flag } from "effect/cli"
+import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -14,6 +18,7 @@ import type * as SqlClient from "effect/sql/SqlClient"
 import * as SqlClientTag from "effect/sql/SqlClient"
 import { existsSync } from "node:fs"
 import { errorMessage } from "../domain/errorMessage.ts"
+import type * as JobsTypes from "../durable/internal/Jobs.ts"
 import { exitCodes, jsonFlag, oneLine } from "./CommandKit.ts"
 import { CliFailure, CliInputError } from "./PluginSet.ts"
 
@@ -42,6 +47,68 @@ const storeLayer = (
     return PgClient.layer({ url: Redacted.make(url), connectTimeout: "5 seconds" })
   })
 
+/** `--wait`: `10s`, `500ms`, `2m`, or an effect duration (`10 seconds`). */
+const waitOf = (text: string): Effect.Effect<Duration.Duration, CliInputError> => {
+  const short = /^(\d+(?:\.\d+)?)\s*(ms|s|m)$/.exec(text.trim())
+  const duration = short === null
+    ? Duration.fromInput(text as Duration.Input)
+    : Option.some(Duration.millis(Number(short[1]) * { ms: 1, s: 1_000, m: 60_000 }[short[2] as "ms" | "s" | "m"]))
+  return Option.isSome(duration) && Duration.isFinite(duration.value)
+    ? Effect.succeed(duration.value)
+    : Effect.fail(new CliInputError({ message: `--wait must be a duration such as 10s, 500ms or 2m, got "${text}"` }))
+}
+
+/** The job table module (loaded by the command only, so `hookbus --help` does not load SQL code). */
+type JobsModule = typeof JobsTypes
+
+/**
+ * `--retry`/`--cancel`: checks the job can take the request, opens it on the row, and waits until a runner reports
+ * (or withdraws it after `wait`, so that no runner applies it later by surprise).
+ */
+const request = (Jobs: JobsModule, id: string, kind: "retry" | "cancel", wait: Duration.Duration) =>
+  Effect.gen(function*() {
+    const store = Jobs.make(yield* SqlClientTag.SqlClient)
+    const row = yield* store.get(id)
+    if (row === undefined) return yield* new CliInputError({ message: `no durable job with id "${id}"` })
+    const allowed = kind === "retry" ? ["failed", "cancelled"] : ["queued", "running", "retrying"]
+    if (!allowed.includes(row.status)) {
+      return yield* new CliInputError({
+        message: `cannot ${kind} ${id}: it is ${row.status} (${
+          kind === "retry" ? "only a failed or cancelled job retries" : "it already ended"
+        })`
+      })
+    }
+    if (!(yield* store.request(id, kind, yield* Clock.currentTimeMillis))) {
+      return yield* new CliFailure({ message: `${id} already has a request open (${row.request}): try again later` })
+    }
+    const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(wait)
+    const handler = `the durable handler "${row.source}" on "${row.hook}"`
+    while (true) {
+      yield* Effect.sleep("100 millis")
+      const now = yield* store.get(id)
+      if (now === undefined) return yield* new CliFailure({ message: `${id} was deleted while waiting` })
+      if (now.request === undefined) {
+        if (now.requestError !== undefined) {
+          return yield* new CliFailure({ message: `the runner could not ${kind} ${id}: ${now.requestError}` })
+        }
+        return Jobs.toInfo(now)
+      }
+      const time = yield* Clock.currentTimeMillis
+      if (time < deadline) continue
+      if (yield* store.withdraw(id, kind)) {
+        return yield* new CliFailure({
+          message: `no runner applied the ${kind} of ${id} within ${
+            Duration.format(wait)
+          }: is a runner with ${handler} running on this store? (the request was withdrawn)`
+        })
+      }
+      // A runner took it just now: give it a little longer to report.
+      if (time > deadline + 10_000) {
+        return yield* new CliFailure({ message: `a runner took the ${kind} of ${id} but did not report back` })
+      }
+    }
+  })
+
 const firstLine = (text: string | undefined, width: number) => {
   if (text === undefined) return ""
   const line = text.split("\n").find((l) => l.trim().length > 0)?.trim() ?? ""
@@ -59,6 +126,18 @@ export const jobs = Command.make(
     status: Flag.Literals("status", statuses).pipe(Flag.withDescription("Only jobs in this status"), Flag.optional),
     hook: Flag.String("hook").pipe(Flag.withDescription("Only jobs of this hook"), Flag.optional),
     limit: Flag.Int("limit").pipe(Flag.withDescription("At most this many jobs, newest first"), Flag.withDefault(50)),
+    retry: Flag.String("retry").pipe(
+      Flag.withDescription("Run this failed or cancelled job again (a runner with its handler applies it)"),
+      Flag.optional
+    ),
+    cancel: Flag.String("cancel").pipe(
+      Flag.withDescription("Cancel this queued, running or retrying job (a runner with its handler applies it)"),
+      Flag.optional
+    ),
+    wait: Flag.String("wait").pipe(
+      Flag.withDescription("How long --retry/--cancel wait for a runner to apply the request"),
+      Flag.withDefault("10s")
+    ),
     json: jsonFlag
   },
   (input) =>
@@ -66,9 +145,41 @@ export const jobs = Command.make(
       if (input.limit < 1) {
         return yield* new CliInputError({ message: `--limit must be at least 1, got ${input.limit}` })
       }
+      if (Option.isSome(input.retry) && Option.isSome(input.cancel)) {
+        return yield* new CliInputError({ message: "pass --retry or --cancel, not both" })
+      }
+      const wait = yield* waitOf(input.wait)
       const layer = yield* storeLayer(input.sqlite, input.postgres)
       const Jobs = yield* Effect.promise(() => import("../durable/internal/Jobs.ts"))
       const where = Option.isSome(input.sqlite) ? input.sqlite.value : "the Postgres database"
+      const storeFailure = (error: unknown) => {
+        const message = errorMessage(error)
+        return new CliFailure({
+          message: /no such table|does not exist/.test(message)
+            ? `no durable jobs in ${where}: no runner has used it (${message})`
+            : `cannot read the jobs in ${where}: ${message}`
+        })
+      }
+      const asked = Option.isSome(input.retry)
+        ? { kind: "retry" as const, id: input.retry.value }
+        : Option.isSome(input.cancel)
+        ? { kind: "cancel" as const, id: input.cancel.value }
+        : undefined
+      if (asked !== undefined) {
+        const job = yield* request(Jobs, asked.id, asked.kind, wait).pipe(
+          Effect.provide(layer),
+          Effect.catchIf(
+            (error) => !(error instanceof CliInputError || error instanceof CliFailure),
+            (error) => Effect.fail(storeFailure(error))
+          )
+        )
+        if (input.json) return yield* Console.log(JSON.stringify(job, null, 2))
+        return yield* Console.log(
+          asked.kind === "retry"
+            ? `retried ${job.id} (round ${job.round}): ${job.status}`
+            : `cancelled ${job.id}: ${job.status}`
+        )
+      }
       const { counts, rows } = yield* Effect.gen(function*() {
         const sql = yield* SqlClientTag.SqlClient
         const store = Jobs.make(sql)
@@ -81,18 +192,9 @@ export const jobs = Command.make(
       }).pipe(
         Effect.provide(layer),
         Effect.timeout("10 seconds"),
-        Effect.mapError((error) => {
-          const message = errorMessage(error)
-          return new CliFailure({
-            message: /no such table|does not exist/.test(message)
-              ? `no durable jobs in ${where}: no runner has used it (${message})`
-              : `cannot read the jobs in ${where}: ${message}`
-          })
-        })
+        Effect.mapError(storeFailure)
       )
-      if (input.json) {
-        return yield* Console.log(JSON.stringify({ counts, jobs: rows.map(({ args: _, ...job }) => job) }, null, 2))
-      }
+      if (input.json) return yield* Console.log(JSON.stringify({ counts, jobs: rows.map(Jobs.toInfo) }, null, 2))
       yield* Console.log(statuses.map((s) => `${s} ${counts[s]}`).join(" · "))
       if (rows.length === 0) return
       const id = Math.max(2, ...rows.map((r) => r.id.length))
@@ -107,10 +209,14 @@ export const jobs = Command.make(
     }))
 ).pipe(
   Command.withDescription(
-    `The durable jobs in a store (pending, running, retrying, failed, done, cancelled) with attempts and last error. Reads only: it runs nothing. ${exitCodes}`
+    `The durable jobs in a store (pending, running, retrying, failed, done, cancelled) with attempts and last error. It runs nothing: --retry and --cancel ask the runners, and wait for one with the job's handler to apply it. ${exitCodes}`
   ),
   Command.withExamples([
     { command: "hookbus jobs --sqlite jobs.db --status failed", description: "The failed jobs of a SQLite store" },
+    {
+      command: "hookbus jobs --sqlite jobs.db --retry post.saved/audit/order-42",
+      description: "Run a failed job again (a runner must be running)"
+    },
     {
       command: "hookbus jobs --postgres postgres://postgres@127.0.0.1:5432/app --json",
       description: "Every job of a Postgres store, as JSON"

@@ -40,7 +40,8 @@ import {
   DurableScheduleNotFound,
   DurableStorageError
 } from "../domain/DurableErrors.ts"
-import type { DurableJobs, JobInfo } from "../domain/DurableJob.ts"
+import type { DurableJobs } from "../domain/DurableJob.ts"
+import { errorMessage } from "../domain/errorMessage.ts"
 import type { DurableRetry } from "../domain/Handler.ts"
 import type { ActionHook, ArgsOf } from "../domain/Hook.ts"
 import type { ActionFailed, RecursionLimit } from "../domain/HookErrors.ts"
@@ -687,7 +688,7 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
       (ids): DurableReceipt => ({ dispatchId, jobs: ids })
     )
 
-  const toInfo = ({ args: _, ...row }: Jobs.JobRow): JobInfo => row
+  const toInfo = Jobs.toInfo
 
   const find = (id: string, operation: string) =>
     jobs.get(id).pipe(
@@ -842,6 +843,25 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
         return toInfo(yield* find(id, "cancel"))
       })
   }
+  // Requests of `hookbus jobs --retry/--cancel` (it runs no handler, so it asks through the job row): every
+  // second, this runner takes those of jobs whose handler it registered and applies them as `retry`/`cancel` do
+  // here, reporting an error on the row. Taking a request is a conditional update, so one runner applies it.
+  const applyRequests = Effect.gen(function*() {
+    for (const row of yield* jobs.requested) {
+      if (!registered.has(`hookbus/${row.hook}/${row.source}`)) continue
+      const request = row.request as Jobs.Request
+      if (!(yield* jobs.claim(row.id, request, yield* Clock.currentTimeMillis))) continue
+      const exit = yield* Effect.exit(request === "retry" ? service.retry(row.id) : service.cancel(row.id))
+      yield* jobs.settle(row.id, Exit.isSuccess(exit) ? undefined : errorMessage(Cause.squash(exit.cause)))
+    }
+  })
+  yield* Effect.forkScoped(
+    applyRequests.pipe(
+      Effect.catchCause((cause) => Effect.logDebug("durable: applying hookbus jobs requests failed", cause)),
+      Effect.repeat(Schedule.spaced("1 second"))
+    )
+  )
+
   return { service, registrar: { register, jobs: service } satisfies DurableRegistrar }
 })
 

@@ -15,10 +15,21 @@ export type { JobStatus }
 /** The statuses, in the order `hookbus jobs` shows them. */
 export const statuses: ReadonlyArray<JobStatus> = ["queued", "running", "retrying", "failed", "done", "cancelled"]
 
-/** A job as stored: what `list` shows, and its encoded arguments. */
+/** A job as stored: what `list` shows, its encoded arguments, and a request of `hookbus jobs` if one is open. */
 export interface JobRow extends JobInfo {
   readonly args: string
+  /** `retry` or `cancel` (asked by `hookbus jobs`), `applying` (a runner took it), or none. */
+  readonly request: Request | "applying" | undefined
+  readonly requestAt: number | undefined
+  /** Why the last request failed, as the runner that took it reported. */
+  readonly requestError: string | undefined
 }
+
+/** What `hookbus jobs --retry/--cancel` asks the runners to do. */
+export type Request = "retry" | "cancel"
+
+/** The job a row shows, without what only the store needs. */
+export const toInfo = ({ args: _, request: __, requestAt: ___, requestError: ____, ...info }: JobRow): JobInfo => info
 
 const table = "hookbus_durable_jobs"
 
@@ -34,8 +45,14 @@ const toRow = (r: any): JobRow => ({
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
   runAt: Number(r.run_at),
-  args: String(r.args)
+  args: String(r.args),
+  request: r.request === null || r.request === undefined ? undefined : r.request,
+  requestAt: r.request_at === null || r.request_at === undefined ? undefined : Number(r.request_at),
+  requestError: r.request_error === null || r.request_error === undefined ? undefined : String(r.request_error)
 })
+
+/** A request taken by a runner that has not reported within this long is stale: a new request may replace it. */
+const staleRequestMs = 60_000
 
 /** The job table's statements over one client. */
 export const make = (sql: SqlClient.SqlClient) => {
@@ -53,9 +70,22 @@ export const make = (sql: SqlClient.SqlClient) => {
       created_at BIGINT NOT NULL,
       updated_at BIGINT NOT NULL,
       run_at BIGINT NOT NULL,
-      args TEXT NOT NULL
+      args TEXT NOT NULL,
+      request TEXT,
+      request_at BIGINT,
+      request_error TEXT
     )`
+    // Tables made before requests existed get their columns (each ALTER fails harmlessly if a concurrent runner
+    // added the column first; the SELECT then finds it).
+    const hasRequests = yield* Effect.isSuccess(sql`SELECT request, request_at, request_error FROM ${t} WHERE 1 = 0`)
+    if (!hasRequests) {
+      yield* Effect.ignore(sql`ALTER TABLE ${t} ADD COLUMN request TEXT`)
+      yield* Effect.ignore(sql`ALTER TABLE ${t} ADD COLUMN request_at BIGINT`)
+      yield* Effect.ignore(sql`ALTER TABLE ${t} ADD COLUMN request_error TEXT`)
+      yield* sql`SELECT request, request_at, request_error FROM ${t} WHERE 1 = 0`
+    }
     yield* sql`CREATE INDEX IF NOT EXISTS hookbus_durable_jobs_status ON ${t} (status, hook, source)`
+    yield* sql`CREATE INDEX IF NOT EXISTS hookbus_durable_jobs_request ON ${t} (request) WHERE request IS NOT NULL`
   }).pipe(
     // Two runners starting on one Postgres race on CREATE ... IF NOT EXISTS (a unique violation in pg_type): the
     // loser's second try finds the table.
@@ -64,7 +94,7 @@ export const make = (sql: SqlClient.SqlClient) => {
   return {
     migrate,
     /** Stores a new job; false when the id is already stored (the same dispatch submitted again). */
-    insert: (row: Omit<JobRow, "lastError" | "updatedAt">) =>
+    insert: (row: Omit<JobRow, "lastError" | "updatedAt" | "request" | "requestAt" | "requestError">) =>
       Effect.map(
         sql`INSERT INTO ${t} (id, hook, source, status, attempts, max_attempts, round, created_at, updated_at, run_at, args)
           VALUES (${row.id}, ${row.hook}, ${row.source}, ${row.status}, ${row.attempts}, ${row.maxAttempts}, ${row.round},
@@ -121,6 +151,32 @@ export const make = (sql: SqlClient.SqlClient) => {
       Effect.map(
         sql`UPDATE ${t} SET status = 'cancelled', updated_at = ${now}
           WHERE id = ${id} AND status IN ('queued', 'running', 'retrying') RETURNING id`,
+        (rows) => rows.length > 0
+      ),
+    /** Opens a request on a job (`hookbus jobs`); false when another one is open. */
+    request: (id: string, request: Request, now: number) =>
+      Effect.map(
+        sql`UPDATE ${t} SET request = ${request}, request_at = ${now}, request_error = NULL
+          WHERE id = ${id} AND (request IS NULL OR (request = 'applying' AND request_at < ${now - staleRequestMs}))
+          RETURNING id`,
+        (rows) => rows.length > 0
+      ),
+    /** The jobs with an open request no runner has taken. */
+    requested: Effect.map(sql`SELECT * FROM ${t} WHERE request IN ('retry', 'cancel')`, (rows) => rows.map(toRow)),
+    /** A runner takes a request; false if another runner (or a withdrawal) got there first. */
+    claim: (id: string, request: Request, now: number) =>
+      Effect.map(
+        sql`UPDATE ${t} SET request = 'applying', request_at = ${now}
+          WHERE id = ${id} AND request = ${request} RETURNING id`,
+        (rows) => rows.length > 0
+      ),
+    /** The runner that took a request reports how it went (`error` undefined: applied). */
+    settle: (id: string, error: string | undefined) =>
+      sql`UPDATE ${t} SET request = NULL, request_at = NULL, request_error = ${error ?? null} WHERE id = ${id}`,
+    /** `hookbus jobs` gives up on a request no runner took; false if one took it meanwhile. */
+    withdraw: (id: string, request: Request) =>
+      Effect.map(
+        sql`UPDATE ${t} SET request = NULL, request_at = NULL WHERE id = ${id} AND request = ${request} RETURNING id`,
         (rows) => rows.length > 0
       )
   }
