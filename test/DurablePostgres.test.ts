@@ -123,6 +123,65 @@ describe("durable on Postgres", () => {
   )
 
   it.live(
+    "a cron schedule declared by two runner processes on one Postgres fires each tick once",
+    () =>
+      Effect.gen(function*() {
+        const ticks = 6
+        yield* SqlClient.SqlClient.use((sql) => sql`CREATE DATABASE cron_ticks`).pipe(Effect.provide(pg(server.port)))
+        const start = (name: string) =>
+          Effect.flatMap(freePort, (port) =>
+            runner([
+              "postgres",
+              String(server.port),
+              name,
+              String(port),
+              "--db",
+              "cron_ticks",
+              "--cron",
+              "* * * * * *",
+              "--until",
+              String(ticks),
+              "--wait-stdin"
+            ]))
+        const [a, b] = [yield* start("A"), yield* start("B")]
+        for (let i = 0; i < 900; i++) {
+          const locks = yield* SqlClient.SqlClient.use((sql) =>
+            sql<{ runners: number; shards: number }>`
+              SELECT COUNT(DISTINCT pid)::int AS runners, COUNT(*)::int AS shards
+              FROM pg_locks WHERE locktype = 'advisory' AND granted AND database =
+                (SELECT oid FROM pg_database WHERE datname = 'cron_ticks')`
+          ).pipe(Effect.provide(pg(server.port)), Effect.orElseSucceed(() => [{ runners: 0, shards: 0 }]))
+          if (locks[0].runners === 2 && locks[0].shards === 300) break
+          yield* Effect.sleep("100 millis")
+        }
+        // Both declare the schedule (one row: the same definition), each starting its ticks.
+        a.child.stdin?.write("go\n")
+        b.child.stdin?.write("go\n")
+        const [codeA, codeB] = yield* Effect.all([exited(a.child), exited(b.child)], { concurrency: 2 })
+        assert.strictEqual(codeA, 0, a.output())
+        assert.strictEqual(codeB, 0, b.output())
+        const db = PgClient.layer({
+          host: "127.0.0.1",
+          port: server.port,
+          username: "postgres",
+          database: "cron_ticks"
+        })
+        const runs = yield* SqlClient.SqlClient.use((sql) => sql<{ job: string }>`SELECT job FROM effects`).pipe(
+          Effect.provide(db)
+        )
+        const jobs = runs.map((r) => r.job)
+        assert.isAtLeast(jobs.length, ticks)
+        assert.strictEqual(new Set(jobs).size, jobs.length, `a tick ran twice: ${jobs.sort().join(", ")}`)
+        for (const job of jobs) assert.match(job, /^job\.run\/work\/every-tick#\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/)
+        const schedules = yield* SqlClient.SqlClient.use((sql) =>
+          sql<{ n: number }>`SELECT COUNT(*)::int AS n FROM hookbus_durable_schedules`
+        ).pipe(Effect.provide(db))
+        assert.strictEqual(schedules[0].n, 1)
+      }),
+    120_000
+  )
+
+  it.live(
     "a server that is down: the runner fails to start with DurableStorageError, within its timeout",
     () =>
       Effect.gen(function*() {
