@@ -135,7 +135,7 @@ export const jobs = Command.make(
       Flag.optional
     ),
     wait: Flag.String("wait").pipe(
-      Flag.withDescription("How long --retry/--cancel wait for a runner to apply the request"),
+      Flag.withDescription("How long --retry/--cancel wait for a runner to apply the request (10s, 500ms, 2m)"),
       Flag.withDefault("10s")
     ),
     json: jsonFlag
