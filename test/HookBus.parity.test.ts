@@ -375,6 +375,29 @@ describe("doActionParallel (hookable callHookParallel, tapable AsyncParallelHook
       })).pipe(captureLogs(logs))
   })
 
+  it.effect("Effect.sync handlers run in place; one that throws is a Defect, in chain order with the others", () => {
+    const logs: Array<LogEntry> = []
+    return parallelBus(16, (bus) =>
+      Effect.gen(function*() {
+        const ran: Array<string> = []
+        yield* bus.addAction(Ping, (x) => Effect.sync(() => void ran.push(`a${x}`)), { source: "a" })
+        yield* bus.addAction(Ping, () =>
+          Effect.sync(() => {
+            throw new Error("sync bug")
+          }), { source: "thrower" })
+        yield* bus.addAction(Ping, () => Effect.fail("typed"), { source: "fails" })
+        yield* bus.addAction(Ping, (x) => Effect.sync(() => void ran.push(`d${x}`)), { source: "d" })
+        const failed = (yield* Effect.flip(bus.doActionParallel(Ping, "!"))) as ActionFailed
+        assert.deepStrictEqual(ran, ["a!", "d!"])
+        assert.deepStrictEqual(failed.failures.map((f) => [f.source, f.reason]), [["thrower", "Defect"], [
+          "fails",
+          "Failure"
+        ]])
+        assert.include(Cause.pretty(failed.failures[0].cause), "sync bug")
+        assert.deepStrictEqual(logs.filter((l) => l.level === "ERROR").map((l) => l.annotations.source), ["thrower"])
+      })).pipe(captureLogs(logs))
+  })
+
   it.effect("async handlers are started, not awaited; once, removal and the recorder behave as in doAction", () =>
     Effect.gen(function*() {
       const bus = yield* HookBus

@@ -7,14 +7,14 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
+import * as Exit from "effect/Exit"
 import type { AnyHook } from "../../domain/Hook.ts"
 import type { ActionFailed, RecursionLimit } from "../../domain/HookErrors.ts"
 import * as HookStack from "../../services/internal/HookStack.ts"
 import { ActionRun, collectingJobs, type DispatchDeps, inFrame, openSlot, probeOf, tooDeep } from "./Dispatch.ts"
 import * as EffectCompat from "./EffectCompat.ts"
 import type { RecordSink } from "./Intercept.ts"
-import { callActionHandler, runSlow } from "./Invoke.ts"
+import { callActionHandler, runSlow, runThunk, Thrown } from "./Invoke.ts"
 import { chainOf, type Entry, type Slot } from "./Registry.ts"
 
 /** The bus's parallel action dispatch. */
@@ -58,8 +58,19 @@ export const makeParallel = (
           probe?.handlerEnded(span, exit, at)
           exits[i] = exit
         }
-        const exit = EffectCompat.completedExit(returned)
-        if (exit !== undefined) return Effect.sync(() => done(exit))
+        // Completed on the spot, or an `Effect.sync` run in place (as the sequential loops do): no fiber step.
+        let exit = EffectCompat.completedExit(returned)
+        if (exit === undefined && entry.timeout === undefined) {
+          const thunk = EffectCompat.syncThunk(returned)
+          if (thunk !== undefined) {
+            const value = runThunk(thunk)
+            exit = value instanceof Thrown ? value.exit : Exit.succeed(value)
+          }
+        }
+        if (exit !== undefined) {
+          done(exit)
+          return Effect.void
+        }
         return Effect.map(runSlow(entry, returned, context, frame, probe, span), done)
       })
     const all = Effect.forEach(chain, runOne, { concurrency, discard: true })
