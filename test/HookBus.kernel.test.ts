@@ -393,6 +393,44 @@ describe("7. scoped registration", () => {
         assert.isFalse(yield* bus.has(Ping))
       })
     ))
+
+  it.effect("a source given as a default source's name is that source too, removed in registration order", () =>
+    withBus((bus) =>
+      Effect.gen(function*() {
+        const removed: Array<number> = []
+        yield* bus.addAction(MetaHook.HandlerRemoved, (e) => Effect.sync(() => void removed.push(e.handler.id)))
+        const before = yield* bus.addAction(Ping, () => Effect.void, { source: "handler-1000" })
+        const lone = yield* bus.addAction(Ping, () => Effect.void)
+        const named = yield* bus.addAction(Ping, () => Effect.void, { source: lone.source })
+        assert.strictEqual(yield* bus.removeSource(lone.source), 2)
+        assert.deepStrictEqual(removed, [lone.id, named.id])
+        assert.strictEqual(yield* bus.removeSource(lone.source), 0)
+        assert.strictEqual(yield* bus.removeSource("handler-1000"), 1)
+        assert.deepStrictEqual(removed, [lone.id, named.id, before.id])
+        assert.strictEqual(yield* bus.removeSource("handler-0"), 0)
+      })
+    ))
+
+  it.effect("a scope whose registrations were mostly removed one by one still removes the rest, last first", () =>
+    withBus((bus) =>
+      Effect.gen(function*() {
+        const removed: Array<string> = []
+        yield* bus.addAction(MetaHook.HandlerRemoved, (e) => Effect.sync(() => void removed.push(e.handler.source)))
+        const scope = yield* Scope.make()
+        const registrations = []
+        for (let i = 0; i < 100; i++) {
+          registrations.push(
+            yield* bus.addAction(Ping, () => Effect.void, { source: `s${i}` }).pipe(Scope.provide(scope))
+          )
+        }
+        // Every one but each tenth goes before the scope ends.
+        for (const [i, registration] of registrations.entries()) if (i % 10 !== 0) yield* registration.remove
+        removed.length = 0
+        yield* Scope.close(scope, Exit.void)
+        assert.deepStrictEqual(removed, ["s90", "s80", "s70", "s60", "s50", "s40", "s30", "s20", "s10", "s0"])
+        assert.isFalse(yield* bus.has(Ping))
+      })
+    ))
 })
 
 describe("8. reentrance", () => {

@@ -122,22 +122,27 @@ export const makeHookBus = (
     const shape: HookBusShape = {
       addAction: (hook, handler, o) => register(hook, handler as AnyFn, o as RawOptions | undefined),
       addFilter: (hook, handler, o) => register(hook, handler as AnyFn, o as RawOptions | undefined),
-      // `arguments` rather than a rest parameter: no array is allocated for the common dispatch without arguments.
-      doAction: function(hook: ActionHook<any>) {
-        return run(hook, undefined, arguments.length <= 1 ? noArgs : sliceArgs(arguments, 1), false)
+      // `arguments` rather than a rest parameter: no array is allocated for the common dispatch without arguments,
+      // and one argument is put in an array directly (slicing `arguments` makes the arguments object first).
+      doAction: function(hook: ActionHook<any>, first?: unknown) {
+        const n = arguments.length
+        return run(hook, undefined, n <= 1 ? noArgs : n === 2 ? [first] : sliceArgs(arguments, 1), false)
       } as HookBusShape["doAction"],
-      doActionParallel: function(hook: ActionHook<any>) {
-        const args = arguments.length <= 1 ? noArgs : sliceArgs(arguments, 1)
+      doActionParallel: function(hook: ActionHook<any>, first?: unknown) {
+        const n = arguments.length
+        const args = n <= 1 ? noArgs : n === 2 ? [first] : sliceArgs(arguments, 1)
         const dispatched = interceptors.dispatching
           ? interceptors.around(hook, undefined, args, (sink) => parallel(hook, args, sink))
           : parallel(hook, args)
         return deprecations.watches(hook) ? deprecations.dispatched(hook, dispatched) : dispatched
       } as HookBusShape["doActionParallel"],
-      applyFilters: function(hook: FilterHook<any, any>, value: unknown) {
-        return run(hook, value, arguments.length <= 2 ? noArgs : sliceArgs(arguments, 2), false)
+      applyFilters: function(hook: FilterHook<any, any>, value: unknown, first?: unknown) {
+        const n = arguments.length
+        return run(hook, value, n <= 2 ? noArgs : n === 3 ? [first] : sliceArgs(arguments, 2), false)
       } as HookBusShape["applyFilters"],
-      applyFiltersResult: function(hook: FilterHook<any, any>, value: unknown) {
-        return run(hook, value, arguments.length <= 2 ? noArgs : sliceArgs(arguments, 2), true)
+      applyFiltersResult: function(hook: FilterHook<any, any>, value: unknown, first?: unknown) {
+        const n = arguments.length
+        return run(hook, value, n <= 2 ? noArgs : n === 3 ? [first] : sliceArgs(arguments, 2), true)
       } as HookBusShape["applyFiltersResult"],
       durable: busDurable,
       has: (hook) => Effect.sync(() => registry.chainOf(hook).some((e) => !e.removed)),

@@ -35,9 +35,45 @@ export interface Entry extends HandlerOrder.Orderable, HandlerContext.MergeCache
   readonly lent: HandlerContext.Lent
   removed: boolean
   detached: boolean
-  /** The registrations of the scope it was made in, which it leaves when it is removed. */
-  scope: Set<Entry> | undefined
+  /** Whether its source was given (a default `handler-<id>` source is not indexed by source). */
+  readonly named: boolean
+  /** The registrations of the scope it was made in, which it leaves when it is removed, and its place there. */
+  scope: ScopeEntries | undefined
+  scopeIndex: number
 }
+
+/**
+ * The registrations made in one scope, in registration order: an array whose removed places are cleared (and
+ * compacted once most are), not a `Set`, whose table a scope of 10,000 registrations grows, rehashes and shrinks.
+ */
+interface ScopeEntries {
+  readonly entries: Array<Entry | undefined>
+  live: number
+}
+
+/** Leaves its scope's registrations: its place is cleared, and the array compacted when most places are. */
+const leaveScope = (entry: Entry): void => {
+  const scope = entry.scope
+  if (scope === undefined) return
+  entry.scope = undefined
+  const entries = scope.entries
+  entries[entry.scopeIndex] = undefined
+  scope.live--
+  if (scope.live === 0) entries.length = 0
+  else if (entries.length > 32 && scope.live < entries.length >> 1) {
+    let kept = 0
+    for (const e of entries) {
+      if (e === undefined) continue
+      e.scopeIndex = kept
+      entries[kept++] = e
+    }
+    entries.length = kept
+  }
+}
+
+/** The id in a default source (`handler-<id>`), or `undefined` for any other source. */
+const defaultSourceId = (source: string): number | undefined =>
+  /^handler-[1-9][0-9]*$/.test(source) ? Number(source.slice("handler-".length)) : undefined
 
 /** Everything the bus keeps for one hook. */
 export interface Slot {
@@ -141,10 +177,14 @@ export class Registry {
   private readonly slots = new Map<string, Slot>()
   /** The hooks' slot boxes that point at this bus, cleared by `close`. */
   private readonly boxes = new Set<SlotBox>()
-  /** Handlers by source: the entry itself while a source has one (a default source always has), then a Set. */
+  /**
+   * Handlers by given source: the entry itself while a source has one, then a Set. A default source is not here:
+   * a map of one entry per registration costs its growth on every registration, and `removeSource` of a
+   * default source (which names one handler) finds it in the chains instead.
+   */
   private readonly bySource = new Map<string, Entry | Set<Entry>>()
   /** The registrations made in each scope still open, removed by one finalizer when it closes. */
-  private readonly byScope = new WeakMap<Scope.Scope, Set<Entry>>()
+  private readonly byScope = new WeakMap<Scope.Scope, ScopeEntries>()
   private nextId = 0
   // Registrations made in a row from one context (a Layer registering its handlers) share what they lend.
   private lastContext: Context.Context<never> | undefined
@@ -254,13 +294,23 @@ export class Registry {
     }
     slot.stale = true
     if (entry.before.length > 0 || entry.after.length > 0) slot.constrained--
-    const bySource = this.bySource.get(entry.source)
-    if (bySource === entry) this.bySource.delete(entry.source)
-    else if (bySource instanceof Set) {
-      bySource.delete(entry)
-      if (bySource.size === 0) this.bySource.delete(entry.source)
+    if (entry.named) {
+      const bySource = this.bySource.get(entry.source)
+      if (bySource === entry) this.bySource.delete(entry.source)
+      else if (bySource instanceof Set) {
+        bySource.delete(entry)
+        if (bySource.size === 0) this.bySource.delete(entry.source)
+      }
     }
-    entry.scope?.delete(entry)
+    leaveScope(entry)
+  }
+
+  /** The handler registered without a source and given `id`, while it is in a chain. */
+  private unnamed(id: number): Entry | undefined {
+    for (const slot of this.slots.values()) {
+      for (const entry of slot.entries) if (entry.id === id && !entry.named) return entry
+    }
+    return undefined
   }
 
   /** Removes these handlers (those still in a chain) and reports them; returns how many left. */
@@ -282,8 +332,16 @@ export class Registry {
   /** Removes every handler registered with `source`, on every hook; returns how many. */
   removeSource(source: string): Effect.Effect<number> {
     return Effect.suspend(() => {
-      const entries = this.bySource.get(source)
-      return this.removeNow(entries === undefined ? [] : entries instanceof Set ? entries : [entries])
+      const found = this.bySource.get(source)
+      const entries = found === undefined ? [] : found instanceof Set ? [...found] : [found]
+      const id = defaultSourceId(source)
+      const unnamed = id === undefined ? undefined : this.unnamed(id)
+      // In registration order, as one set of them would be.
+      if (unnamed !== undefined) {
+        const at = entries.findIndex((e) => e.id > unnamed.id)
+        entries.splice(at < 0 ? entries.length : at, 0, unnamed)
+      }
+      return this.removeNow(entries)
     })
   }
 
@@ -376,7 +434,8 @@ export class Registry {
         return Effect.fail(new RegistrationRejected({ hook: hook.name, reason: problem[0], message: problem[1] }))
       }
       const id = ++this.nextId
-      const source = (o.source as string | undefined) ?? `handler-${id}`
+      const named = o.source !== undefined
+      const source = named ? o.source as string : `handler-${id}`
       const before = (o.before as ReadonlyArray<string> | undefined) ?? noSources
       const after = (o.after as ReadonlyArray<string> | undefined) ?? noSources
       if (before.includes(source) || after.includes(source)) {
@@ -414,7 +473,9 @@ export class Registry {
         base: undefined,
         merged: undefined,
         detached: false,
-        scope: undefined
+        named,
+        scope: undefined,
+        scopeIndex: 0
       }
       const chain = slot.entries
       const constrained = before.length > 0 || after.length > 0 || slot.constrained > 0
@@ -432,18 +493,21 @@ export class Registry {
       else slot.entries = resolved.order.slice()
       slot.stale = true
       if (before.length > 0 || after.length > 0) slot.constrained++
-      const bySource = this.bySource.get(source)
-      if (bySource === undefined) this.bySource.set(source, entry)
-      else if (bySource instanceof Set) bySource.add(entry)
-      else this.bySource.set(source, new Set([bySource, entry]))
+      if (named) {
+        const bySource = this.bySource.get(source)
+        if (bySource === undefined) this.bySource.set(source, entry)
+        else if (bySource instanceof Set) bySource.add(entry)
+        else this.bySource.set(source, new Set([bySource, entry]))
+      }
 
       // One finalizer per scope removes what is still registered in it when it closes; `remove` takes a handler
       // out of its scope's set, so a long-lived scope keeps nothing of removed handlers.
       const scope = Context.get(fiber.context as Context.Context<Scope.Scope>, Scope.Scope)
       let inScope = this.byScope.get(scope)
       const first = inScope === undefined
-      if (inScope === undefined) this.byScope.set(scope, inScope = new Set())
-      inScope.add(entry)
+      if (inScope === undefined) this.byScope.set(scope, inScope = { entries: [], live: 0 })
+      entry.scopeIndex = inScope.entries.push(entry) - 1
+      inScope.live++
       entry.scope = inScope
       const registration = new LiveRegistration(this, entry, hook.name)
       const missing = before.length === 0 && after.length === 0 ? [] : HandlerOrder.missingSources(chain, entry)
@@ -458,7 +522,10 @@ export class Registry {
       // Last registered, first removed, as the scope's own finalizers run.
       const finalizer = Effect.suspend(() => {
         this.byScope.delete(scope)
-        return this.removeNow([...registered].reverse())
+        const entries = registered.entries
+        const left: Array<Entry> = []
+        for (let i = entries.length - 1; i >= 0; i--) if (entries[i] !== undefined) left.push(entries[i]!)
+        return this.removeNow(left)
       })
       return Effect.andThen(Scope.addFinalizer(scope, finalizer), result)
     }))
