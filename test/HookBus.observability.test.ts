@@ -311,6 +311,36 @@ describe("metrics", () => {
         assert.strictEqual((yield* value("hookbus_async_dropped_total", { hook: "post.saved" }))?.count, 1)
       })))
 
+  it.effect("the duration series gets each dispatch once, timed from its start, whether it leaves the hot loop or not", () =>
+    Effect.forEach(
+      [{ tracing: "off" as const }, {}],
+      (options) =>
+        withBus(options, (bus, registry) =>
+          Effect.gen(function*() {
+            yield* bus.addFilter(TheContent, (s) => Effect.succeed(s), { source: "spot" })
+            // Takes two (test) seconds when asked to, in the fiber: the dispatch leaves its hot loop there.
+            yield* bus.addFilter(
+              TheContent,
+              (s) => s === "slow" ? Effect.as(TestClock.adjust("2 seconds"), s) : Effect.succeed(s),
+              {
+                source: "slow"
+              }
+            )
+            yield* bus.applyFilters(TheContent, "fast")
+            yield* bus.applyFilters(TheContent, "slow")
+            const all = yield* Metric.snapshot.pipe(Effect.provideService(Metric.MetricRegistry, registry))
+            const duration = all.find((m) => m.id === "hookbus_dispatch_duration_seconds")
+            const state = duration?.state as { count: number; sum: number } | undefined
+            assert.strictEqual(state?.count, 2)
+            assert.strictEqual(state?.sum, 2)
+            assert.strictEqual(
+              (yield* seriesValue(registry, "hookbus_dispatch_total", { hook: "the_content", kind: "filter" }))?.count,
+              2
+            )
+          })),
+      { discard: true }
+    ))
+
   it.effect("series stay right whatever happens to the registry: shared by buses, cleared, entries removed", () =>
     Effect.gen(function*() {
       // The bus keeps each series' registry entry and updates it directly; this pins that it notices when the
