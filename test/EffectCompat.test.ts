@@ -11,7 +11,9 @@ import {
   Effect,
   Exit,
   Layer,
+  MutableRef,
   Random,
+  Ref,
   References,
   Scheduler,
   Scope,
@@ -24,6 +26,14 @@ import * as HandlerContext from "../src/layers/internal/HandlerContext.ts"
 const ExitKey = "~effect/Exit"
 
 describe("EffectCompat: completed Effects", () => {
+  it("a Ref's chain written through its MutableRef (Registry's renewal) is what Ref.get reads", () =>
+    Effect.gen(function*() {
+      const ref = Ref.makeUnsafe<ReadonlyArray<number>>([])
+      MutableRef.set(ref.ref, [1, 2])
+      assert.deepStrictEqual(yield* Ref.get(ref), [1, 2])
+      assert.deepStrictEqual(Ref.getUnsafe(ref), [1, 2])
+    }).pipe(Effect.runSync))
+
   it("recognises every way of making an already-completed Effect", () => {
     const successes: Array<unknown> = [
       Effect.succeed(1),

@@ -8,6 +8,7 @@
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Queue from "effect/Queue"
+import * as Ref from "effect/Ref"
 import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -145,13 +146,14 @@ export const makeHookBus = (
         return run(hook, value, n <= 2 ? noArgs : n === 3 ? [first] : sliceArgs(arguments, 2), true)
       } as HookBusShape["applyFiltersResult"],
       durable: busDurable,
-      has: (hook) => Effect.sync(() => registry.chainOf(hook).some((e) => !e.removed)),
-      handlers: (hook) => Effect.sync(() => registry.chainOf(hook).filter((e) => !e.removed).map(info)),
+      has: (hook) => Effect.map(registry.chainRef(hook), (chain) => chain.some((e) => !e.removed)),
+      handlers: (hook) => Effect.map(registry.chainRef(hook), (chain) => chain.filter((e) => !e.removed).map(info)),
       dispatchCount: (hook) => Effect.sync(() => registry.find(hook)?.dispatches ?? 0),
       hooks: Effect.sync(() => {
         const hooks: Array<HookInfo> = []
         for (const slot of registry.allSlots()) {
-          const handlers = chainOf(slot).filter((e) => !e.removed).map(info)
+          chainOf(slot)
+          const handlers = Ref.getUnsafe(slot.chain).filter((e) => !e.removed).map(info)
           if (handlers.length > 0 || slot.dispatches > 0) {
             hooks.push({ name: slot.name, kind: slot.kind, handlers, dispatches: slot.dispatches })
           }

@@ -30,6 +30,7 @@ import type { RecordSink } from "./Intercept.ts"
 import {
   callActionHandler,
   callFilterHandler,
+  exitOnTheSpot,
   handlerFailed,
   NotShortCircuit,
   runSlow,
@@ -333,14 +334,7 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
           span = probe?.handlerStarted(entry.source)
           returned = run.call(entry, args)
         }
-        let exit = EffectCompat.completedExit(returned)
-        if (exit === undefined && entry.timeout === undefined) {
-          const thunk = EffectCompat.syncThunk(returned)
-          if (thunk !== undefined) {
-            const value = runThunk(thunk)
-            exit = value instanceof Thrown ? value.exit : Exit.succeed(value)
-          }
-        }
+        const exit = exitOnTheSpot(entry, returned)
         if (exit === undefined) {
           return Effect.flatMap(runSlow(entry, returned, context, frame, probe, span), (slow) => {
             probe?.handlerEnded(span, slow)

@@ -180,6 +180,19 @@ export const runThunk = (thunk: () => unknown): unknown => {
   }
 }
 
+/**
+ * A handler's outcome when it is known without entering the fiber: an already-completed Effect, or an
+ * `Effect.sync` run in place (not under a timeout, which runs the handler in the fiber); `undefined` otherwise.
+ */
+export const exitOnTheSpot = (entry: Entry, returned: unknown): Exit.Exit<unknown, unknown> | undefined => {
+  const exit = EffectCompat.completedExit(returned)
+  if (exit !== undefined || entry.timeout !== undefined) return exit
+  const thunk = EffectCompat.syncThunk(returned)
+  if (thunk === undefined) return undefined
+  const value = runThunk(thunk)
+  return value instanceof Thrown ? value.exit : Exit.succeed(value)
+}
+
 const notAnEffect = (entry: Entry, returned: unknown): Exit.Exit<never> =>
   Exit.die(
     new TypeError(

@@ -12,9 +12,8 @@ import type { AnyHook } from "../../domain/Hook.ts"
 import type { ActionFailed, RecursionLimit } from "../../domain/HookErrors.ts"
 import * as HookStack from "../../services/internal/HookStack.ts"
 import { ActionRun, collectingJobs, type DispatchDeps, inFrame, openSlot, probeOf, tooDeep } from "./Dispatch.ts"
-import * as EffectCompat from "./EffectCompat.ts"
 import type { RecordSink } from "./Intercept.ts"
-import { callActionHandler, runSlow, runThunk, Thrown } from "./Invoke.ts"
+import { callActionHandler, exitOnTheSpot, runSlow } from "./Invoke.ts"
 import { chainOf, type Entry, type Slot } from "./Registry.ts"
 
 /** The bus's parallel action dispatch. */
@@ -59,14 +58,7 @@ export const makeParallel = (
           exits[i] = exit
         }
         // Completed on the spot, or an `Effect.sync` run in place (as the sequential loops do): no fiber step.
-        let exit = EffectCompat.completedExit(returned)
-        if (exit === undefined && entry.timeout === undefined) {
-          const thunk = EffectCompat.syncThunk(returned)
-          if (thunk !== undefined) {
-            const value = runThunk(thunk)
-            exit = value instanceof Thrown ? value.exit : Exit.succeed(value)
-          }
-        }
+        const exit = exitOnTheSpot(entry, returned)
         if (exit !== undefined) {
           done(exit)
           return Effect.void
