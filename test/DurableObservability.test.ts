@@ -72,14 +72,22 @@ describe("durable metrics", () => {
       )
     }).pipe(Effect.provideService(Metric.MetricRegistry, new Map())))
 
-  it.effect("a metricsInterval that is not a duration fails the layer with a one-line DurableStorageError", () =>
+  it.effect("layer options that cannot be used fail the layer with InvalidOptions naming the option", () =>
     Effect.gen(function*() {
       const file = yield* tempDb
-      const error = yield* Effect.flip(
-        Effect.scoped(Layer.build(Durable.layerSqlite({ filename: file, metricsInterval: "often" as never })))
+      const build = (layer: Layer.Layer<Durable, unknown>) => Effect.flip(Effect.scoped(Layer.build(layer)))
+      const notDuration = yield* build(Durable.layerSqlite({ filename: file, metricsInterval: "often" as never }))
+      assert.strictEqual(
+        (notDuration as Error).message,
+        `invalid Durable.layerSqlite option metricsInterval: must be a finite, positive duration ("5 seconds", a number of milliseconds or a Duration), got "often"`
       )
-      assert.strictEqual(error._tag, "DurableStorageError")
-      assert.strictEqual(error.message, "metricsInterval must be a finite, positive duration, got often")
+      const zero = yield* build(Durable.layerSqlite({ filename: file, pollInterval: 0 }))
+      assert.strictEqual((zero as { _tag: string })._tag, "InvalidOptions")
+      assert.include((zero as Error).message, "option pollInterval")
+      const misspelt = yield* build(Durable.layerSqlite({ filename: file, enqueueTimeOut: "1 second" } as never))
+      assert.include((misspelt as Error).message, "option enqueueTimeOut: is not an option")
+      const port = yield* build(Durable.layerPostgres({ runner: { host: "127.0.0.1", port: -1 } }))
+      assert.include((port as Error).message, "invalid Durable.layerPostgres option runner.port")
     }))
 })
 

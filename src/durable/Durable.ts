@@ -46,6 +46,7 @@ import type { DurableRetry } from "../domain/Handler.ts"
 import type { ActionHook, ArgsOf } from "../domain/Hook.ts"
 import type { ActionFailed, RecursionLimit } from "../domain/HookErrors.ts"
 import { RegistrationRejected } from "../domain/HookErrors.ts"
+import { checkEffect, type InvalidOptions, PositiveInt } from "../domain/InvalidOptions.ts"
 import { HookBus } from "../services/HookBus.ts"
 import {
   CurrentDurableDispatch,
@@ -346,6 +347,17 @@ const argsCodecOf = (hook: ActionHook<any>) => {
   return { schema, json: Schema.toCodecJson(schema) as unknown as Schema.Codec<any, any, never, never> }
 }
 
+/** A hook's arguments encoded for storage, or `DurableArgsRejected` naming the hook and who stores them. */
+const encodeArgs = (
+  json: Schema.Codec<any, any, never, never>,
+  hook: string,
+  source: string,
+  args: ReadonlyArray<unknown>
+): Effect.Effect<unknown, DurableArgsRejected> =>
+  Schema.encodeUnknownEffect(json)(args).pipe(
+    Effect.mapError((issue) => new DurableArgsRejected({ hook, source, message: issue.message }))
+  )
+
 /** Storage calls that fire a tick: retried until the store answers, as a lost tick would end its schedule. */
 const untilStored = Schedule.min([Schedule.exponential("200 millis", 1.5), Schedule.spaced("1 minute")])
 
@@ -398,17 +410,9 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
   const jobs = Jobs.make(sql)
   const schedules = Schedules.make(sql)
   yield* Effect.andThen(jobs.migrate, schedules.migrate).pipe(Effect.mapError(storageError("connect")))
+  // Both checked by the layer's options schema.
   const enqueueTimeout = Duration.fromInputUnsafe(options.enqueueTimeout ?? "5 seconds")
-  const metricsInterval = Duration.fromInput(options.metricsInterval ?? "5 seconds")
-  if (
-    Option.isNone(metricsInterval) || !Duration.isFinite(metricsInterval.value) ||
-    Duration.isZero(metricsInterval.value)
-  ) {
-    return yield* new DurableStorageError({
-      operation: "connect",
-      message: `metricsInterval must be a finite, positive duration, got ${String(options.metricsInterval)}`
-    })
-  }
+  const metricsInterval = Duration.fromInputUnsafe(options.metricsInterval ?? "5 seconds")
   // The gauge of jobs per status: counted from the store at start and every metricsInterval, not on each
   // transition (a COUNT per transition would cost more than the transition). A store that does not answer leaves
   // the last values.
@@ -422,7 +426,7 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
         )
       ),
       Effect.catchCause((cause) => Effect.logDebug("durable: counting jobs for the metrics failed", cause)),
-      Effect.repeat(Schedule.spaced(metricsInterval.value))
+      Effect.repeat(Schedule.spaced(metricsInterval))
     )
   )
   const registered = new Map<string, Registered>()
@@ -659,10 +663,7 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
       return (...args: Array<unknown>) =>
         Effect.withFiber((fiber) => {
           const dispatch = Context.get(fiber.context, CurrentDurableDispatch)
-          return Schema.encodeUnknownEffect(argsJson)(args).pipe(
-            Effect.mapError((issue) =>
-              new DurableArgsRejected({ hook: hook.name, source: o.source, message: issue.message })
-            ),
+          return encodeArgs(argsJson, hook.name, o.source, args).pipe(
             Effect.flatMap((encoded) =>
               Effect.flatMap(
                 dispatch === undefined ? newId : Effect.succeed(dispatch.id),
@@ -728,11 +729,7 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
           message: `"${hook.name}" defines no args schemas, so its arguments cannot be stored`
         })
       }
-      const encoded = yield* Schema.encodeUnknownEffect(codec.json)(args).pipe(
-        Effect.mapError((issue) =>
-          new DurableArgsRejected({ hook: hook.name, source: "schedule", message: issue.message })
-        )
-      )
+      const encoded = yield* encodeArgs(codec.json, hook.name, "schedule", args)
       const id = when.id ?? `${hook.name} ${expression}${args.length === 0 ? "" : ` ${JSON.stringify(encoded)}`}`
       if (typeof id !== "string" || id.trim().length === 0) {
         return yield* new DurableScheduleInvalid({
@@ -769,11 +766,7 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
       const out: Array<string> = []
       for (const entry of registered.values()) {
         if (entry.hook.name !== hook.name) continue
-        const encoded = yield* Schema.encodeUnknownEffect(entry.argsJson)(args).pipe(
-          Effect.mapError((issue) =>
-            new DurableArgsRejected({ hook: hook.name, source: entry.source, message: issue.message })
-          )
-        )
+        const encoded = yield* encodeArgs(entry.argsJson, hook.name, entry.source, args)
         out.push(yield* entry.submit(args, encoded, dispatchId, runAt))
       }
       return { dispatchId, jobs: out } satisfies DurableReceipt
@@ -865,6 +858,42 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
   return { service, registrar: { register, jobs: service } satisfies DurableRegistrar }
 })
 
+/** A finite, positive duration (a poll or refresh interval, a timeout). */
+const PositiveDuration = Schema.Unknown.check(
+  Schema.makeFilter((u) => {
+    const d = Duration.fromInput(u as Duration.Input)
+    return (Option.isSome(d) && Duration.isFinite(d.value) && Duration.toMillis(d.value) > 0) ||
+      `must be a finite, positive duration ("5 seconds", a number of milliseconds or a Duration)`
+  })
+).pipe(Schema.decodeTo(Schema.declare((u): u is Duration.Input => u !== undefined)))
+
+const commonOptions = {
+  enqueueTimeout: Schema.optional(PositiveDuration),
+  metricsInterval: Schema.optional(PositiveDuration),
+  pollInterval: Schema.optional(PositiveDuration)
+}
+const SqliteOptionsSchema = Schema.Struct({ filename: Schema.String, ...commonOptions })
+const PostgresOptionsSchema = Schema.Struct({
+  url: Schema.optional(Schema.String),
+  host: Schema.optional(Schema.String),
+  port: Schema.optional(PositiveInt),
+  database: Schema.optional(Schema.String),
+  username: Schema.optional(Schema.String),
+  password: Schema.optional(Schema.String),
+  runner: Schema.Struct({ host: Schema.String, port: PositiveInt }),
+  shardLockExpiration: Schema.optional(PositiveDuration),
+  ...commonOptions
+})
+
+/** `layer()`, once `options` pass `schema`; otherwise a layer failing with `InvalidOptions` naming the option. */
+const checked = <A>(
+  of: string,
+  schema: Schema.Decoder<unknown>,
+  options: unknown,
+  layer: () => Layer.Layer<A, DurableStorageError>
+): Layer.Layer<A, DurableStorageError | InvalidOptions> =>
+  Layer.unwrap(Effect.map(checkEffect(of, schema, options), layer))
+
 /** A layer that failed to build fails with `DurableStorageError` "connect", whatever the cause. */
 const failToConnect = <E, R>(layer: Layer.Layer<Durable, E, R>): Layer.Layer<Durable, DurableStorageError, R> =>
   Layer.catchCause(layer, (cause) => Layer.effect(Durable, Effect.fail(storageError("connect")(Cause.squash(cause)))))
@@ -902,67 +931,72 @@ export class Durable extends Context.Service<Durable, DurableShape>()("hookbus/D
    * One process, a SQLite file (WAL), no server: effect/cluster's `SingleRunner` with its SQL message storage over
    * `node:sqlite`.
    */
-  static readonly layerSqlite = (options: SqliteOptions): Layer.Layer<Durable, DurableStorageError> =>
-    fromEngine(options).pipe(
-      Layer.provide(
-        ClusterWorkflowEngine.layer.pipe(
-          Layer.provideMerge(
-            SingleRunner.layer({
-              runnerStorage: "sql",
-              shardingConfig: { entityMessagePollInterval: options.pollInterval ?? "250 millis" }
-            })
-          ),
-          Layer.provide(Digest.layerWebCrypto)
-        )
-      ),
-      Layer.provide(NodeSqlite.layer({ filename: options.filename })),
-      failToConnect
-    )
+  static readonly layerSqlite = (options: SqliteOptions): Layer.Layer<Durable, DurableStorageError | InvalidOptions> =>
+    checked("Durable.layerSqlite", SqliteOptionsSchema, options, () =>
+      fromEngine(options).pipe(
+        Layer.provide(
+          ClusterWorkflowEngine.layer.pipe(
+            Layer.provideMerge(
+              SingleRunner.layer({
+                runnerStorage: "sql",
+                shardingConfig: { entityMessagePollInterval: options.pollInterval ?? "250 millis" }
+              })
+            ),
+            Layer.provide(Digest.layerWebCrypto)
+          )
+        ),
+        Layer.provide(NodeSqlite.layer({ filename: options.filename })),
+        failToConnect
+      ))
 
   /**
    * Several runner processes on one Postgres (`@effect/sql-pg`, loaded only here), sharing the work by shards:
    * each listens on `runner` for the others (effect/cluster's socket runner).
    */
-  static readonly layerPostgres = (options: PostgresOptions): Layer.Layer<Durable, DurableStorageError> =>
-    Layer.unwrap(
-      Effect.tryPromise({
-        try: () => Promise.all([import("@effect/sql-pg/PgClient"), import("@effect/platform-node/NodeClusterSocket")]),
-        catch: storageError("connect")
-      }).pipe(
-        Effect.map(([PgClient, NodeClusterSocket]) =>
-          fromEngine(options).pipe(
-            Layer.provide(
-              ClusterWorkflowEngine.layer.pipe(
-                Layer.provideMerge(NodeClusterSocket.layer({
-                  storage: "sql",
-                  shardingConfig: {
-                    runnerAddress: Option.some(RunnerAddress.make(options.runner.host, options.runner.port)),
-                    entityMessagePollInterval: options.pollInterval ?? "250 millis",
-                    refreshAssignmentsInterval: "1 second",
-                    // A lock is refreshed three times within its expiration, or a busy runner loses shards it is
-                    // still working on and another runs the same messages.
-                    ...(options.shardLockExpiration === undefined ? {} : {
-                      shardLockExpiration: options.shardLockExpiration,
-                      shardLockRefreshInterval: Duration.divideUnsafe(
-                        Duration.fromInputUnsafe(options.shardLockExpiration),
-                        3
-                      )
-                    })
-                  }
-                }))
-              )
-            ),
-            Layer.provide(PgClient.layer({
-              ...(options.url === undefined ? {} : { url: Redacted.make(options.url) }),
-              ...(options.host === undefined ? {} : { host: options.host }),
-              ...(options.port === undefined ? {} : { port: options.port }),
-              ...(options.database === undefined ? {} : { database: options.database }),
-              ...(options.username === undefined ? {} : { username: options.username }),
-              ...(options.password === undefined ? {} : { password: Redacted.make(options.password) }),
-              connectTimeout: options.enqueueTimeout ?? "5 seconds"
-            }))
+  static readonly layerPostgres = (
+    options: PostgresOptions
+  ): Layer.Layer<Durable, DurableStorageError | InvalidOptions> =>
+    checked("Durable.layerPostgres", PostgresOptionsSchema, options, () =>
+      Layer.unwrap(
+        Effect.tryPromise({
+          try: () =>
+            Promise.all([import("@effect/sql-pg/PgClient"), import("@effect/platform-node/NodeClusterSocket")]),
+          catch: storageError("connect")
+        }).pipe(
+          Effect.map(([PgClient, NodeClusterSocket]) =>
+            fromEngine(options).pipe(
+              Layer.provide(
+                ClusterWorkflowEngine.layer.pipe(
+                  Layer.provideMerge(NodeClusterSocket.layer({
+                    storage: "sql",
+                    shardingConfig: {
+                      runnerAddress: Option.some(RunnerAddress.make(options.runner.host, options.runner.port)),
+                      entityMessagePollInterval: options.pollInterval ?? "250 millis",
+                      refreshAssignmentsInterval: "1 second",
+                      // A lock is refreshed three times within its expiration, or a busy runner loses shards it is
+                      // still working on and another runs the same messages.
+                      ...(options.shardLockExpiration === undefined ? {} : {
+                        shardLockExpiration: options.shardLockExpiration,
+                        shardLockRefreshInterval: Duration.divideUnsafe(
+                          Duration.fromInputUnsafe(options.shardLockExpiration),
+                          3
+                        )
+                      })
+                    }
+                  }))
+                )
+              ),
+              Layer.provide(PgClient.layer({
+                ...(options.url === undefined ? {} : { url: Redacted.make(options.url) }),
+                ...(options.host === undefined ? {} : { host: options.host }),
+                ...(options.port === undefined ? {} : { port: options.port }),
+                ...(options.database === undefined ? {} : { database: options.database }),
+                ...(options.username === undefined ? {} : { username: options.username }),
+                ...(options.password === undefined ? {} : { password: Redacted.make(options.password) }),
+                connectTimeout: options.enqueueTimeout ?? "5 seconds"
+              }))
+            )
           )
         )
-      )
-    ).pipe(failToConnect)
+      ).pipe(failToConnect))
 }

@@ -15,9 +15,7 @@ import { Interceptors, recordOf } from "../layers/internal/Intercept.ts"
 import { declaredGuard, undeclaredAsDefects } from "../layers/internal/Invoke.ts"
 import type { HookBusShape } from "./HookBusShape.ts"
 import { busDurable } from "./internal/BusDurable.ts"
-
-/** A stubbed action stores no durable job. */
-const noJobs: Effect.Effect<ReadonlyArray<string>> = Effect.succeed([])
+import { succeedNoJobs as noJobs } from "./internal/DurableRegistrar.ts"
 
 /**
  * What a stub bus answers, by hook name: a filter's next value, or an action's effect. A hook not named passes the

@@ -20,7 +20,8 @@ import type { FilterResult } from "../../services/HookBusShape.ts"
 import {
   CurrentDurableDispatch,
   type DurableDispatch,
-  RequestedDurableDispatch
+  RequestedDurableDispatch,
+  succeedNoJobs
 } from "../../services/internal/DurableRegistrar.ts"
 import * as HookStack from "../../services/internal/HookStack.ts"
 import type { SubmitAsync } from "./Async.ts"
@@ -197,9 +198,6 @@ export class ActionRun implements ChainRun {
       )
   }
 }
-
-/** What an action dispatch returns when its hook has no durable handler: no job ids (one shared, frozen array). */
-export const succeedNoJobs: Effect.Effect<ReadonlyArray<string>> = Effect.succeed(Object.freeze([]))
 
 /**
  * A dispatch of a hook with durable handlers, run under the `DurableDispatch` their enqueues add job ids to, and

@@ -8,7 +8,7 @@
  * @internal
  */
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { DurableJobs } from "../../domain/DurableJob.ts"
 import type { ActionHook } from "../../domain/Hook.ts"
@@ -61,6 +61,9 @@ export interface RequestedDispatch {
   readonly hook: string
   claimed: boolean
 }
+
+/** What an action dispatch that stored no durable job returns: no job ids (one shared, frozen array). */
+export const succeedNoJobs: Effect.Effect<ReadonlyArray<string>> = Effect.succeed(Object.freeze([]))
 
 /** The current durable dispatch, read by a durable handler's enqueue (`undefined` outside one). */
 export const CurrentDurableDispatch = Context.Reference<DurableDispatch | undefined>(
