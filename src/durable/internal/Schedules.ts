@@ -102,7 +102,7 @@ export const make = (sql: SqlClient.SqlClient) => {
             generation = ${row.generation}, updated_at = ${now}
           WHERE ${t}.hook <> ${row.hook} OR ${t}.cron <> ${row.cron} OR ${t}.tz <> ${row.tz}
             OR ${t}.args <> ${row.args}`
-        return toRow((yield* sql`SELECT * FROM ${t} WHERE id = ${row.id}`)[0])
+        return (yield* get(row.id))!
       }),
     list: (hook: string | undefined) =>
       Effect.map(
