@@ -78,6 +78,42 @@ describe("bus.dispatches", () => {
       const newest = got.slice(-1024)
       assert.deepStrictEqual(newest, Array.from({ length: 1024 }, (_, i) => total - 1024 + i))
     }).pipe(Effect.provide(offBus)))
+
+  it.effect("lists the handlers each dispatch started, timed or not, across once handlers, hand-overs and chain changes", () =>
+    Effect.gen(function*() {
+      const bus = yield* HookBus
+      // Under TestClock every dispatch falls in one millisecond: a hook's first is timed, the rest are not.
+      yield* bus.addFilter(Title, (s) => Effect.succeed(`${s}a`), { source: "a", priority: 1 })
+      yield* bus.addFilter(Title, (s) => Effect.succeed(`${s}b`), { source: "b", priority: 2, once: true })
+      yield* bus.addFilter(Title, (s) => s === "waita" ? Effect.as(Effect.yieldNow, s) : Effect.succeed(`${s}c`), {
+        source: "c",
+        priority: 3
+      })
+      yield* bus.addAction(Saved, () => Effect.void, { source: "first", priority: 1 })
+      yield* bus.addAction(Saved, () => Effect.void, { source: "later", priority: 2, mode: "async" })
+      yield* bus.addAction(Saved, () => Effect.sync(() => undefined), { source: "last", priority: 3 })
+      const records = yield* collect(bus.dispatches, 7)
+      yield* bus.applyFilters(Title, "x")
+      yield* bus.applyFilters(Title, "x")
+      yield* bus.applyFilters(Title, "wait")
+      yield* bus.addFilter(Title, (s) => Effect.succeed(`${s}d`), { source: "d", priority: 4 })
+      yield* bus.applyFilters(Title, "x")
+      yield* bus.applyFilters(Title, "x")
+      yield* bus.doAction(Saved, 1, "ana")
+      yield* bus.doAction(Saved, 2, "bo")
+      const got = Array.from(yield* Fiber.join(records))
+      assert.deepStrictEqual(got.map((r) => [r.handlers, r.result, r.timings !== undefined]), [
+        [["a", "b", "c"], "xabc", true],
+        [["a", "c"], "xac", false],
+        [["a", "c"], "waita", false],
+        [["a", "c", "d"], "xacd", false],
+        [["a", "c", "d"], "xacd", false],
+        [["first", "later", "last"], undefined, true],
+        [["first", "later", "last"], undefined, false]
+      ])
+      // The records of a chain that ran whole share its list: nothing per dispatch.
+      assert.strictEqual(got[3].handlers, got[4].handlers)
+    }).pipe(Effect.provide(offBus)))
 })
 
 describe("bus.stream(hook)", () => {

@@ -55,7 +55,8 @@ export const makeHookBus = (
     yield* Effect.addFinalizer(() => Effect.sync(() => registry.close()))
     // Each subscriber has its own sliding queue of the newest `dispatchBuffer` records it has not read: a slow one
     // never holds up a dispatch. (A sliding PubSub slides only on its effectful publish.)
-    const subscribers = new Set<Queue.Queue<DispatchRecord>>()
+    // An array replaced on (un)subscribing, not a Set: every recorded dispatch walks it, and that walk is a plain loop.
+    let subscribers: ReadonlyArray<Queue.Queue<DispatchRecord>> = []
     const observer = new Observer({
       tracing: config.tracing,
       metrics: config.metrics,
@@ -63,18 +64,18 @@ export const makeHookBus = (
       record: internals.record,
       metricContext: yield* Effect.context<never>()
     }, (record) => {
-      for (const queue of subscribers) Queue.offerUnsafe(queue, record)
+      for (let i = 0; i < subscribers.length; i++) Queue.offerUnsafe(subscribers[i], record)
     })
     const dispatches: Stream.Stream<DispatchRecord> = Stream.unwrap(Effect.gen(function*() {
       const queue = yield* Queue.sliding<DispatchRecord>(dispatchBuffer)
       yield* Effect.acquireRelease(
         Effect.sync(() => {
-          subscribers.add(queue)
+          subscribers = [...subscribers, queue]
           observer.subscribed(1)
         }),
         () =>
           Effect.sync(() => {
-            subscribers.delete(queue)
+            subscribers = subscribers.filter((q) => q !== queue)
             observer.subscribed(-1)
           })
       )

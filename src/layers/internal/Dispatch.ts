@@ -39,7 +39,7 @@ import {
   shortCircuitValue,
   Thrown
 } from "./Invoke.ts"
-import { chainOf, type Entry, type Registry, seriesOf, type Slot } from "./Registry.ts"
+import { chainOf, chainSources, type Entry, type Registry, seriesOf, type Slot, sourcesBefore } from "./Registry.ts"
 
 /** What a chain fails with, whichever its kind. */
 type ChainError = FilterFailed<unknown> | ActionFailed
@@ -219,6 +219,17 @@ export const collectingJobs = <E>(
   return Effect.as(Effect.provideService(dispatch, CurrentDurableDispatch, collector), collector.jobs)
 }
 
+/**
+ * What a recorded lean dispatch hands its probe: the handlers it started, the first `count` of the chain when none
+ * was passed over. `undefined` when it is not recorded.
+ */
+const handedOver = (
+  recorded: boolean,
+  names: Array<string> | undefined,
+  chain: ReadonlyArray<Entry>,
+  count: number
+): Array<string> | undefined => recorded ? names ?? sourcesBefore(chain, count) : undefined
+
 /** Marks a handler not yet called when the general loop starts. */
 const NotInvoked: unique symbol = Symbol.for("hookbus/NotInvoked")
 
@@ -260,7 +271,10 @@ export const probeOf = (
     ? new Probe(observer, context, hook.kind, hook.name, seriesOf(observer, slot), value, args, sink)
     : undefined
 
-/** The probe of a lean dispatch (`started` set) that leaves its hot loop, made with its start time. */
+/**
+ * The probe of a lean dispatch (`started` set) that leaves its hot loop, made with its start time and, when it is
+ * recorded, the handlers it started.
+ */
 const leanProbe = (
   observer: Observer,
   started: bigint | undefined,
@@ -268,11 +282,23 @@ const leanProbe = (
   slot: Slot,
   hook: AnyHook,
   value: unknown,
-  args: ReadonlyArray<unknown>
+  args: ReadonlyArray<unknown>,
+  handed: Array<string> | undefined
 ): Probe | undefined =>
   started === undefined
     ? undefined
-    : new Probe(observer, context, hook.kind, hook.name, seriesOf(observer, slot), value, args, undefined, started)
+    : new Probe(
+      observer,
+      context,
+      hook.kind,
+      hook.name,
+      seriesOf(observer, slot),
+      value,
+      args,
+      undefined,
+      started,
+      handed
+    )
 
 /** What a dispatch needs from the bus. */
 export interface DispatchDeps {
@@ -366,11 +392,16 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
   ): Effect.Effect<unknown, ChainError> => {
     let current = value
     let ran = 0
-    // Recorded, untimed dispatches stay here: the record's handler list is the only per-handler work.
-    const names = probe?.handlers
+    // Recorded, untimed dispatches stay here. A probe's list of handlers grows as they start; a lean one's is made
+    // only when a handler is passed over (or the dispatch hands over): else it is the chain's, shared.
+    const recorded = started !== undefined && observer.recording
+    let names = probe?.handlers
     for (let i = 0; i < chain.length; i++) {
       const entry = chain[i]
-      if (!registry.claim(entry)) continue
+      if (!registry.claim(entry)) {
+        if (recorded && names === undefined) names = sourcesBefore(chain, i)
+        continue
+      }
       names?.push(entry.source)
       const returned = callFilterHandler(entry.fn, current, args)
       if (EffectCompat.isSuccessExit(returned)) {
@@ -391,7 +422,13 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
         pending = computed.exit
       }
       return runChain(
-        new FilterRun(current, ran, probe ?? leanProbe(observer, started, context, slot, hook, value, args), detailed),
+        new FilterRun(
+          current,
+          ran,
+          probe ??
+            leanProbe(observer, started, context, slot, hook, value, args, handedOver(recorded, names, chain, i + 1)),
+          detailed
+        ),
         chain,
         i,
         pending,
@@ -403,7 +440,20 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
       )
     }
     if (probe !== undefined) probe.finish("ok", ran, current, undefined)
-    else if (started !== undefined) observer.leanFinish(seriesOf(observer, slot), started, context)
+    else if (started !== undefined) {
+      const handlers = recorded ? names ?? chainSources(slot, chain) : undefined
+      observer.leanFinish(
+        seriesOf(observer, slot),
+        started,
+        context,
+        hook.kind,
+        hook.name,
+        value,
+        args,
+        handlers,
+        current
+      )
+    }
     return Effect.succeed(
       detailed
         ? { value: current, shortCircuitedBy: Option.none(), ran, skipped: [] } satisfies FilterResult<unknown>
@@ -424,13 +474,29 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
   ): Effect.Effect<unknown, ChainError> => {
     let ran = 0
     let frame: HookStack.HookFrame | undefined
-    const names = probe?.handlers
+    const recorded = started !== undefined && observer.recording
+    let names = probe?.handlers
     for (let i = 0; i < chain.length; i++) {
       const entry = chain[i]
-      if (!registry.claim(entry)) continue
+      if (!registry.claim(entry)) {
+        if (recorded && names === undefined) names = sourcesBefore(chain, i)
+        continue
+      }
       if (entry.mode === "async") {
         // An async handler's span is a child of the dispatch span: a lean dispatch makes its probe here.
-        probe ??= leanProbe(observer, started, context, slot, hook, undefined, args)
+        if (probe === undefined) {
+          probe = leanProbe(
+            observer,
+            started,
+            context,
+            slot,
+            hook,
+            undefined,
+            args,
+            handedOver(recorded, names, chain, i)
+          )
+          names = probe?.handlers
+        }
         probe?.handlerStarted(entry.source, false)
         ran++
         frame ??= HookStack.push(parent, hook)
@@ -462,12 +528,26 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
       const run = new ActionRun(
         hook.name,
         ran,
-        probe ?? leanProbe(observer, started, context, slot, hook, undefined, args)
+        probe ??
+          leanProbe(observer, started, context, slot, hook, undefined, args, handedOver(recorded, names, chain, i + 1))
       )
       return runChain(run, chain, i, pending, args, context, parent, hook, fiber)
     }
     if (probe !== undefined) probe.finish("ok", ran, undefined, undefined)
-    else if (started !== undefined) observer.leanFinish(seriesOf(observer, slot), started, context)
+    else if (started !== undefined) {
+      const handlers = recorded ? names ?? chainSources(slot, chain) : undefined
+      observer.leanFinish(
+        seriesOf(observer, slot),
+        started,
+        context,
+        hook.kind,
+        hook.name,
+        undefined,
+        args,
+        handlers,
+        undefined
+      )
+    }
     return succeedNoJobs
   }
 
@@ -485,15 +565,29 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
     const context = fiber.context
     const isFilter = hook.kind === "filter"
     const chain = chainOf(slot)
+    let probe: Probe | undefined
     if (observer.active && observer.lean && sink === undefined) {
       const started = observer.leanStart(context)
       if (started !== undefined) {
-        return isFilter
-          ? filterHot(chain, value, args, detailed, undefined, context, parent, hook, fiber, slot, started)
-          : actionHot(chain, args, undefined, context, parent, hook, fiber, slot, started)
+        if (!observer.recording || !observer.timingDue(seriesOf(observer, slot), started, context)) {
+          return isFilter
+            ? filterHot(chain, value, args, detailed, undefined, context, parent, hook, fiber, slot, started)
+            : actionHot(chain, args, undefined, context, parent, hook, fiber, slot, started)
+        }
+        probe = new Probe(
+          observer,
+          context,
+          hook.kind,
+          hook.name,
+          seriesOf(observer, slot),
+          value,
+          args,
+          undefined,
+          started
+        )
       }
     }
-    const probe = probeOf(observer, context, slot, hook, value, args, sink)
+    probe ??= probeOf(observer, context, slot, hook, value, args, sink)
     if (observer.perHandler || (probe !== undefined && probe.timed)) {
       const run = isFilter ? new FilterRun(value, 0, probe, detailed) : new ActionRun(hook.name, 0, probe)
       return runChain(run, chain, 0, NotInvoked, args, context, parent, hook, fiber)

@@ -39,6 +39,11 @@ export interface HookSeries {
   readonly spanName: string
   /** When a dispatch of this hook last had its handlers timed (Unix ms): at most one per millisecond is. */
   lastTimed: number
+  /**
+   * The monotonic reading (ns) at which `lastTimed`'s millisecond ends: a lean dispatch started before it is not
+   * timed, known from one comparison.
+   */
+  timedUntil: bigint
 }
 
 /**
@@ -141,9 +146,10 @@ export class Observer {
   /** Whether dispatch records are wanted (the test recorder, or a subscriber to `bus.dispatches`). */
   recording = false
   /**
-   * Whether a dispatch may start without a probe: nothing records it and no handler gets a span, so one that
-   * completes in its hot loop needs only its start time (for the duration metric; a lazy span stays unmade). The
-   * probe is made, with that start time, if it hands over to the general loop.
+   * Whether a dispatch may start without a probe: no handler gets a span, so one that completes in its hot loop
+   * needs only its start time (for the duration metric and its record; a lazy span stays unmade). The probe is
+   * made, with that start time, if it hands over to the general loop. A recorded dispatch whose handlers are due to
+   * be timed (`timingDue`) has a probe from the start.
    */
   lean = false
   private readonly labels = new Set<string>()
@@ -177,7 +183,7 @@ export class Observer {
     this.recording = options.record !== undefined || this.subscribers > 0 || this.intercepting > 0
     this.perHandler = options.tracing === "handlers"
     this.active = options.tracing !== "off" || options.metrics || this.recording
-    this.lean = !this.recording && options.tracing !== "handlers"
+    this.lean = options.tracing !== "handlers"
   }
 
   /**
@@ -190,12 +196,58 @@ export class Observer {
     return env.clock.monotonicTimeNanosUnsafe()
   }
 
-  /** A lean dispatch completed in its hot loop: what its probe's `finish("ok")` would have recorded. */
-  leanFinish(series: HookSeries, started: bigint, context: Context.Context<never>): void {
-    if (!this.options.metrics) return
-    const ended = spanEnv(context).clock.monotonicTimeNanosUnsafe()
-    series.dispatches.update(1)
-    series.duration.update(Number(ended - started) / 1e9)
+  /**
+   * Whether a recorded lean dispatch started at `started` is the one of its hook's millisecond whose handlers are
+   * timed (see `Probe`): that one needs a probe from the start.
+   */
+  timingDue(series: HookSeries, started: bigint, context: Context.Context<never>): boolean {
+    if (started < series.timedUntil) return false
+    const offset = wallOffsetMillis(spanEnv(context).clock)
+    const ms = Math.floor(Number(started) / 1e6 + offset)
+    if (series.lastTimed !== ms) return true
+    series.timedUntil = BigInt(Math.floor((ms + 1 - offset) * 1e6))
+    return false
+  }
+
+  /**
+   * A lean dispatch completed in its hot loop: what its probe's `finish("ok")` would have done (a recorded one's
+   * `handlers` are given, the others' are not needed).
+   */
+  leanFinish(
+    series: HookSeries,
+    started: bigint,
+    context: Context.Context<never>,
+    kind: HookKind,
+    name: string,
+    value: unknown,
+    args: ReadonlyArray<unknown>,
+    handlers: ReadonlyArray<string> | undefined,
+    result: unknown
+  ): void {
+    const metrics = this.options.metrics
+    if (!metrics && handlers === undefined) return
+    const clock = spanEnv(context).clock
+    const elapsed = Number(clock.monotonicTimeNanosUnsafe() - started)
+    if (metrics) {
+      series.dispatches.update(1)
+      series.duration.update(elapsed / 1e9)
+    }
+    if (handlers === undefined || !this.recording) return
+    // The fields in the order `Probe.finish` writes them: records share one shape.
+    this.emit({
+      hook: name,
+      kind,
+      value: kind === "filter" ? value : undefined,
+      args,
+      outcome: "ok",
+      handlers,
+      result: kind === "filter" ? result : undefined,
+      failures: noFailures,
+      shortCircuitedBy: undefined,
+      startedAt: Number(started) / 1e6 + wallOffsetMillis(clock),
+      durationMillis: elapsed / 1e6,
+      timings: undefined
+    })
   }
 
   /** Hands a finished dispatch's record to the recorder and the subscribers. */
@@ -222,7 +274,8 @@ export class Observer {
       duration: new MetricSeries(HookMetrics.dispatchDurationOf(label, kind), context),
       shortCircuits: new MetricSeries(HookMetrics.shortCircuitTotalOf(label), context),
       dropped: new MetricSeries(HookMetrics.asyncDroppedTotalOf(label), context),
-      lastTimed: -1
+      lastTimed: -1,
+      timedUntil: 0n
     }
   }
 
@@ -288,7 +341,9 @@ export class Probe {
     args: ReadonlyArray<unknown>,
     sink?: ((record: DispatchRecord) => void) | undefined,
     /** The start time, when a lean dispatch took it (`Observer.leanStart`) before handing over. */
-    started?: bigint | undefined
+    started?: bigint | undefined,
+    /** A recorded lean dispatch's handlers started so far, as it hands over: its handlers are not timed. */
+    handed?: Array<string> | undefined
   ) {
     this.observer = observer
     this.sink = sink
@@ -301,7 +356,7 @@ export class Probe {
     this.series = series
     this.value = value
     this.args = args
-    this.handlers = observer.recording ? [] : undefined
+    this.handlers = handed ?? (observer.recording ? [] : undefined)
     this.lazy = env !== undefined && env.enabled && env.tracer === Tracer.nativeTracer &&
       observer.options.tracing === "dispatch"
     // One clock read at each end serves both the span and the duration metric.
@@ -313,7 +368,7 @@ export class Probe {
       // Timing each handler costs two clock reads apiece: a recorded dispatch is timed when no other of its hook was
       // in the same millisecond, so every dispatch at a person's pace is, and a hot loop pays for one per ms.
       const ms = Math.floor(this.startedAt)
-      if (series.lastTimed !== ms) {
+      if (handed === undefined && series.lastTimed !== ms) {
         series.lastTimed = ms
         this.timings = []
       } else this.timings = undefined

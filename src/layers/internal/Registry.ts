@@ -102,6 +102,10 @@ export interface Slot {
   declared: ((u: unknown) => boolean) | undefined
   /** A durable handler was registered here once: its dispatches collect job ids (`doAction`'s result). */
   durable: boolean
+  /** The sources of `sourcesChain` in order (`chainSources`), made when a recorded dispatch first ran all of it. */
+  sources: ReadonlyArray<string> | undefined
+  /** The chain `sources` were taken from. */
+  sourcesChain: ReadonlyArray<Entry> | undefined
 }
 
 /** The metric series of a slot, made on first use. */
@@ -142,6 +146,22 @@ export const chainOf = (slot: Slot): ReadonlyArray<Entry> => {
     MutableRef.set(slot.chain.ref, slot.snapshot)
   }
   return slot.snapshot
+}
+
+/** The sources of a chain's first `count` handlers, in a fresh array (a recorded dispatch's list, handed over). */
+export const sourcesBefore = (chain: ReadonlyArray<Entry>, count: number): Array<string> => {
+  const sources = new Array<string>(count)
+  for (let i = 0; i < count; i++) sources[i] = chain[i].source
+  return sources
+}
+
+/** The sources of a whole chain, made once per snapshot and shared by the records of the dispatches that ran it. */
+export const chainSources = (slot: Slot, chain: ReadonlyArray<Entry>): ReadonlyArray<string> => {
+  if (slot.sourcesChain !== chain || slot.sources === undefined) {
+    slot.sources = Object.freeze(sourcesBefore(chain, chain.length))
+    slot.sourcesChain = chain
+  }
+  return slot.sources
 }
 
 /** Where an unconstrained entry goes in a chain sorted by `HandlerOrder.compare`: after its equals. */
@@ -221,7 +241,9 @@ export class Registry {
         entries: [],
         constrained: 0,
         declared: undefined,
-        chain: Ref.makeUnsafe(noEntries)
+        chain: Ref.makeUnsafe(noEntries),
+        sources: undefined,
+        sourcesChain: undefined
       }
       this.slots.set(key, slot)
     }
