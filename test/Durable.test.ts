@@ -11,7 +11,14 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { fileURLToPath } from "node:url"
-import { CurrentJob, Durable, DurableArgsRejected, type JobInfo, JobSql } from "../src/durable/index.ts"
+import {
+  CurrentJob,
+  Durable,
+  DurableArgsRejected,
+  type JobInfo,
+  JobSql,
+  type ScheduleInfo
+} from "../src/durable/index.ts"
 import { type ActionFailed, Hook, HookBus, type RegistrationRejected } from "../src/index.ts"
 import { awaitStatus, tempDb, withDurable, withDurableAt } from "./fixtures/durable/harness.ts"
 
@@ -468,6 +475,46 @@ describe("hookbus jobs", () => {
       const missing = cli("--sqlite", join(file, "..", "nope.db"))
       assert.strictEqual(missing.code, 2)
       assert.include(missing.stderr, "no such file")
+    }))
+
+  it.live("--schedules lists the recurring schedules with their last and next ticks; --hook narrows, --json", () =>
+    Effect.gen(function*() {
+      const file = yield* tempDb
+      const declared = yield* withDurableAt(file, (bus, durable) =>
+        Effect.gen(function*() {
+          yield* bus.addAction(PostSaved, () => Effect.void, { mode: "durable", source: "audit" })
+          const nightly = yield* durable.scheduleAction(PostSaved, { cron: "0 3 * * *", id: "nightly" }, "all", 1)
+          const paris = yield* durable.scheduleAction(
+            PostSaved,
+            { cron: "30 8 * * 1-5", id: "weekdays", tz: "Europe/Paris" },
+            "some",
+            2
+          )
+          return [nightly, paris]
+        }))
+      const all = cli("--sqlite", file, "--schedules")
+      assert.strictEqual(all.code, 0, all.stderr)
+      const lines = all.stdout.trimEnd().split("\n")
+      assert.strictEqual(lines[0], "2 schedules")
+      assert.match(lines[1], /^id +hook +cron +tz +last tick +next tick$/)
+      // Never ticked (the runner was stopped long before 03:00 came): "-"; the next tick as an ISO time.
+      assert.match(lines[2], /^nightly +post\.saved +0 3 \* \* \* +UTC +- +\d{4}-\d\d-\d\dT03:00:00\.000Z$/)
+      assert.match(lines[3], /^weekdays +post\.saved +30 8 \* \* 1-5 +Europe\/Paris +- +\S+Z$/)
+      const json = cli("--sqlite", file, "--schedules", "--hook", "post.saved", "--json")
+      assert.strictEqual(json.code, 0, json.stderr)
+      const listed = JSON.parse(json.stdout).schedules
+      assert.deepStrictEqual(
+        listed.map((s: ScheduleInfo) => [s.id, s.cron, s.tz, s.createdAt]),
+        declared.map((s) => [s.id, s.cron, s.tz, s.createdAt])
+      )
+      assert.deepStrictEqual(listed.map((s: ScheduleInfo) => s.nextTickAt >= declared[0].createdAt), [true, true])
+      const other = cli("--sqlite", file, "--schedules", "--hook", "other.hook")
+      assert.deepStrictEqual([other.code, other.stdout], [0, "0 schedules\n"])
+      const mixed = cli("--sqlite", file, "--schedules", "--status", "failed")
+      assert.deepStrictEqual([mixed.code, mixed.stderr.trim()], [
+        2,
+        "hookbus: --schedules lists schedules: it takes --hook and --json, not --status"
+      ])
     }))
 })
 

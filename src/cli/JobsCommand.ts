@@ -1,6 +1,6 @@
 /**
  * `hookbus jobs`: the durable jobs in a store (a SQLite file or a Postgres database), with their status, attempts
- * and last error. It starts no runner, so it takes no shard and runs nothing: `--retry <id>` and `--cancel <id>`
+ * and last error, or (`--schedules`) its recurring schedules with their last and next ticks. It starts no runner, so it takes no shard and runs nothing: `--retry <id>` and `--cancel <id>`
  * write a request on the job's row, which a runner with the job's handler applies (runners look about once a
  * second), and wait for its outcome.
  *
@@ -19,6 +19,7 @@ import * as SqlClientTag from "effect/sql/SqlClient"
 import { existsSync } from "node:fs"
 import { errorMessage } from "../domain/errorMessage.ts"
 import type * as JobsTypes from "../durable/internal/Jobs.ts"
+import type * as SchedulesTypes from "../durable/internal/Schedules.ts"
 import { exitCodes, jsonFlag, oneLine } from "./CommandKit.ts"
 import { CliFailure, CliInputError } from "./PluginSet.ts"
 
@@ -109,6 +110,30 @@ const request = (Jobs: JobsModule, id: string, kind: "retry" | "cancel", wait: D
     }
   })
 
+/** `--schedules`: the stored schedules (of `hook`, when given), as `Durable.schedules` shows them. */
+const listSchedules = (Schedules: typeof SchedulesTypes, hook: string | undefined, json: boolean) =>
+  Effect.gen(function*() {
+    const rows = yield* Schedules.make(yield* SqlClientTag.SqlClient).list(hook)
+    const now = yield* Clock.currentTimeMillis
+    const schedules = rows.map((row) => Schedules.toInfo(row, now))
+    if (json) return yield* Console.log(JSON.stringify({ schedules }, null, 2))
+    yield* Console.log(`${schedules.length} schedule${schedules.length === 1 ? "" : "s"}`)
+    if (schedules.length === 0) return
+    const time = (ms: number | undefined) => ms === undefined || Number.isNaN(ms) ? "-" : new Date(ms).toISOString()
+    const columns = [
+      ["id", ...schedules.map((s) => s.id)],
+      ["hook", ...schedules.map((s) => s.hook)],
+      ["cron", ...schedules.map((s) => s.cron)],
+      ["tz", ...schedules.map((s) => s.tz)],
+      ["last tick", ...schedules.map((s) => time(s.lastTickAt))],
+      ["next tick", ...schedules.map((s) => time(s.nextTickAt))]
+    ]
+    const widths = columns.map((column) => Math.max(...column.map((cell) => cell.length)))
+    for (let i = 0; i <= schedules.length; i++) {
+      yield* Console.log(columns.map((column, c) => column[i].padEnd(widths[c])).join("  ").trimEnd())
+    }
+  })
+
 const firstLine = (text: string | undefined, width: number) => {
   if (text === undefined) return ""
   const line = text.split("\n").find((l) => l.trim().length > 0)?.trim() ?? ""
@@ -134,6 +159,12 @@ export const jobs = Command.make(
       Flag.withDescription("Cancel this queued, running or retrying job (a runner with its handler applies it)"),
       Flag.optional
     ),
+    schedules: Flag.Boolean("schedules").pipe(
+      Flag.withDescription(
+        "List the recurring schedules (id, hook, cron, zone, last and next tick) instead of the jobs"
+      ),
+      Flag.withDefault(false)
+    ),
     wait: Flag.String("wait").pipe(
       Flag.withDescription("How long --retry/--cancel wait for a runner to apply the request (10s, 500ms, 2m)"),
       Flag.withDefault("10s")
@@ -147,6 +178,15 @@ export const jobs = Command.make(
       }
       if (Option.isSome(input.retry) && Option.isSome(input.cancel)) {
         return yield* new CliInputError({ message: "pass --retry or --cancel, not both" })
+      }
+      if (
+        input.schedules && (Option.isSome(input.retry) || Option.isSome(input.cancel) || Option.isSome(input.status))
+      ) {
+        return yield* new CliInputError({
+          message: `--schedules lists schedules: it takes --hook and --json, not ${
+            Option.isSome(input.status) ? "--status" : Option.isSome(input.retry) ? "--retry" : "--cancel"
+          }`
+        })
       }
       const wait = yield* waitOf(input.wait)
       const layer = yield* storeLayer(input.sqlite, input.postgres)
@@ -165,6 +205,14 @@ export const jobs = Command.make(
         : Option.isSome(input.cancel)
         ? { kind: "cancel" as const, id: input.cancel.value }
         : undefined
+      if (input.schedules) {
+        const Schedules = yield* Effect.promise(() => import("../durable/internal/Schedules.ts"))
+        return yield* listSchedules(Schedules, Option.getOrUndefined(input.hook), input.json).pipe(
+          Effect.provide(layer),
+          Effect.timeout("10 seconds"),
+          Effect.mapError(storeFailure)
+        )
+      }
       if (asked !== undefined) {
         const job = yield* request(Jobs, asked.id, asked.kind, wait).pipe(
           Effect.provide(layer),
@@ -209,13 +257,17 @@ export const jobs = Command.make(
     }))
 ).pipe(
   Command.withDescription(
-    `The durable jobs in a store (pending, running, retrying, failed, done, cancelled) with attempts and last error. It runs nothing: --retry and --cancel ask the runners, and wait for one with the job's handler to apply it. ${exitCodes}`
+    `The durable jobs in a store (pending, running, retrying, failed, done, cancelled) with attempts and last error, or with --schedules its recurring schedules. It runs nothing: --retry and --cancel ask the runners, and wait for one with the job's handler to apply it. ${exitCodes}`
   ),
   Command.withExamples([
     { command: "hookbus jobs --sqlite jobs.db --status failed", description: "The failed jobs of a SQLite store" },
     {
       command: "hookbus jobs --sqlite jobs.db --retry post.saved/audit/order-42",
       description: "Run a failed job again (a runner must be running)"
+    },
+    {
+      command: "hookbus jobs --sqlite jobs.db --schedules",
+      description: "The recurring schedules and their next ticks"
     },
     {
       command: "hookbus jobs --postgres postgres://postgres@127.0.0.1:5432/app --json",

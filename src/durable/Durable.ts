@@ -711,11 +711,6 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
       : Effect.succeed(entry)
   }
 
-  const scheduleInfo = ({ args: _, generation: __, ...row }: Schedules.ScheduleRow, now: number): ScheduleInfo => {
-    const cron = Schedules.parse(row.cron, row.tz)
-    return { ...row, nextTickAt: Result.isFailure(cron) ? Number.NaN : Schedules.nextTick(cron.success, now) }
-  }
-
   const scheduleRecurring = (hook: ActionHook<any>, when: Recurring, args: ReadonlyArray<unknown>) =>
     Effect.gen(function*() {
       const tz = when.tz ?? "UTC"
@@ -753,7 +748,7 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
       for (const entry of registered.values()) {
         if (entry.hook.name === hook.name) yield* guard("schedule", entry.startTicks(row, now))
       }
-      return scheduleInfo(row, now)
+      return Schedules.toInfo(row, now)
     })
 
   const scheduleOnce = (hook: ActionHook<any>, when: ScheduleAt, args: ReadonlyArray<unknown>) =>
@@ -784,7 +779,7 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
       Effect.flatMap(
         schedules.list(o?.hook).pipe(Effect.mapError(storageError("schedules"))),
         (rows) =>
-          Effect.map(Clock.currentTimeMillis, (now) => rows.map((row) => scheduleInfo(row, now)))
+          Effect.map(Clock.currentTimeMillis, (now) => rows.map((row) => Schedules.toInfo(row, now)))
       ),
     unschedule: (id) =>
       Effect.gen(function*() {
@@ -792,7 +787,7 @@ const makeService = Effect.fnUntraced(function*(options: CommonOptions) {
         if (row === undefined) return yield* new DurableScheduleNotFound({ id })
         const removed = yield* schedules.remove(id).pipe(Effect.mapError(storageError("unschedule")))
         if (!removed) return yield* new DurableScheduleNotFound({ id })
-        return scheduleInfo(row, yield* Clock.currentTimeMillis)
+        return Schedules.toInfo(row, yield* Clock.currentTimeMillis)
       }),
     list: (o) =>
       jobs.list({

@@ -12,6 +12,7 @@ import * as Result from "effect/Result"
 import type * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import { DurableScheduleInvalid } from "../../domain/DurableErrors.ts"
+import type { ScheduleInfo } from "../Durable.ts"
 
 /** A schedule as stored. */
 export interface ScheduleRow {
@@ -70,6 +71,12 @@ export const parse = (expression: string, tz: string): Result.Result<Cron.Cron, 
 
 /** The first tick strictly after `after` (epoch milliseconds). */
 export const nextTick = (cron: Cron.Cron, after: number): number => Cron.next(cron, after).getTime()
+
+/** A stored schedule as `Durable.schedules` and `hookbus jobs --schedules` show it, with its next tick after `now`. */
+export const toInfo = ({ args: _, generation: __, ...row }: ScheduleRow, now: number): ScheduleInfo => {
+  const cron = parse(row.cron, row.tz)
+  return { ...row, nextTickAt: Result.isFailure(cron) ? Number.NaN : nextTick(cron.success, now) }
+}
 
 /** The schedule table's statements over one client. */
 export const make = (sql: SqlClient.SqlClient) => {
