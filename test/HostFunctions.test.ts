@@ -1,7 +1,8 @@
 /**
  * ABI v1.1 (issue 18 items 15 and 16, Extism parity): the manifest's `config` reaches the guest through
  * `gn_config_get`, and user-defined host functions (`HostFunction.make`) are called by the guest with JSON
- * arguments and results over the ABI's memory protocol, each granted by the policy. Real modules, built from WAT.
+ * arguments and results over the ABI's memory protocol, each granted by the policy, inline and in worker mode (where
+ * the worker waits on a shared buffer while the host thread runs the function). Real modules, built from WAT.
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
@@ -11,9 +12,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import type * as WorkerThreads from "node:worker_threads"
 import { buildPlugin } from "../sdk/assemblyscript/build.js"
 import { Hook, HookBus } from "../src/index.ts"
 import { HostFunction, Plugin, PluginInstance, PluginPolicy, WasmBinary } from "../src/wasm/index.ts"
+import * as WorkerExecutor from "../src/wasm/WorkerExecutor.ts"
 import { abiModule, compileWat } from "./fixtures/wat.ts"
 import { manifest } from "./helpers.ts"
 
@@ -208,172 +211,366 @@ describe("the answer protocol's edge rows (docs/abi-v1.md section 8)", () => {
     }))
 })
 
-describe("host functions: Schema-typed host services a plugin calls", () => {
-  it.effect("the guest's JSON arguments are decoded, the result encoded and handed back as {\"value\": ...}", () =>
-    Effect.gen(function*() {
-      const bus = yield* HookBus
-      yield* Plugin.fromBytes(
-        yield* compileWat(hostEcho("shout")),
-        manifest("shouter", [{ name: "the_content", kind: "filter" }]),
-        { hostFunctions: [shout] }
-      )
-      assert.strictEqual(yield* bus.applyFilters(TheContent, "hello"), "HELLO")
-    }).pipe(Effect.provide(busLayer())))
+/** The two execution modes, for the cases both must answer alike (worker tests run on the real clock). */
+const modes = [
+  { execution: "inline", test: it.effect, options: {} },
+  { execution: "worker", test: it.live, options: { execution: "worker", pool: { size: 1 } } }
+] as const
 
-  it.effect("a host function keeps host state across calls (a Ref the host owns)", () =>
-    Effect.gen(function*() {
-      const counter = yield* Ref.make(0)
-      const count = HostFunction.make("count", {
-        args: Schema.Unknown,
-        result: Schema.Number,
-        run: () => Ref.updateAndGet(counter, (n) => n + 1)
-      })
-      const instance = yield* PluginInstance.make(yield* compileWat(hostEcho("count")), { hostFunctions: [count] })
-      for (const n of [1, 2, 3]) assert.strictEqual((yield* instance.callFilter("h", "x")).value, n)
-      assert.strictEqual(yield* Ref.get(counter), 3)
-    }))
-
-  const failures: ReadonlyArray<readonly [string, HostFunction.HostFunction, string, RegExp]> = [
-    [
-      "a typed failure: its _tag is the code, its message the detail",
-      HostFunction.make("fn", {
-        args: Schema.Unknown,
-        result: Schema.String,
-        run: () => new Refused({ reason: "no" })
-      }),
-      "Refused",
-      /refused: no/
-    ],
-    [
-      "arguments that do not decode",
-      HostFunction.make("fn", {
-        args: Schema.Struct({ id: Schema.Number }),
-        result: Schema.String,
-        run: () => Effect.succeed("")
-      }),
-      "bad_args",
-      /host function "fn":[\s\S]*id/
-    ],
-    [
-      "an Effect that suspends (host functions run inside the guest's call)",
-      HostFunction.make("fn", {
-        args: Schema.Unknown,
-        result: Schema.String,
-        run: () => Effect.as(Effect.sleep("1 millis"), "late")
-      }),
-      "async",
-      /did not complete synchronously/
-    ],
-    [
-      "a defect",
-      HostFunction.make("fn", {
-        args: Schema.Unknown,
-        result: Schema.String,
-        run: () => Effect.die(new Error("boom"))
-      }),
-      "defect",
-      /host function "fn" died: .*boom/
-    ],
-    [
-      "a result that does not encode",
-      HostFunction.make("fn", {
-        args: Schema.Unknown,
-        result: Schema.String,
-        run: () => Effect.succeed(42 as unknown as string)
-      }),
-      "bad_result",
-      /does not encode/
-    ]
-  ]
-  for (const [what, fn, code, detail] of failures) {
-    it.effect(`${what}: the guest gets {"error": ...}, surfaced as GuestError code ${code}`, () =>
-      Effect.gen(function*() {
-        const instance = yield* PluginInstance.make(yield* compileWat(hostEcho("fn")), {
-          name: "caller",
-          hostFunctions: [fn]
-        })
-        const error = yield* Effect.flip(instance.callFilter("the_content", "x"))
-        assert.strictEqual(error._tag, "GuestError")
-        if (error._tag !== "GuestError") return
-        assert.strictEqual(error.code, code)
-        assert.match(error.detail, detail)
-        // The plugin keeps working.
-        assert.strictEqual((yield* Effect.flip(instance.callFilter("the_content", "y")))._tag, "GuestError")
-      }))
+/** Busy-waits the calling thread for `ms` of wall-clock time (a host function that keeps the host thread busy). */
+const busy = (ms: number) => {
+  const end = performance.now() + ms
+  while (performance.now() < end) {
+    // spin
   }
+}
 
-  it.effect("a module importing a host function the host does not provide fails with UnknownImport naming it", () =>
-    Effect.gen(function*() {
-      const error = yield* Effect.flip(
-        PluginInstance.make(yield* compileWat(hostEcho("launch")), { name: "greedy", hostFunctions: [shout] })
-      )
-      assert.strictEqual(error._tag, "UnknownImport")
-      assert.match(error.message, /plugin "greedy".*host\.launch \(func\): no host function of that name is provided/)
-    }))
+/** `units` UTF-16 units of a, é and € in turn: 1, 2 and 3 bytes of UTF-8. */
+const sizedText = (units: number) => Array.from({ length: units }, (_, i) => "aé€"[i % 3]).join("")
+const sized = HostFunction.make("sized", {
+  args: Payload,
+  result: Schema.String,
+  run: ({ value }) => Effect.succeed(sizedText(Number(value)))
+})
 
-  it.effect("a host function imported with another type fails with UnknownImport giving both types", () =>
-    Effect.gen(function*() {
-      const bytes = yield* compileWat(abiModule({ imports: `(import "host" "shout" (func (param i32)))` }))
-      const error = yield* Effect.flip(PluginInstance.make(bytes, { hostFunctions: [shout] }))
-      assert.match(error.message, /host\.shout: expected \(i32, i32\) -> i64, got \(i32\) -> \(\)/)
-    }))
-
-  it.effect("under a PluginPolicy each host function must be granted: CapabilityDenied names plugin and function", () =>
-    Effect.gen(function*() {
-      const bus = yield* HookBus
-      const bytes = yield* compileWat(hostEcho("shout"))
-      const hooks = [{ name: "the_content", kind: "filter" }]
-      const denied = yield* Effect.flip(
-        Plugin.fromBytes(bytes, manifest("ungranted", hooks), { hostFunctions: [shout] }).pipe(
-          Effect.provide(PluginPolicy.layer({ allowHooks: { "*": ["the_content"] } }))
+for (const { execution, options, test } of modes) {
+  describe(`host functions (${execution}): Schema-typed host services a plugin calls`, () => {
+    test("the guest's JSON arguments are decoded, the result encoded and handed back as {\"value\": ...}", () =>
+      Effect.gen(function*() {
+        const bus = yield* HookBus
+        yield* Plugin.fromBytes(
+          yield* compileWat(hostEcho("shout")),
+          manifest("shouter", [{ name: "the_content", kind: "filter" }]),
+          { hostFunctions: [shout], ...options }
         )
-      )
-      assert.strictEqual(denied._tag, "CapabilityDenied")
-      if (denied._tag !== "CapabilityDenied") return
-      assert.deepStrictEqual(denied.hostFunctions, ["shout"])
-      assert.strictEqual(denied.message, `plugin "ungranted": not allowed by the host policy: host functions shout`)
-      assert.isFalse(yield* bus.has(TheContent))
-      yield* Plugin.fromBytes(bytes, manifest("granted", hooks), { hostFunctions: [shout] }).pipe(
-        Effect.provide(
-          PluginPolicy.layer({ allowHooks: { "*": ["the_content"] }, allowHostFunctions: { granted: ["shout"] } })
-        )
-      )
-      assert.strictEqual(yield* bus.applyFilters(TheContent, "ok"), "OK")
-    }).pipe(Effect.provide(busLayer())))
+        assert.strictEqual(yield* bus.applyFilters(TheContent, "hello"), "HELLO")
+      }).pipe(Effect.provide(busLayer())))
 
-  it.effect("worker mode refuses host functions with InvalidOptions (a worker cannot call back into the host)", () =>
-    Effect.gen(function*() {
-      const error = yield* Effect.flip(
-        PluginInstance.make(yield* compileWat(hostEcho("shout")), { execution: "worker", hostFunctions: [shout] })
-      )
-      assert.strictEqual(error._tag, "InvalidOptions")
-      assert.match(error.message, /option hostFunctions: host functions run inside the guest's call.*worker mode/)
-      const viaPlugin = yield* Effect.flip(
-        Plugin.fromBytes(yield* compileWat(hostEcho("shout")), manifest("worker-mode", []), {
-          execution: "worker",
-          hostFunctions: [shout]
+    test("a host function keeps host state across calls (a Ref the host owns)", () =>
+      Effect.gen(function*() {
+        const counter = yield* Ref.make(0)
+        const count = HostFunction.make("count", {
+          args: Schema.Unknown,
+          result: Schema.Number,
+          run: () => Ref.updateAndGet(counter, (n) => n + 1)
         })
-      )
-      assert.strictEqual(viaPlugin._tag, "InvalidOptions")
-    }).pipe(Effect.provide(busLayer())))
+        const instance = yield* PluginInstance.make(yield* compileWat(hostEcho("count")), {
+          hostFunctions: [count],
+          ...options
+        })
+        for (const n of [1, 2, 3]) assert.strictEqual((yield* instance.callFilter("h", "x")).value, n)
+        assert.strictEqual(yield* Ref.get(counter), 3)
+      }))
 
-  it.effect("bad host function lists are InvalidOptions naming the entry", () =>
-    Effect.gen(function*() {
-      const bytes = yield* compileWat(abiModule())
-      const cases: ReadonlyArray<readonly [ReadonlyArray<unknown>, RegExp]> = [
-        [[shout, shout], /hostFunctions\[1\] repeats the name "shout"/],
-        [
-          [HostFunction.make("Bad-Name", { args: Schema.Unknown, result: Schema.Unknown, run: Effect.succeed })],
-          /hostFunctions\[0\] is named "Bad-Name"/
-        ],
-        [[{ name: "forged", call: () => "" }], /hostFunctions\[0\] is not made by HostFunction\.make/]
+    const failures: ReadonlyArray<readonly [string, HostFunction.HostFunction, string, RegExp]> = [
+      [
+        "a typed failure: its _tag is the code, its message the detail",
+        HostFunction.make("fn", {
+          args: Schema.Unknown,
+          result: Schema.String,
+          run: () => new Refused({ reason: "no" })
+        }),
+        "Refused",
+        /refused: no/
+      ],
+      [
+        "arguments that do not decode",
+        HostFunction.make("fn", {
+          args: Schema.Struct({ id: Schema.Number }),
+          result: Schema.String,
+          run: () => Effect.succeed("")
+        }),
+        "bad_args",
+        /host function "fn":[\s\S]*id/
+      ],
+      [
+        "an Effect that suspends (host functions run inside the guest's call)",
+        HostFunction.make("fn", {
+          args: Schema.Unknown,
+          result: Schema.String,
+          run: () => Effect.as(Effect.sleep("1 millis"), "late")
+        }),
+        "async",
+        /did not complete synchronously/
+      ],
+      [
+        "a defect",
+        HostFunction.make("fn", {
+          args: Schema.Unknown,
+          result: Schema.String,
+          run: () => Effect.die(new Error("boom"))
+        }),
+        "defect",
+        /host function "fn" died: .*boom/
+      ],
+      [
+        "a result that does not encode",
+        HostFunction.make("fn", {
+          args: Schema.Unknown,
+          result: Schema.String,
+          run: () => Effect.succeed(42 as unknown as string)
+        }),
+        "bad_result",
+        /does not encode/
       ]
-      for (const [hostFunctions, message] of cases) {
+    ]
+    for (const [what, fn, code, detail] of failures) {
+      test(`${what}: the guest gets {"error": ...}, surfaced as GuestError code ${code}`, () =>
+        Effect.gen(function*() {
+          const instance = yield* PluginInstance.make(yield* compileWat(hostEcho("fn")), {
+            name: "caller",
+            hostFunctions: [fn],
+            ...options
+          })
+          const error = yield* Effect.flip(instance.callFilter("the_content", "x"))
+          assert.strictEqual(error._tag, "GuestError")
+          if (error._tag !== "GuestError") return
+          assert.strictEqual(error.code, code)
+          assert.match(error.detail, detail)
+          // The plugin keeps working.
+          assert.strictEqual((yield* Effect.flip(instance.callFilter("the_content", "y")))._tag, "GuestError")
+        }))
+    }
+
+    test("an answer of any length reaches the guest whole, across chunk boundaries and multibyte characters", () =>
+      Effect.gen(function*() {
+        // maxPayloadBytes 1024: worker mode's channel holds its minimum, 4 KiB, and longer answers cross in chunks.
+        const instance = yield* PluginInstance.make(yield* compileWat(hostEcho("sized")), {
+          hostFunctions: [sized],
+          limits: { maxPayloadBytes: 1024 },
+          ...options
+        })
+        // Around the sizes that fit the channel: the body is 12 units plus the text's, 1, 2 or 3 bytes each.
+        for (const units of [0, 1, 1353, 1354, 2040, 2041, 2042, 2043, 2044, 4096, 30_000]) {
+          assert.strictEqual((yield* instance.callFilter("h", String(units))).value, sizedText(units), `${units} units`)
+        }
+      }))
+
+    test("an answer larger than the guest can take is (0, -2): GuestOutOfMemory, and the plugin keeps working", () =>
+      Effect.gen(function*() {
+        const huge = HostFunction.make("huge", {
+          args: Payload,
+          result: Schema.String,
+          run: ({ value }) => Effect.succeed(value === "huge" ? "z".repeat(200_000) : value)
+        })
+        const instance = yield* PluginInstance.make(yield* compileWat(hostEcho("huge")), {
+          hostFunctions: [huge],
+          limits: { memoryPages: 2 },
+          ...options
+        })
+        assert.strictEqual((yield* Effect.flip(instance.callFilter("h", "huge")))._tag, "GuestOutOfMemory")
+        assert.strictEqual((yield* instance.callFilter("h", "small")).value, "small")
+      }))
+
+    test("a module importing a host function the host does not provide fails with UnknownImport naming it", () =>
+      Effect.gen(function*() {
         const error = yield* Effect.flip(
-          PluginInstance.make(bytes, { hostFunctions: hostFunctions as ReadonlyArray<HostFunction.HostFunction> })
+          PluginInstance.make(yield* compileWat(hostEcho("launch")), {
+            name: "greedy",
+            hostFunctions: [shout],
+            ...options
+          })
         )
-        assert.strictEqual(error._tag, "InvalidOptions")
-        assert.match(error.message, message)
+        assert.strictEqual(error._tag, "UnknownImport")
+        assert.match(
+          error.message,
+          /plugin "greedy".*host\.launch \(func\): no host function of that name is provided/
+        )
+      }))
+
+    test("a host function imported with another type fails with UnknownImport giving both types", () =>
+      Effect.gen(function*() {
+        const bytes = yield* compileWat(abiModule({ imports: `(import "host" "shout" (func (param i32)))` }))
+        const error = yield* Effect.flip(PluginInstance.make(bytes, { hostFunctions: [shout], ...options }))
+        assert.match(error.message, /host\.shout: expected \(i32, i32\) -> i64, got \(i32\) -> \(\)/)
+      }))
+
+    test("under a PluginPolicy each host function must be granted: CapabilityDenied names plugin and function", () =>
+      Effect.gen(function*() {
+        const bus = yield* HookBus
+        const bytes = yield* compileWat(hostEcho("shout"))
+        const hooks = [{ name: "the_content", kind: "filter" }]
+        const denied = yield* Effect.flip(
+          Plugin.fromBytes(bytes, manifest("ungranted", hooks), { hostFunctions: [shout], ...options }).pipe(
+            Effect.provide(PluginPolicy.layer({ allowHooks: { "*": ["the_content"] } }))
+          )
+        )
+        assert.strictEqual(denied._tag, "CapabilityDenied")
+        if (denied._tag !== "CapabilityDenied") return
+        assert.deepStrictEqual(denied.hostFunctions, ["shout"])
+        assert.strictEqual(denied.message, `plugin "ungranted": not allowed by the host policy: host functions shout`)
+        assert.isFalse(yield* bus.has(TheContent))
+        yield* Plugin.fromBytes(bytes, manifest("granted", hooks), { hostFunctions: [shout], ...options }).pipe(
+          Effect.provide(
+            PluginPolicy.layer({ allowHooks: { "*": ["the_content"] }, allowHostFunctions: { granted: ["shout"] } })
+          )
+        )
+        assert.strictEqual(yield* bus.applyFilters(TheContent, "ok"), "OK")
+      }).pipe(Effect.provide(busLayer())))
+
+    test("a reload keeps the host functions given at load", () =>
+      Effect.gen(function*() {
+        const bus = yield* HookBus
+        const bytes = yield* compileWat(hostEcho("shout"))
+        const hooks = [{ name: "the_content", kind: "filter" }]
+        const handle = yield* Plugin.fromBytes(bytes, manifest("reloaded", hooks), {
+          hostFunctions: [shout],
+          ...options
+        })
+        assert.strictEqual(yield* bus.applyFilters(TheContent, "one"), "ONE")
+        yield* Plugin.reload(handle, { bytes, manifest: { ...manifest("reloaded", hooks), version: "2.0.0" } })
+        assert.strictEqual(handle.version, "2.0.0")
+        assert.strictEqual(yield* bus.applyFilters(TheContent, "two"), "TWO")
+      }).pipe(Effect.provide(busLayer())))
+
+    test("bad host function lists are InvalidOptions naming the entry", () =>
+      Effect.gen(function*() {
+        const bytes = yield* compileWat(abiModule())
+        const cases: ReadonlyArray<readonly [ReadonlyArray<unknown>, RegExp]> = [
+          [[shout, shout], /hostFunctions\[1\] repeats the name "shout"/],
+          [
+            [HostFunction.make("Bad-Name", { args: Schema.Unknown, result: Schema.Unknown, run: Effect.succeed })],
+            /hostFunctions\[0\] is named "Bad-Name"/
+          ],
+          [[{ name: "forged", call: () => "" }], /hostFunctions\[0\] is not made by HostFunction\.make/]
+        ]
+        for (const [hostFunctions, message] of cases) {
+          const error = yield* Effect.flip(
+            PluginInstance.make(bytes, {
+              hostFunctions: hostFunctions as ReadonlyArray<HostFunction.HostFunction>,
+              ...options
+            })
+          )
+          assert.strictEqual(error._tag, "InvalidOptions")
+          assert.match(error.message, message)
+        }
+      }))
+  })
+}
+
+describe("host functions in worker mode: the worker waits, the host thread runs them", () => {
+  it.live("both modes put the same bytes in guest memory and charge the same fuel", () =>
+    Effect.gen(function*() {
+      const bytes = yield* compileWat(hostEcho("sized"))
+      const used: Array<number | undefined> = []
+      for (const { options } of modes) {
+        const instance = yield* PluginInstance.make(bytes, { hostFunctions: [sized], ...options })
+        assert.strictEqual((yield* instance.callFilter("h", "5000")).value, sizedText(5000))
+        used.push((yield* instance.status).lastFuelUsed)
       }
+      assert.isDefined(used[0])
+      assert.strictEqual(used[1], used[0])
+    }))
+
+  it.live("a pool of 2 workers making host calls at once: each call gets its own answer", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const tag = HostFunction.make("tag", {
+        args: Payload,
+        result: Schema.String,
+        run: ({ value }) =>
+          Effect.sync(() => {
+            calls++
+            return `${value}:${sizedText(value.length * 50)}`
+          })
+      })
+      const instance = yield* PluginInstance.make(yield* compileWat(hostEcho("tag")), {
+        hostFunctions: [tag],
+        execution: "worker",
+        pool: { size: 2 },
+        limits: { maxPayloadBytes: 1024 }
+      })
+      const values = Array.from({ length: 40 }, (_, i) => `call-${i}`)
+      const results = yield* Effect.forEach(values, (value) => instance.callFilter("h", value), {
+        concurrency: "unbounded"
+      })
+      assert.deepStrictEqual(
+        results.map((r) => r.value),
+        values.map((value) => `${value}:${sizedText(value.length * 50)}`)
+      )
+      assert.strictEqual(calls, 40)
+      assert.strictEqual(yield* instance.instances, 2)
+    }))
+
+  it.live("a guest that keeps calling host functions past the timeout ends as Timeout; a fresh worker serves", () =>
+    Effect.gen(function*() {
+      // Hook "spin" (4 bytes) calls the host function forever; any other hook calls it once and returns its block.
+      const bytes = yield* compileWat(abiModule({
+        imports: `(import "host" "shout" (func $host (param i32 i32) (result i64)))`,
+        handle: `(if (i32.eq (local.get $nl) (i32.const 4))
+            (then (loop $again (drop (call $host (local.get $pp) (local.get $pl))) (br $again))))
+          (call $host (local.get $pp) (local.get $pl))`
+      }))
+      const instance = yield* PluginInstance.make(bytes, {
+        hostFunctions: [shout],
+        execution: "worker",
+        fuel: false,
+        pool: { size: 1 },
+        limits: { timeoutMs: 300 }
+      })
+      const error = yield* Effect.flip(instance.callFilter("spin", "x"))
+      assert.strictEqual(error._tag, "Timeout")
+      assert.strictEqual(yield* instance.instances, 2)
+      assert.strictEqual((yield* instance.callFilter("the_content", "after")).value, "AFTER")
+    }))
+
+  it.live("a host function that keeps the host thread busy past the timeout: Timeout, the worker replaced", () =>
+    Effect.gen(function*() {
+      const slow = HostFunction.make("slow", {
+        args: Payload,
+        result: Schema.String,
+        run: ({ value }) =>
+          Effect.sync(() => {
+            // Past the call's deadline: the worker gets no answer, whatever the order the host thread sees events in.
+            if (value === "stall") busy(600)
+            return value
+          })
+      })
+      const instance = yield* PluginInstance.make(yield* compileWat(hostEcho("slow")), {
+        hostFunctions: [slow],
+        execution: "worker",
+        pool: { size: 1 },
+        limits: { timeoutMs: 200 }
+      })
+      const error = yield* Effect.flip(instance.callFilter("h", "stall"))
+      assert.strictEqual(error._tag, "Timeout")
+      if (error._tag === "Timeout") assert.strictEqual(error.timeoutMs, 200)
+      assert.strictEqual(yield* instance.instances, 2)
+      assert.strictEqual((yield* instance.callFilter("h", "quick")).value, "quick")
+    }))
+
+  it.live("a worker that exits while its guest waits for a host function fails the call with Trapped; replaced", () =>
+    Effect.gen(function*() {
+      const threads: Array<WorkerThreads.Worker> = []
+      const bytes = yield* compileWat(hostEcho("exit"))
+      const module = yield* Effect.promise(() => WebAssembly.compile(bytes))
+      const functions = new Map([["exit", (input: string) => {
+        if (input.includes("exit")) {
+          void threads.at(-1)!.terminate()
+          // Long enough for the thread to be gone before the answer is written.
+          busy(200)
+        }
+        return `{"value":"answered"}`
+      }]])
+      const executor = yield* WorkerExecutor.workers(
+        {
+          plugin: "exiting",
+          module,
+          limits: { maxPayloadBytes: 1 << 20, maxResultBytes: 1 << 20, fuel: undefined },
+          functions
+        },
+        1,
+        30_000,
+        (thread) => threads.push(thread)
+      )
+      const crashed = (yield* executor.call("hook", `{"kind":"filter","value":"exit","args":[]}`)).result
+      assert.strictEqual(crashed._tag, "Err")
+      if (crashed._tag === "Err") {
+        assert.strictEqual(crashed.error._tag, "Trapped")
+        assert.strictEqual((crashed.error as { hook: string }).hook, "hook")
+      }
+      const next = (yield* executor.call("hook", `{"kind":"filter","value":"stay","args":[]}`)).result
+      assert.deepStrictEqual(next, { _tag: "Ok", body: { value: "answered" }, fuelUsed: undefined })
+      assert.strictEqual(executor.instances(), 2)
     }))
 })

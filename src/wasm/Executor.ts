@@ -38,7 +38,7 @@ export interface ExecutorSpec {
   readonly plugin: string
   readonly module: WebAssembly.Module
   readonly limits: GuestLimits
-  /** Host functions by name (inline only: a worker cannot call back into the host). */
+  /** Host functions by name; workers get only the names and forward each call to this thread. */
   readonly functions?: ReadonlyMap<string, (input: string) => string> | undefined
 }
 

@@ -28,7 +28,8 @@ export interface GuestHost {
   readonly nowMillis: () => number
   /**
    * The host functions (module `host`) by name: JSON arguments in, a JSON result body out (`{"value":...}` or
-   * `{"error":{...}}`). Synchronous: they run inside the guest's call. Inline execution only.
+   * `{"error":{...}}`). Synchronous: they run inside the guest's call (in a worker, stand-ins that wait for the
+   * host thread's answer: `worker/hostChannel.ts`).
    */
   readonly functions?: ReadonlyMap<string, (input: string) => string> | undefined
 }

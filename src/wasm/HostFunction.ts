@@ -4,12 +4,13 @@
  * `(import "host" "<name>" (func (param i32 i32) (result i64)))`; the host provides it with
  * `Plugin.load(dir, { hostFunctions })`, and a `PluginPolicy` must grant it (`allowHostFunctions`).
  *
- * The function runs synchronously inside the guest's call (inline execution only: worker mode refuses host
- * functions with `InvalidOptions`), in the context the plugin was loaded in. Its Effect must complete without
- * suspending (reading a `Ref`, the `Clock`, a cache, computing); one that suspends answers the guest with an
- * `async` error. Whatever happens, the guest gets a body: `{"value": <result>}`, or `{"error": {"message",
- * "code"}}` with code `bad_args` (the arguments are not JSON or do not decode), the failure's `_tag` (or
- * `failed`), `async`, `defect` or `bad_result` (the result does not encode).
+ * The function runs synchronously inside the guest's call, on the host's thread, in the context the plugin was
+ * loaded in. In worker mode too: the guest's worker waits (`Atomics.wait` on a buffer shared with it) while the host
+ * thread runs the function, and gets the same answer, in chunks when it is longer than the buffer; the call's
+ * `timeoutMs` covers the wait. Its Effect must complete without suspending (reading a `Ref`, the `Clock`, a cache,
+ * computing); one that suspends answers the guest with an `async` error. Whatever happens, the guest gets a body:
+ * `{"value": <result>}`, or `{"error": {"message", "code"}}` with code `bad_args` (the arguments are not JSON or do
+ * not decode), the failure's `_tag` (or `failed`), `async`, `defect` or `bad_result` (the result does not encode).
  *
  * @since 0.1.0
  */

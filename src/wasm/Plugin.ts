@@ -113,7 +113,7 @@ export interface PluginOptions {
   readonly fuel?: boolean | undefined
   /**
    * Host services the plugin may call (ABI v1.1 host functions, made by `HostFunction.make`); under a
-   * `PluginPolicy`, each one the module imports must be granted by `allowHostFunctions`. Inline execution only.
+   * `PluginPolicy`, each one the module imports must be granted by `allowHostFunctions`. Inline and in worker mode.
    */
   readonly hostFunctions?: ReadonlyArray<HostFunction.HostFunction> | undefined
 }

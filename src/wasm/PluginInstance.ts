@@ -146,7 +146,7 @@ export interface PluginInstanceOptions {
   readonly config?: Readonly<Record<string, unknown>> | undefined
   /**
    * Host functions the module may import from module `host` (ABI v1.1); a module importing one not listed fails
-   * with `UnknownImport`. Inline execution only: with `execution: "worker"` they fail with `InvalidOptions`.
+   * with `UnknownImport`. Inline and in worker mode (they run on the host's thread while the worker waits).
    */
   readonly hostFunctions?: ReadonlyArray<HostFunction.HostFunction> | undefined
 }
@@ -297,11 +297,8 @@ export interface PluginInstance {
   readonly status: Effect.Effect<PluginStatus>
 }
 
-/** Why these host functions cannot be used (a bad or repeated name, a non-HostFunction, worker mode), or `undefined`. */
-const hostFunctionsProblem = (
-  functions: ReadonlyArray<unknown>,
-  execution: "inline" | "worker"
-): string | undefined => {
+/** Why these host functions cannot be used (a bad or repeated name, a non-HostFunction), or `undefined`. */
+const hostFunctionsProblem = (functions: ReadonlyArray<unknown>): string | undefined => {
   if (!Array.isArray(functions)) return "expected an array of HostFunction.make values"
   const seen = new Set<string>()
   for (let i = 0; i < functions.length; i++) {
@@ -312,10 +309,6 @@ const hostFunctionsProblem = (
     }
     if (seen.has(f.name)) return `hostFunctions[${i}] repeats the name "${f.name}"`
     seen.add(f.name)
-  }
-  if (functions.length > 0 && execution === "worker") {
-    return "host functions run inside the guest's call, on the host's thread: worker mode cannot call them " +
-      "(use execution \"inline\")"
   }
   return undefined
 }
@@ -396,7 +389,7 @@ export const make = (
       return yield* new ModuleTooLarge({ plugin, limit: "maxFunctions", actual: info.functions, maximum: maxFunctions })
     }
     const hostFunctions = options.hostFunctions ?? []
-    const functionProblem = hostFunctionsProblem(hostFunctions, execution)
+    const functionProblem = hostFunctionsProblem(hostFunctions)
     if (functionProblem !== undefined) {
       return yield* new InvalidOptions({ of: "PluginInstance", option: "hostFunctions", detail: functionProblem })
     }

@@ -6,6 +6,10 @@
  * the other slots are not disturbed. Starting a worker (instantiation, the start function) is bounded by
  * `timeoutMs` too.
  *
+ * Host functions stay on this thread: a guest's call to one blocks its worker on a channel of its own
+ * (`worker/hostChannel.ts`) while this thread runs the function and writes the answer. A host call that this thread
+ * reaches, or finishes, after the guest call's deadline gets no answer: that call ends as `Timeout`, like any overrun.
+ *
  * @since 0.1.0
  */
 // A subpath import: the package index would load every platform module (redis client included).
@@ -25,6 +29,7 @@ import { errorMessage } from "../domain/errorMessage.ts"
 import { type OutOfFuel, PluginCallError, type PluginLoadError, Timeout, Trapped } from "../domain/PluginErrors.ts"
 import type { Answer, Executor, ExecutorSpec } from "./Executor.ts"
 import type { CallResult } from "./Guest.ts"
+import * as HostChannel from "./worker/hostChannel.ts"
 import type { EncodedResult, FromWorker, ToWorker } from "./worker/protocol.ts"
 
 const workerUrl = new URL(`./worker/guestWorker.${import.meta.url.endsWith(".ts") ? "ts" : "js"}`, import.meta.url)
@@ -44,6 +49,11 @@ interface Slot {
   dead: boolean
   /** Its instance's memory as of its last answer (0 before one). */
   memoryBytes: number
+  /** With host functions: the end of the current call's (or the start's) time, on `clock`. */
+  deadline: number
+  clock: Clock.Clock
+  /** Releases the host's end of its worker's host function channel. */
+  closeChannel: (() => void) | undefined
 }
 
 type Ready = Extract<FromWorker, { _tag: "Ready" }>
@@ -76,6 +86,10 @@ export const workers = (
     const platform = yield* Worker.WorkerPlatform.pipe(Effect.provide(layer))
     const spawner = yield* Worker.Spawner.pipe(Effect.provide(layer))
     let version: number | undefined
+    const functions = spec.functions
+    const hostFunctions = functions === undefined ? [] : [...functions.keys()]
+    const startClock = yield* Clock.Clock
+    const runHostFunction = (name: string, input: string) => functions!.get(name)!(input)
 
     /** The worker of `slot` exited: every call in flight fails with `Trapped` on its own hook. */
     const workerDied = (
@@ -117,12 +131,25 @@ export const workers = (
         slot.dead = false
         slot.memoryBytes = 0
         spawned++
+        // A channel per worker: one that a stopped worker still holds is never written again. A host call is
+        // answered only for the worker now in the slot, within the call's time.
+        const channel = functions === undefined ? undefined : HostChannel.open(
+          spec.limits.maxPayloadBytes,
+          runHostFunction,
+          () => slot.id === id && slot.clock.currentTimeMillisUnsafe() <= slot.deadline
+        )
+        slot.closeChannel = channel?.close
         const ready = Deferred.makeUnsafe<Ready, Trapped>()
         const instantiating = Deferred.makeUnsafe<void, Trapped>()
         yield* Effect.forkIn(
           worker.run((message) =>
             Effect.sync(() => {
-              if (message._tag === "Instantiating") return Deferred.doneUnsafe(instantiating, Exit.void)
+              if (message._tag === "Instantiating") {
+                // The start function (or gn_abi_version) may call host functions, within the start's time.
+                slot.clock = startClock
+                slot.deadline = startClock.currentTimeMillisUnsafe() + timeoutMs
+                return Deferred.doneUnsafe(instantiating, Exit.void)
+              }
               if (message._tag === "Ready") return Deferred.doneUnsafe(ready, Exit.succeed(message))
               const entry = slot.pending.get(message.id)
               if (entry === undefined) return
@@ -136,7 +163,14 @@ export const workers = (
           ).pipe(Effect.catchCause(workerDied(slot, id, ready, instantiating))),
           scope
         )
-        yield* worker.send({ _tag: "Init", plugin: spec.plugin, module: spec.module, limits: spec.limits }).pipe(
+        yield* worker.send({
+          _tag: "Init",
+          plugin: spec.plugin,
+          module: spec.module,
+          limits: spec.limits,
+          hostFunctions,
+          channel: channel?.worker
+        }, channel === undefined ? undefined : [channel.worker.port]).pipe(
           Effect.catchCause(workerDied(slot, id, ready, instantiating))
         )
         // Instantiation runs the start function: with fuel off, only the clock bounds it. The clock starts when the
@@ -163,6 +197,8 @@ export const workers = (
         const thread = threads.get(slot.id)
         threads.delete(slot.id)
         if (thread !== undefined) void thread.terminate()
+        slot.closeChannel?.()
+        slot.closeChannel = undefined
         return Scope.close(slot.scope, Exit.void)
       })
 
@@ -173,13 +209,26 @@ export const workers = (
     const free = yield* Queue.unbounded<Slot>()
     yield* Effect.addFinalizer(() => Effect.forEach(slots, stop, { discard: true }))
     for (let i = 0; i < size; i++) {
-      const slot = { pending: new Map(), dead: false, memoryBytes: 0 } as unknown as Slot
+      const slot = {
+        pending: new Map(),
+        dead: false,
+        memoryBytes: 0,
+        deadline: 0,
+        clock: startClock,
+        closeChannel: undefined
+      } as unknown as Slot
       slots.push(slot)
       yield* start(slot)
       yield* Queue.offer(free, slot)
     }
 
-    const callOn = (slot: Slot, hook: string, payload: string, now: number): Effect.Effect<Answer> =>
+    const callOn = (
+      slot: Slot,
+      hook: string,
+      payload: string,
+      clock: Clock.Clock,
+      now: number
+    ): Effect.Effect<Answer> =>
       Effect.gen(function*() {
         // A worker that exited (or failed to start again) is replaced before the call.
         if (slot.dead) {
@@ -188,6 +237,10 @@ export const workers = (
         }
         const id = ++nextCall
         const deferred = Deferred.makeUnsafe<Answer>()
+        if (functions !== undefined) {
+          slot.clock = clock
+          slot.deadline = clock.currentTimeMillisUnsafe() + timeoutMs
+        }
         slot.pending.set(id, { hook, deferred })
         yield* slot.worker.send({ _tag: "Call", id, hook, payload, now }).pipe(
           Effect.catchCause((cause) =>
@@ -224,12 +277,13 @@ export const workers = (
       version,
       call: (hook, payload) =>
         Effect.withFiber((fiber) => {
-          const now = Context.get(fiber.context, Clock.Clock).currentTimeMillisUnsafe()
+          const clock = Context.get(fiber.context, Clock.Clock)
+          const now = clock.currentTimeMillisUnsafe()
           // Waiting for a free worker is interruptible (the waiter leaves the queue); a call in flight is not, and is
           // bounded by the timeout.
           return Effect.acquireUseRelease(
             Queue.take(free),
-            (slot) => Effect.uninterruptible(callOn(slot, hook, payload, now)),
+            (slot) => Effect.uninterruptible(callOn(slot, hook, payload, clock, now)),
             (slot) => Queue.offer(free, slot)
           )
         }),

@@ -12,6 +12,7 @@ import * as Schema from "effect/Schema"
 import * as WorkerRunner from "effect/workers/WorkerRunner"
 import { PluginCallError } from "../../domain/PluginErrors.ts"
 import { Guest } from "../Guest.ts"
+import * as HostChannel from "./hostChannel.ts"
 import type { FromWorker, ToWorker } from "./protocol.ts"
 
 const encodeError = Schema.encodeSync(PluginCallError)
@@ -26,11 +27,20 @@ Effect.gen(function*() {
     if (message._tag === "Init") {
       // Sent before the start function runs: booting the thread is not the plugin's time, instantiating it is.
       runner.sendUnsafe(port, { _tag: "Instantiating" })
+      const channel = message.channel
+      // Each host function is a stand-in that asks the host thread to run it and waits for the answer.
+      const forward = channel === undefined ? undefined : HostChannel.caller(channel)
       guest = new Guest(
         message.plugin,
         message.module,
         message.limits,
-        { log: (level, text) => logs.push([level, text]), nowMillis: () => now }
+        {
+          log: (level, text) => logs.push([level, text]),
+          nowMillis: () => now,
+          functions: forward === undefined
+            ? undefined
+            : new Map(message.hostFunctions.map((name) => [name, forward(name)]))
+        }
       )
       const started = guest.start()
       const version = started === undefined ? guest.abiVersion() : started

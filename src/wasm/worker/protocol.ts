@@ -4,6 +4,7 @@
  * @internal
  */
 import type { GuestLimits } from "../Guest.ts"
+import type { WorkerEnd } from "./hostChannel.ts"
 
 /** Host to worker. */
 export type ToWorker =
@@ -12,6 +13,9 @@ export type ToWorker =
     readonly plugin: string
     readonly module: WebAssembly.Module
     readonly limits: GuestLimits
+    /** The host functions' names (the functions stay on the host thread), and the channel their calls take. */
+    readonly hostFunctions: ReadonlyArray<string>
+    readonly channel: WorkerEnd | undefined
   }
   | {
     readonly _tag: "Call"
