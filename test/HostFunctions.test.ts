@@ -7,7 +7,7 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Ref, Schema } from "effect"
+import { Clock, Deferred, Effect, Exit, Fiber, Layer, Ref, Schema } from "effect"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -537,6 +537,66 @@ describe("host functions in worker mode: the worker waits, the host thread runs 
       if (error._tag === "Timeout") assert.strictEqual(error.timeoutMs, 200)
       assert.strictEqual(yield* instance.instances, 2)
       assert.strictEqual((yield* instance.callFilter("h", "quick")).value, "quick")
+    }))
+
+  it.live("a host call that finishes past the call's deadline gets no answer: the call ends as Timeout", () =>
+    Effect.gen(function*() {
+      // A clock the test moves: its sleeps (the call's timeout) end only when the test releases them.
+      let now = 0
+      let released = Deferred.makeUnsafe<void>()
+      const release = () => {
+        const sleeping = released
+        released = Deferred.makeUnsafe<void>()
+        Deferred.doneUnsafe(sleeping, Exit.void)
+      }
+      const clock: Clock.Clock = {
+        currentTimeMillisUnsafe: () => now,
+        currentTimeMillis: Effect.sync(() => now),
+        currentTimeNanosUnsafe: () => BigInt(now) * 1_000_000n,
+        currentTimeNanos: Effect.sync(() => BigInt(now) * 1_000_000n),
+        monotonicTimeNanosUnsafe: () => BigInt(now) * 1_000_000n,
+        monotonicTimeNanos: Effect.sync(() => BigInt(now) * 1_000_000n),
+        sleep: () => Effect.suspend(() => Deferred.await(released))
+      }
+      const ran = Deferred.makeUnsafe<void>()
+      const functions = new Map([["late", (input: string) => {
+        if (input.includes("late")) {
+          now += 10_000
+          Deferred.doneUnsafe(ran, Exit.void)
+        }
+        return `{"value":"answered"}`
+      }]])
+      const bytes = yield* compileWat(hostEcho("late"))
+      const module = yield* Effect.promise(() => WebAssembly.compile(bytes))
+      const executor = yield* WorkerExecutor.workers(
+        {
+          plugin: "late",
+          module,
+          limits: { maxPayloadBytes: 1 << 20, maxResultBytes: 1 << 20, fuel: undefined },
+          functions
+        },
+        1,
+        1000
+      ).pipe(Effect.provideService(Clock.Clock, clock))
+      const call = (value: string) =>
+        executor.call("hook", `{"kind":"filter","value":"${value}","args":[]}`).pipe(
+          Effect.provideService(Clock.Clock, clock)
+        )
+      const late = yield* Effect.forkChild(call("late"))
+      yield* Deferred.await(ran)
+      // Had the worker been answered, its result would be back long before this.
+      yield* Effect.sleep("300 millis")
+      assert.isUndefined(late.pollUnsafe(), "the worker got no answer")
+      release()
+      const timedOut = (yield* Fiber.join(late)).result
+      assert.strictEqual(timedOut._tag === "Err" ? timedOut.error._tag : timedOut._tag, "Timeout")
+      // A fresh worker took the slot, and a call within its time is answered.
+      assert.deepStrictEqual((yield* call("quick")).result, {
+        _tag: "Ok",
+        body: { value: "answered" },
+        fuelUsed: undefined
+      })
+      assert.strictEqual(executor.instances(), 2)
     }))
 
   it.live("a worker that exits while its guest waits for a host function fails the call with Trapped; replaced", () =>
