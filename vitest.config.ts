@@ -16,8 +16,8 @@ export default defineConfig({
       exclude: ["src/cli/**", "src/wasm/worker/**", "src/inspector/internal/client.ts"],
       reporter: ["text-summary", "json-summary"],
       reportsDirectory: "coverage",
-      // Set at what the suite reaches (2026-12-03: 91.6% statements, 83.4% branches, 94.3% functions, 93.6%
-      // lines), so coverage can only go up; docs/reliability.md lists what stays uncovered and why.
+      // Set a little under what the suite reaches (2026-12-04: 92.2% statements, 84.4% branches, 94.0% functions,
+      // 94.2% lines), so a change that drops a tested path fails; docs/reliability.md lists what stays uncovered and why.
       thresholds: { statements: 90, branches: 82, functions: 93, lines: 92 }
     }
   }

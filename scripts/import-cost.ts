@@ -11,7 +11,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
-const entries = ["hookbus", "hookbus/wasm", "hookbus/cli", "hookbus/inspector"] as const
+const entries = ["hookbus", "hookbus/wasm", "hookbus/cli", "hookbus/inspector", "hookbus/durable"] as const
 
 /** What one import loaded. */
 export interface ImportReport {

@@ -257,7 +257,7 @@ export const jobs = Command.make(
     }))
 ).pipe(
   Command.withDescription(
-    `The durable jobs in a store (pending, running, retrying, failed, done, cancelled) with attempts and last error, or with --schedules its recurring schedules. It runs nothing: --retry and --cancel ask the runners, and wait for one with the job's handler to apply it. ${exitCodes}`
+    `The durable jobs in a store (queued, running, retrying, failed, done, cancelled) with attempts and last error, or with --schedules its recurring schedules. It runs nothing: --retry and --cancel ask the runners, and wait for one with the job's handler to apply it. ${exitCodes}`
   ),
   Command.withExamples([
     { command: "hookbus jobs --sqlite jobs.db --status failed", description: "The failed jobs of a SQLite store" },

@@ -14,9 +14,9 @@
  * the host always see it. A module that uses exceptions keeps it in the global throughout, since a throw leaves a
  * function without passing a store. On a loop-heavy guest this took fuel's cost from 1.28x to 1.14x of no fuel.
  *
- * Calibration (docs/security.md): a unit is about one instruction; on the project's 2-core machine the most
- * expensive unit measured costs about 2.5 ns, so the default budget of 50 million units bounds a call at roughly
- * 150 ms of CPU, and any call at about 3 ns per unit.
+ * Calibration (docs/security.md, `npm run bench:fuel`): a unit is about one instruction; on the project's 2-core
+ * machine the most expensive unit measured costs about 3.5 ns, so the default budget of 50 million units bounds a
+ * call at roughly 175 ms of CPU.
  *
  * Instrumentation is a single linear pass over the code (about 100 ms of CPU per MiB of code on the project's
  * machine), cut into slices of about 8 ms so the event loop keeps running, and cached per module bytes.

@@ -1,7 +1,7 @@
 /**
  * A plugin's effective limits: the host's limits are ceilings, and a manifest may ask for less, never more. Used by
- * `Plugin.load`/`fromBytes`, `hookbus run`/`list`/`demo` and `hookbus inspect`, so every path applies the same
- * ceilings.
+ * `Plugin.load`/`fromBytes`, `hookbus run`/`list`/`demo`, `hookbus inspect` and `hookbus conformance`, so every path
+ * applies the same ceilings.
  *
  * @since 0.1.0
  */
