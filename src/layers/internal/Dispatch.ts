@@ -374,6 +374,41 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
     return probe === undefined ? framed : Effect.onInterrupt(framed, () => Effect.sync(() => probe.interrupted()))
   }
 
+  /**
+   * A hot loop ran its chain to the end: its probe finishes, or a lean dispatch records its metrics and (when
+   * recorded) its record, whose handler list is the chain's own unless one was passed over.
+   */
+  const hotDone = (
+    probe: Probe | undefined,
+    started: bigint | undefined,
+    recorded: boolean,
+    names: Array<string> | undefined,
+    slot: Slot,
+    chain: ReadonlyArray<Entry>,
+    context: Context.Context<never>,
+    hook: AnyHook,
+    value: unknown,
+    args: ReadonlyArray<unknown>,
+    ran: number,
+    result: unknown
+  ): void => {
+    if (probe !== undefined) probe.finish("ok", ran, result, undefined)
+    else if (started !== undefined) {
+      const handlers = recorded ? names ?? chainSources(slot, chain) : undefined
+      observer.leanFinish(
+        seriesOf(observer, slot),
+        started,
+        context,
+        hook.kind,
+        hook.name,
+        value,
+        args,
+        handlers,
+        result
+      )
+    }
+  }
+
   // The hot loops, one per kind (a shared one measured slower): handlers that succeed on the spot cost a call and a
   // prototype check. Anything else (a failure, a short-circuit, an Effect that must run, an async handler) hands
   // over to the general loop.
@@ -439,21 +474,7 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
         fiber
       )
     }
-    if (probe !== undefined) probe.finish("ok", ran, current, undefined)
-    else if (started !== undefined) {
-      const handlers = recorded ? names ?? chainSources(slot, chain) : undefined
-      observer.leanFinish(
-        seriesOf(observer, slot),
-        started,
-        context,
-        hook.kind,
-        hook.name,
-        value,
-        args,
-        handlers,
-        current
-      )
-    }
+    hotDone(probe, started, recorded, names, slot, chain, context, hook, value, args, ran, current)
     return Effect.succeed(
       detailed
         ? { value: current, shortCircuitedBy: Option.none(), ran, skipped: [] } satisfies FilterResult<unknown>
@@ -533,21 +554,7 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
       )
       return runChain(run, chain, i, pending, args, context, parent, hook, fiber)
     }
-    if (probe !== undefined) probe.finish("ok", ran, undefined, undefined)
-    else if (started !== undefined) {
-      const handlers = recorded ? names ?? chainSources(slot, chain) : undefined
-      observer.leanFinish(
-        seriesOf(observer, slot),
-        started,
-        context,
-        hook.kind,
-        hook.name,
-        undefined,
-        args,
-        handlers,
-        undefined
-      )
-    }
+    hotDone(probe, started, recorded, names, slot, chain, context, hook, undefined, args, ran, undefined)
     return succeedNoJobs
   }
 
@@ -574,17 +581,8 @@ export const makeDispatch = ({ maxDepth, observer, registry, submitAsync }: Disp
             ? filterHot(chain, value, args, detailed, undefined, context, parent, hook, fiber, slot, started)
             : actionHot(chain, args, undefined, context, parent, hook, fiber, slot, started)
         }
-        probe = new Probe(
-          observer,
-          context,
-          hook.kind,
-          hook.name,
-          seriesOf(observer, slot),
-          value,
-          args,
-          undefined,
-          started
-        )
+        // The one dispatch of its millisecond whose handlers are timed: its probe from the start, with that time.
+        probe = leanProbe(observer, started, context, slot, hook, value, args, undefined)
       }
     }
     probe ??= probeOf(observer, context, slot, hook, value, args, sink)
